@@ -327,7 +327,7 @@ impl Gen<'_> {
     fn account_config(&mut self, _s: &Sizes) {
         let names: Vec<String> = self.account.namespaces.keys().cloned().collect();
         for (i, ns) in names.iter().enumerate() {
-            if i % 2 == 0 {
+            if ns == "default" || i % 2 == 1 {
                 self.account.customizations.insert(
                     ns.clone(),
                     json!({"DefaultTheme": "arn:aws:quicksight::aws:theme/MIDNIGHT"}),
