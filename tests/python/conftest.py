@@ -152,6 +152,7 @@ def emulator():
         except subprocess.TimeoutExpired:
             pass
         stderr_file.close()
+        Path(stderr_file.name).unlink(missing_ok=True)
 
 
 @dataclass
