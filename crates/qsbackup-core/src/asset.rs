@@ -1,0 +1,101 @@
+//! The QuickSight asset types an export bundle can hold at its root, with the names QuickSight
+//! itself uses for them: in ARNs (`arn:aws:quicksight:<region>:<account>:<type>/<id>`), in the
+//! folders of a `QUICKSIGHT_JSON` bundle (`<type>/<id>.json`), and in the sample tool's keys.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An exportable root asset type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AssetType {
+    #[serde(rename = "datasource", alias = "data_source", alias = "dataSource")]
+    DataSource,
+    #[serde(rename = "dataset", alias = "data_set", alias = "dataSet")]
+    DataSet,
+    #[serde(rename = "analysis")]
+    Analysis,
+    #[serde(rename = "dashboard")]
+    Dashboard,
+    #[serde(rename = "theme")]
+    Theme,
+    #[serde(rename = "vpcConnection", alias = "vpc_connection")]
+    VpcConnection,
+    #[serde(rename = "folder")]
+    Folder,
+}
+
+impl AssetType {
+    /// Every root type, in the order the sample tool exports them.
+    pub const ALL: [AssetType; 7] = [
+        AssetType::DataSource,
+        AssetType::DataSet,
+        AssetType::Analysis,
+        AssetType::Dashboard,
+        AssetType::Theme,
+        AssetType::VpcConnection,
+        AssetType::Folder,
+    ];
+
+    /// Every root type, as a `Vec` (the config default).
+    pub fn all() -> Vec<AssetType> {
+        Self::ALL.to_vec()
+    }
+
+    /// QuickSight's own name: ARN resource type, bundle member folder and key segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::DataSource => "datasource",
+            AssetType::DataSet => "dataset",
+            AssetType::Analysis => "analysis",
+            AssetType::Dashboard => "dashboard",
+            AssetType::Theme => "theme",
+            AssetType::VpcConnection => "vpcConnection",
+            AssetType::Folder => "folder",
+        }
+    }
+
+    /// Parses QuickSight's own name (see [`AssetType::as_str`]).
+    pub fn from_name(name: &str) -> Option<AssetType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The type named by an ARN's resource part (`...:dataset/<id>`).
+    pub fn from_arn(arn: &str) -> Option<AssetType> {
+        let resource = arn.rsplit(':').next()?;
+        let (kind, _) = resource.split_once('/')?;
+        Self::from_name(kind)
+    }
+}
+
+impl fmt::Display for AssetType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The id part of an asset ARN (`...:dataset/<id>` gives `<id>`).
+pub fn id_from_arn(arn: &str) -> Option<&str> {
+    let resource = arn.rsplit(':').next()?;
+    resource.split_once('/').map(|(_, id)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_arns_and_serde() {
+        for t in AssetType::ALL {
+            let arn = format!("arn:aws:quicksight:us-east-1:123456789012:{t}/abc-1");
+            assert_eq!(AssetType::from_arn(&arn), Some(t));
+            assert_eq!(id_from_arn(&arn), Some("abc-1"));
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+            assert_eq!(serde_json::from_str::<AssetType>(&json).unwrap(), t);
+        }
+        assert_eq!(
+            AssetType::from_arn("arn:aws:quicksight:us-east-1:1:user/default/x"),
+            None
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! The config file model: every section and key, its default, and loading from YAML or JSON
+//! (chosen by file extension). Configs written for the AWS sample backup tool load unchanged;
+//! qsbackup's own keys are additive. Value rules (ranges, formats, known regions) live in the
+//! value types of [`values`], so a bad value is refused while parsing, with the key path and the
+//! line the parser was at.
+
+mod load;
+mod regions;
+mod values;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{load, load_str, ConfigFormat};
+pub use regions::KNOWN_REGIONS;
+pub use values::{AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region};
+
+/// Repository used when the config names neither `repository` nor `s3`.
+pub const DEFAULT_REPOSITORY: &str = "./qsbackup-repo";
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub aws: AwsSection,
+    #[serde(default)]
+    pub dynamodb: Option<DynamoDbSection>,
+    #[serde(default)]
+    pub s3: Option<S3Section>,
+    /// Repository URL: a path, `file://`, `s3://`, `gs://`, `az://` or `memory://`.
+    /// An alternative to `s3`.
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub backup: BackupSection,
+    /// Accepted for compatibility with the sample tool; the CLI decides how to log.
+    #[serde(default)]
+    pub logging: Option<LoggingSection>,
+    /// Reserved for a DynamoDB lease lock.
+    #[serde(default)]
+    pub lock: Option<LockSection>,
+}
+
+/// `aws:` — the account and its regions. Credentials come from the standard AWS chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    pub region: Region,
+    /// Region of QuickSight users and groups; defaults to `region`.
+    #[serde(default)]
+    pub identity_region: Option<Region>,
+    pub account_id: AccountId,
+    #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
+    pub(crate) access_key_id: Option<()>,
+    #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
+    pub(crate) secret_access_key: Option<()>,
+    #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
+    pub(crate) session_token: Option<()>,
+}
+
+impl AwsSection {
+    /// A section for `account_id` in `region` (identity region the same).
+    pub fn new(account_id: AccountId, region: Region) -> Self {
+        AwsSection {
+            region,
+            identity_region: None,
+            account_id,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+        }
+    }
+
+    /// The identity region, falling back to the asset region.
+    pub fn identity_region(&self) -> &Region {
+        self.identity_region.as_ref().unwrap_or(&self.region)
+    }
+}
+
+/// `dynamodb:` — where the users and groups tables go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbSection {
+    pub users_table_name: String,
+    pub groups_table_name: String,
+    #[serde(default = "default_users_group_table")]
+    pub users_group_table_name: String,
+    /// How a table name is built from its base name and the date.
+    #[serde(default = "default_table_name_format")]
+    pub table_name_format: String,
+}
+
+fn default_users_group_table() -> String {
+    "quicksight-users-groups-backup".into()
+}
+
+fn default_table_name_format() -> String {
+    "{base}-{date}".into()
+}
+
+/// `s3:` — the sample tool's bucket, maps to the repository `s3://bucket_name/prefix`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Section {
+    pub bucket_name: String,
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    #[serde(default)]
+    pub prefix_format: PrefixFormat,
+}
+
+fn default_prefix() -> String {
+    "quicksight-backups".into()
+}
+
+/// `backup:` — what to export and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSection {
+    #[serde(default = "yes")]
+    pub include_dependencies: bool,
+    #[serde(default = "yes")]
+    pub include_permissions: bool,
+    #[serde(default = "yes")]
+    pub include_tags: bool,
+    #[serde(default)]
+    pub export_format: ExportFormat,
+    #[serde(default)]
+    pub max_assets_per_bundle: BundleSize,
+    #[serde(default)]
+    pub max_concurrent_jobs: ConcurrentJobs,
+    #[serde(default = "AssetType::all")]
+    pub asset_types: Vec<AssetType>,
+    /// Export each asset's folder memberships with it.
+    #[serde(default = "yes")]
+    pub include_folder_memberships: bool,
+    /// Longest an export job may run before it is given up.
+    #[serde(default = "default_job_timeout")]
+    pub job_timeout_seconds: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_job_timeout() -> u64 {
+    1800
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            include_dependencies: true,
+            include_permissions: true,
+            include_tags: true,
+            export_format: ExportFormat::default(),
+            max_assets_per_bundle: BundleSize::default(),
+            max_concurrent_jobs: ConcurrentJobs::default(),
+            asset_types: AssetType::all(),
+            include_folder_memberships: true,
+            job_timeout_seconds: default_job_timeout(),
+        }
+    }
+}
+
+/// `logging:` — accepted for compatibility with the sample tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSection {
+    #[serde(default)]
+    pub level: Option<LogLevel>,
+    #[serde(default)]
+    pub file_path: Option<String>,
+}
+
+/// `lock:` — reserved for a DynamoDB lease lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockSection {
+    #[serde(default)]
+    pub dynamodb_table: Option<String>,
+}
+
+impl Config {
+    /// A minimal config for `account_id` in `region`: defaults everywhere, default repository.
+    pub fn new(account_id: AccountId, region: Region) -> Self {
+        Config {
+            aws: AwsSection::new(account_id, region),
+            dynamodb: None,
+            s3: None,
+            repository: None,
+            backup: BackupSection::default(),
+            logging: None,
+            lock: None,
+        }
+    }
+
+    /// The repository URL this config points at: `repository`, else `s3://bucket/prefix`,
+    /// else [`DEFAULT_REPOSITORY`].
+    pub fn repository_url(&self) -> String {
+        if let Some(url) = &self.repository {
+            return url.clone();
+        }
+        match &self.s3 {
+            Some(s3) => {
+                let prefix = s3.prefix.trim_matches('/');
+                if prefix.is_empty() {
+                    format!("s3://{}", s3.bucket_name)
+                } else {
+                    format!("s3://{}/{}", s3.bucket_name, prefix)
+                }
+            }
+            None => DEFAULT_REPOSITORY.to_string(),
+        }
+    }
+
+    /// How the date folder of bundle keys is written.
+    pub fn prefix_format(&self) -> PrefixFormat {
+        self.s3.as_ref().map(|s| s.prefix_format).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

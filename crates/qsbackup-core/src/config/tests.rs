@@ -1,0 +1,183 @@
+//! One test per config rule, plus the sample tool's configs.
+
+use super::*;
+use crate::error::Error;
+use std::path::{Path, PathBuf};
+
+const BASE: &str = r#"
+aws:
+  region: us-east-1
+  account_id: "123456789012"
+"#;
+
+fn yaml(text: &str) -> Result<Config, Error> {
+    load_str(text, ConfigFormat::Yaml, Path::new("qs.yaml"))
+}
+
+/// (key, line, message) of a config error.
+fn refused(text: &str) -> (String, Option<usize>, String) {
+    match yaml(text) {
+        Err(Error::Config {
+            key,
+            line,
+            message,
+            file,
+        }) => {
+            assert_eq!(file, PathBuf::from("qs.yaml"));
+            (key, line, message)
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_sample_tool_configs_load_unchanged() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-tool-configs");
+    let basic = load(&dir.join("config-basic.yaml")).unwrap();
+    assert_eq!(basic.aws.account_id.as_str(), "123456789012");
+    assert_eq!(basic.repository_url(), "s3://my-quicksight-backups/quicksight-backups");
+    assert_eq!(basic.backup.max_assets_per_bundle.get(), 50);
+    let enterprise = load(&dir.join("config-enterprise.yaml")).unwrap();
+    assert_eq!(enterprise.backup.max_assets_per_bundle.get(), 25);
+    assert_eq!(
+        enterprise.dynamodb.unwrap().users_group_table_name,
+        "quicksight-users-groups-backup"
+    );
+    let sample = load(&dir.join("config.sample.yaml")).unwrap();
+    assert_eq!(sample.aws.region.as_str(), "eu-west-1");
+    assert_eq!(sample.aws.identity_region().as_str(), "us-east-1");
+    assert_eq!(sample.backup.max_assets_per_bundle.get(), 99);
+}
+
+#[test]
+fn defaults_fill_a_minimal_config() {
+    let c = yaml(BASE).unwrap();
+    assert_eq!(c.aws.identity_region(), &c.aws.region);
+    assert_eq!(c.repository_url(), DEFAULT_REPOSITORY);
+    assert_eq!(c.backup.max_concurrent_jobs.get(), 5);
+    assert_eq!(c.backup.asset_types, AssetType::all());
+    assert_eq!(c.backup.job_timeout_seconds, 1800);
+    assert_eq!(c.backup.export_format, ExportFormat::QuickSightJson);
+    assert_eq!(c.prefix_format(), PrefixFormat::Slashes);
+}
+
+#[test]
+fn json_configs_load_by_extension() {
+    let json = r#"{"aws": {"region": "us-west-2", "account_id": "123456789012"},
+        "repository": "memory://x", "backup": {"asset_types": ["dashboard", "theme"]}}"#;
+    let c = load_str(json, ConfigFormat::Json, Path::new("qs.json")).unwrap();
+    assert_eq!(c.repository_url(), "memory://x");
+    assert_eq!(c.backup.asset_types, vec![AssetType::Dashboard, AssetType::Theme]);
+    let bad = load_str(
+        "{\n  \"aws\": {\"region\": \"us-west-2\", \"account_id\": \"12\"}\n}",
+        ConfigFormat::Json,
+        Path::new("qs.json"),
+    );
+    match bad {
+        Err(Error::Config { key, line, .. }) => {
+            assert_eq!(key, "aws.account_id");
+            assert_eq!(line, Some(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ConfigFormat::from_path(Path::new("a.YML")), Some(ConfigFormat::Yaml));
+    assert!(load(Path::new("config.toml")).is_err());
+}
+
+#[test]
+fn account_id_must_be_12_digits() {
+    let (key, line, message) = refused(&BASE.replace("\"123456789012\"", "\"12345\""));
+    assert_eq!(key, "aws.account_id");
+    assert_eq!(line, Some(4));
+    assert!(message.contains("12 digits"), "{message}");
+}
+
+#[test]
+fn regions_must_be_known() {
+    let (key, _, message) = refused(&BASE.replace("us-east-1", "us-east-9"));
+    assert_eq!(key, "aws.region");
+    assert!(message.contains("eu-west-1"), "lists what is accepted: {message}");
+    let (key, _, _) = refused(&format!("{BASE}  identity_region: mars-1\n"));
+    assert_eq!(key, "aws.identity_region");
+}
+
+#[test]
+fn bundle_size_is_1_to_100() {
+    for bad in ["0", "101", "-3"] {
+        let (key, line, message) = refused(&format!("{BASE}backup:\n  max_assets_per_bundle: {bad}\n"));
+        assert_eq!(key, "backup.max_assets_per_bundle");
+        assert_eq!(line, Some(6));
+        assert!(message.contains("1 to 100"), "{message}");
+    }
+    let (key, _, _) = refused(&format!("{BASE}backup:\n  max_assets_per_bundle: fifty\n"));
+    assert_eq!(key, "backup.max_assets_per_bundle");
+}
+
+#[test]
+fn concurrent_jobs_are_1_to_5() {
+    let (key, _, message) = refused(&format!("{BASE}backup:\n  max_concurrent_jobs: 6\n"));
+    assert_eq!(key, "backup.max_concurrent_jobs");
+    assert!(message.contains("1 to 5"), "{message}");
+}
+
+#[test]
+fn prefix_and_export_formats_are_enumerated() {
+    let (key, _, message) = refused(&format!("{BASE}s3:\n  bucket_name: b\n  prefix_format: DD-MM-YYYY\n"));
+    assert_eq!(key, "s3.prefix_format");
+    assert!(
+        message.contains("YYYY/MM/DD") && message.contains("YYYYMMDD"),
+        "{message}"
+    );
+    let (key, _, message) = refused(&format!("{BASE}backup:\n  export_format: YAML\n"));
+    assert_eq!(key, "backup.export_format");
+    assert!(message.contains("CLOUDFORMATION_JSON"), "{message}");
+}
+
+#[test]
+fn unknown_keys_are_refused() {
+    let (key, line, message) = refused(&format!("{BASE}backup:\n  include_dependancies: true\n"));
+    assert!(key.starts_with("backup"), "{key}");
+    assert_eq!(line, Some(6));
+    assert!(message.contains("include_dependancies"), "{message}");
+    let (_, _, message) = refused(&format!("{BASE}extra_section: 1\n"));
+    assert!(message.contains("extra_section"), "{message}");
+}
+
+#[test]
+fn plain_access_keys_are_refused_with_advice() {
+    for k in ["access_key_id", "secret_access_key", "session_token"] {
+        let (key, line, message) = refused(&format!("{BASE}  {k}: AKIAEXAMPLE\n"));
+        assert_eq!(key, format!("aws.{k}"));
+        assert_eq!(line, Some(5));
+        assert!(message.contains("profile") && message.contains("role"), "{message}");
+        assert!(!message.contains("AKIAEXAMPLE"), "never echo a secret");
+    }
+}
+
+#[test]
+fn rules_across_keys() {
+    let (key, line, _) = refused(&format!("{BASE}repository: memory://a\ns3:\n  bucket_name: b\n"));
+    assert_eq!((key.as_str(), line), ("repository", Some(5)));
+    let (key, _, _) = refused(&format!("{BASE}repository: \"ftp://x\"\n"));
+    assert_eq!(key, "repository");
+    let (key, _, _) = refused(&format!("{BASE}backup:\n  asset_types: []\n"));
+    assert_eq!(key, "backup.asset_types");
+    let (key, _, _) = refused(&format!("{BASE}backup:\n  asset_types: [dashbord]\n"));
+    assert!(key.starts_with("backup.asset_types"), "{key}");
+    let (key, _, _) = refused(&format!("{BASE}backup:\n  job_timeout_seconds: 0\n"));
+    assert_eq!(key, "backup.job_timeout_seconds");
+    let (key, _, _) = refused(&format!("{BASE}s3:\n  bucket_name: \"\"\n"));
+    assert_eq!(key, "s3.bucket_name");
+    let (key, _, _) = refused("");
+    assert_eq!(key, "(file)");
+    let (key, _, _) = refused("aws:\n  region: us-east-1\n");
+    assert!(key == "aws" || key == "(top level)", "{key}");
+}
+
+#[test]
+fn prefix_formats_write_dates_like_the_sample_tool() {
+    let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 8).unwrap();
+    assert_eq!(PrefixFormat::Slashes.format(d), "2026/11/08");
+    assert_eq!(PrefixFormat::Dashes.format(d), "2026-11-08");
+    assert_eq!(PrefixFormat::Compact.format(d), "20261108");
+}

@@ -1,0 +1,151 @@
+//! Storing a finished export: the bundle is streamed from its `DownloadUrl` straight into the
+//! repository (size and SHA-256 computed as bytes pass). An expired URL (403) is renewed by
+//! describing the job again; a dropped or short download is retried, a bounded number of times.
+//! The URL is a bearer secret: it never appears in an error, event or log.
+//! The stored object is then read back to record its member inventory ([`members`]).
+
+mod members;
+
+use crate::asset::AssetType;
+use crate::config::ExportFormat;
+use crate::error::Error;
+use crate::events::Event;
+use crate::export::Exporter;
+use crate::manifest::{BundleRecord, FailReason};
+use crate::repository::{ObjectRef, StreamPutError};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use members::read_members;
+
+/// Passes the body through and fails at the end if fewer bytes came than announced, so a
+/// truncated download is never published.
+fn checked_body(response: reqwest::Response) -> impl Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static {
+    let expected = response.content_length();
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    let body = response
+        .bytes_stream()
+        .map_ok(move |b| {
+            counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+            b
+        })
+        .map_err(|e| std::io::Error::other(e.without_url()));
+    let tail = futures::stream::once(async move {
+        let got = seen.load(Ordering::Relaxed);
+        match expected {
+            Some(n) if n != got => Some(Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("download ended after {got} of {n} bytes"),
+            ))),
+            _ => None,
+        }
+    })
+    .filter_map(futures::future::ready);
+    Box::pin(body.chain(tail))
+}
+
+enum Attempt {
+    Stored(ObjectRef),
+    /// Worth another try; the URL is renewed first.
+    Retry(String),
+    Fatal(FailReason, Error),
+}
+
+impl Exporter<'_> {
+    async fn download_once(&self, key: &str, url: &str) -> Attempt {
+        let response = match self.http.get(url).send().await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Retry(e.without_url().to_string()),
+        };
+        let status = response.status();
+        if status == reqwest::StatusCode::FORBIDDEN {
+            return Attempt::Retry("the download URL has expired (403)".into());
+        }
+        if !status.is_success() {
+            return Attempt::Retry(format!("the download answered HTTP {status}"));
+        }
+        match self.repository.put_stream_create(key, checked_body(response)).await {
+            Ok(object) => Attempt::Stored(object),
+            Err(StreamPutError::Source(e)) => Attempt::Retry(format!("the download broke off: {e}")),
+            Err(StreamPutError::Store(e)) => Attempt::Fatal(FailReason::StoreFailed, e),
+        }
+    }
+
+    async fn fresh_url(&self, job_id: &str) -> Result<String, Error> {
+        let out = self.describe_job(job_id).await?;
+        out.download_url().map(str::to_string).ok_or_else(|| Error::Download {
+            job_id: job_id.to_string(),
+            message: "the job describes no DownloadUrl".into(),
+        })
+    }
+
+    /// Downloads the bundle of finished job `job_id` into `key`, then records its members.
+    pub(crate) async fn store(
+        &self,
+        job_id: &str,
+        key: &str,
+        first_url: Option<String>,
+        asset_type: AssetType,
+        requested_arns: &[String],
+    ) -> Result<BundleRecord, (FailReason, Error)> {
+        let tuning = &self.settings.tuning;
+        let mut url = first_url;
+        let mut backoff = tuning.download_backoff;
+        let mut last_problem = String::from("no download attempted");
+        let mut stored = None;
+        for attempt in 1..=tuning.download_attempts.max(1) {
+            let current = match url.take() {
+                Some(u) => u,
+                None => match self.fresh_url(job_id).await {
+                    Ok(u) => u,
+                    Err(e) => return Err((FailReason::DownloadFailed, e)),
+                },
+            };
+            match self.download_once(key, &current).await {
+                Attempt::Stored(object) => {
+                    stored = Some(object);
+                    break;
+                }
+                Attempt::Fatal(reason, e) => return Err((reason, e)),
+                Attempt::Retry(problem) => {
+                    self.sink.event(&Event::Retrying {
+                        what: format!("download of export job {job_id}: {problem}"),
+                        attempt,
+                    });
+                    last_problem = problem;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+        let Some(object) = stored else {
+            return Err((
+                FailReason::DownloadFailed,
+                Error::Download {
+                    job_id: job_id.to_string(),
+                    message: format!("gave up after {} attempts: {last_problem}", tuning.download_attempts),
+                },
+            ));
+        };
+        self.sink.event(&Event::BytesStored { bytes: object.size });
+        let members = match self.settings.format {
+            ExportFormat::QuickSightJson => read_members(self.repository, &object)
+                .await
+                .map_err(|e| (FailReason::StoreFailed, e))?,
+            // A CloudFormation template is one JSON document, not a zip of members.
+            ExportFormat::CloudFormationJson => Vec::new(),
+        };
+        Ok(BundleRecord {
+            key: object.key,
+            size: object.size,
+            sha256: object.sha256,
+            export_job_id: job_id.to_string(),
+            asset_type,
+            requested_arns: requested_arns.to_vec(),
+            members,
+        })
+    }
+}

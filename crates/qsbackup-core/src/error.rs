@@ -1,0 +1,109 @@
+//! The engine's error type: every failure carries the context a user needs to act on it
+//! (the config file and key, the repository key, the QuickSight operation and the ARN or job id).
+//! Messages never contain credentials or presigned download URLs.
+
+use std::path::PathBuf;
+
+/// Result alias used across the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file {}: {source}", file.display())]
+    ConfigRead {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A value in the config file is missing, unknown, of the wrong type or out of range.
+    #[error("{}{}: {key}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Config {
+        file: PathBuf,
+        /// Dotted key path, e.g. `backup.max_assets_per_bundle`.
+        key: String,
+        /// 1-based line in the file, when the format gives one.
+        line: Option<usize>,
+        message: String,
+    },
+
+    /// AWS configuration (credentials, region) could not be resolved.
+    #[error("AWS configuration: {0}")]
+    AwsConfig(String),
+
+    /// A QuickSight call failed after retries.
+    #[error("QuickSight {operation} failed for {resource}: {code}: {message}")]
+    QuickSight {
+        operation: &'static str,
+        /// The ARN, asset id, job id or account the call was about.
+        resource: String,
+        /// The service's error code (e.g. `AccessDeniedException`), or `unknown`.
+        code: String,
+        message: String,
+    },
+
+    /// An export job could not be completed (timed out, or ended without a download).
+    #[error("export job {job_id}: {message}")]
+    ExportJob { job_id: String, message: String },
+
+    /// A bundle download failed after retries. Never carries the URL.
+    #[error("download of export job {job_id}: {message}")]
+    Download { job_id: String, message: String },
+
+    /// The repository URL is not understood.
+    #[error("repository {url}: {message}")]
+    RepositoryUrl { url: String, message: String },
+
+    /// An object store operation failed.
+    #[error("repository {repository}, key {key}: {source}")]
+    Repository {
+        repository: String,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// A create-only write found the key already present.
+    #[error("repository {repository}: {key} already exists; objects are never overwritten")]
+    AlreadyExists { repository: String, key: String },
+
+    /// A stored object does not have the size or checksum that was recorded for it.
+    #[error("repository key {key}: {message}")]
+    Integrity { key: String, message: String },
+
+    /// A bundle zip could not be read.
+    #[error("bundle {key}: {message}")]
+    Bundle { key: String, message: String },
+
+    /// Local file I/O (temporary files, --output-dir reports).
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// (De)serialization of a manifest or snapshot document.
+    #[error("{context}: {source}")]
+    Json {
+        context: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    /// True for a config problem (exit code 3 in the CLI).
+    pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config { .. } | Error::ConfigRead { .. })
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Progress reporting: the engine tells a [`ProgressSink`] what happens as it happens; only the
+//! binary decides whether that becomes bars, log lines or JSON. Events carry names, ARNs, job ids
+//! and byte counts, never URLs or credentials.
+
+use crate::asset::AssetType;
+use crate::filter::SkipReason;
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Listing of every selected type has begun.
+    DiscoveryStarted,
+    /// One type has been listed completely.
+    AssetsListed { asset_type: AssetType, count: usize },
+    /// Describe calls needed by the filter rules: `done` of `total`.
+    AssetsDescribed { done: usize, total: usize },
+    /// Discovery is over: `total` assets known.
+    DiscoveryFinished { total: usize },
+    /// An asset will not be exported.
+    AssetSkipped {
+        arn: String,
+        asset_type: AssetType,
+        name: String,
+        reason: SkipReason,
+    },
+    /// Bundles are planned.
+    PlanReady { bundles: usize, assets: usize },
+    /// A bundle waits for an export slot.
+    BundleQueued {
+        job_id: String,
+        asset_type: AssetType,
+        assets: usize,
+    },
+    /// Its export job has been accepted by QuickSight.
+    BundleStarted { job_id: String, asset_type: AssetType },
+    /// Its export job failed or was refused as a whole; its assets are retried in `into` smaller
+    /// bundles to isolate the offenders.
+    BundleSplit {
+        job_id: String,
+        asset_type: AssetType,
+        into: usize,
+        message: String,
+    },
+    /// The bundle is stored and checksummed.
+    BundleStored {
+        job_id: String,
+        asset_type: AssetType,
+        key: String,
+        bytes: u64,
+        members: usize,
+    },
+    /// The bundle could not be exported or stored; its assets are recorded as failed.
+    BundleFailed {
+        job_id: String,
+        asset_type: AssetType,
+        assets: usize,
+        message: String,
+    },
+    /// One asset could not be backed up.
+    AssetFailed {
+        arn: String,
+        asset_type: AssetType,
+        message: String,
+    },
+    /// Bytes written to the repository (a running total is the sum of these).
+    BytesStored { bytes: u64 },
+    /// A transient problem is being retried (download dropped, URL expired, limit exceeded).
+    Retrying { what: String, attempt: u32 },
+    /// A part of the snapshot beside the assets (identities, account settings) is stored.
+    SectionStored { name: String, key: String, bytes: u64 },
+    /// A part of the snapshot beside the assets failed; the snapshot will be partial.
+    SectionFailed { name: String, message: String },
+    /// The snapshot manifest is written: the snapshot exists.
+    SnapshotCommitted { id: String, key: String },
+}
+
+/// Receives [`Event`]s. Called from many tasks at once; keep it quick.
+pub trait ProgressSink: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// Discards every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn event(&self, _event: &Event) {}
+}
+
+/// Collects events in memory (tests, `--json` summaries).
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    events: std::sync::Mutex<Vec<Event>>,
+}
+
+impl CollectingSink {
+    /// Every event received so far, in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+impl ProgressSink for CollectingSink {
+    fn event(&self, event: &Event) {
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.push(event.clone());
+    }
+}

@@ -1,0 +1,440 @@
+//! Export: runs the planned bundles as AssetBundleExportJobs, at most `max_concurrent_jobs` at
+//! once (the semaphore in [`Exporter::export`] is the only place that bound lives), isolates the
+//! assets a refused or failed job names so the rest of the bundle is still exported, and hands
+//! each finished job to [`crate::download`] to be stored. A job slot is released as soon as the
+//! service reports the job finished, so downloads never hold one.
+
+mod isolate;
+mod job;
+
+use crate::asset::AssetType;
+use crate::aws::AwsContext;
+use crate::config::ExportFormat;
+use crate::error::Result;
+use crate::events::{Event, ProgressSink};
+use crate::filter::{SkipReason, SkippedAsset};
+use crate::manifest::{BundleRecord, FailReason, FailedAsset};
+use crate::plan::{BundleAsset, BundlePlan};
+use crate::repository::Repository;
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use isolate::{isolate, Problem};
+use job::{Finished, Started};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+pub use isolate::DependencyIndex;
+
+/// Waits and retries of the export stage.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// First poll of a job, after its start.
+    pub poll_first: Duration,
+    /// Growth of the poll interval.
+    pub poll_factor: f64,
+    /// Longest poll interval.
+    pub poll_max: Duration,
+    /// Backoff after a `LimitExceededException` on start, doubling to `limit_backoff_max`.
+    pub limit_backoff_initial: Duration,
+    pub limit_backoff_max: Duration,
+    /// Attempts to download one bundle (dropped connections, expired URLs).
+    pub download_attempts: u32,
+    /// Wait before a download retry, doubling.
+    pub download_backoff: Duration,
+    /// Describe calls in flight during discovery.
+    pub describe_concurrency: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            poll_first: Duration::from_millis(1000),
+            poll_factor: 1.5,
+            poll_max: Duration::from_secs(3),
+            limit_backoff_initial: Duration::from_secs(2),
+            limit_backoff_max: Duration::from_secs(30),
+            download_attempts: 6,
+            download_backoff: Duration::from_millis(500),
+            describe_concurrency: 16,
+        }
+    }
+}
+
+impl Tuning {
+    /// Millisecond waits, for an emulator with instant timing.
+    pub fn fast() -> Self {
+        Tuning {
+            poll_first: Duration::from_millis(10),
+            poll_factor: 1.5,
+            poll_max: Duration::from_millis(50),
+            limit_backoff_initial: Duration::from_millis(20),
+            limit_backoff_max: Duration::from_millis(200),
+            download_attempts: 8,
+            download_backoff: Duration::from_millis(10),
+            describe_concurrency: 16,
+        }
+    }
+}
+
+/// What the export jobs are asked for, from `backup:` in the config.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    pub format: ExportFormat,
+    pub include_dependencies: bool,
+    pub include_permissions: bool,
+    pub include_tags: bool,
+    pub include_folder_memberships: bool,
+    /// Jobs in flight at once; never more than QuickSight's 5.
+    pub max_concurrent_jobs: usize,
+    pub job_timeout: Duration,
+    pub tuning: Tuning,
+}
+
+/// Where bundles go: `<date_prefix>/<type>/<type>[_bundle_<n>]-<hhmmss>.zip`.
+#[derive(Debug, Clone)]
+pub struct KeyLayout {
+    pub date_prefix: String,
+    pub hhmmss: String,
+}
+
+/// The result of the export stage.
+#[derive(Debug, Default)]
+pub struct ExportOutcome {
+    pub bundles: Vec<BundleRecord>,
+    pub failed: Vec<FailedAsset>,
+    /// Assets that vanished between discovery and export.
+    pub skipped: Vec<SkippedAsset>,
+    pub notes: Vec<String>,
+}
+
+/// Everything the export stage needs, shared by its concurrent jobs.
+pub struct Exporter<'a> {
+    pub(crate) aws: &'a AwsContext,
+    pub(crate) repository: &'a Repository,
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: ExportSettings,
+    pub(crate) sink: &'a dyn ProgressSink,
+    snapshot_id: String,
+    layout: KeyLayout,
+    dependencies: DependencyIndex,
+    job_seq: AtomicUsize,
+    extra_numbers: Mutex<HashMap<AssetType, usize>>,
+}
+
+/// How a bundle's key is numbered.
+#[derive(Debug, Clone, Copy)]
+enum Naming {
+    Planned {
+        number: usize,
+        of: usize,
+    },
+    /// Part of a bundle that had to be split; numbered after the planned ones.
+    Split {
+        planned_of: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Work {
+    asset_type: AssetType,
+    assets: Vec<BundleAsset>,
+    naming: Naming,
+    /// Whether one more try of this exact bundle is allowed after an unexplained failure.
+    retry_whole: bool,
+}
+
+#[derive(Default)]
+struct Step {
+    stored: Option<BundleRecord>,
+    failed: Vec<FailedAsset>,
+    skipped: Vec<SkippedAsset>,
+    more: Vec<Work>,
+}
+
+fn fail_all(w: &Work, reason: FailReason, message: &str) -> Vec<FailedAsset> {
+    w.assets
+        .iter()
+        .map(|a| FailedAsset {
+            arn: a.arn.clone(),
+            asset_type: w.asset_type,
+            name: a.name.clone(),
+            reason,
+            message: message.to_string(),
+        })
+        .collect()
+}
+
+impl<'a> Exporter<'a> {
+    pub fn new(
+        aws: &'a AwsContext,
+        repository: &'a Repository,
+        settings: ExportSettings,
+        sink: &'a dyn ProgressSink,
+        snapshot_id: &str,
+        layout: KeyLayout,
+        dependencies: DependencyIndex,
+    ) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| crate::Error::Download {
+                job_id: "(none)".into(),
+                message: format!("cannot build the HTTP client: {}", e.without_url()),
+            })?;
+        Ok(Exporter {
+            aws,
+            repository,
+            http,
+            settings,
+            sink,
+            snapshot_id: snapshot_id.to_string(),
+            layout,
+            dependencies,
+            job_seq: AtomicUsize::new(0),
+            extra_numbers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Unique per run and valid for QuickSight (`[\w-]+`).
+    fn next_job_id(&self) -> String {
+        let n = self.job_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("qsbackup-{}-{n}", self.snapshot_id)
+    }
+
+    fn key_for(&self, w: &Work) -> String {
+        let t = w.asset_type.as_str();
+        let number = match w.naming {
+            Naming::Planned { of: 1, .. } => None,
+            Naming::Planned { number, .. } => Some(number),
+            Naming::Split { planned_of } => {
+                let mut extra = self.extra_numbers.lock().unwrap_or_else(|p| p.into_inner());
+                let n = extra.entry(w.asset_type).or_insert(planned_of);
+                *n += 1;
+                Some(*n)
+            }
+        };
+        let ext = match self.settings.format {
+            ExportFormat::QuickSightJson => "zip",
+            ExportFormat::CloudFormationJson => "json",
+        };
+        let file = match number {
+            None => format!("{t}-{}.{ext}", self.layout.hhmmss),
+            Some(n) => format!("{t}_bundle_{n}-{}.{ext}", self.layout.hhmmss),
+        };
+        format!("{}/{t}/{file}", self.layout.date_prefix.trim_matches('/'))
+    }
+
+    /// Exports every bundle of `plan`; never fails as a whole, failures are per asset.
+    pub async fn export(&self, plan: &BundlePlan) -> ExportOutcome {
+        let jobs = Semaphore::new(self.settings.max_concurrent_jobs.clamp(1, 5));
+        let mut outcome = ExportOutcome::default();
+        let mut running = FuturesUnordered::new();
+        for b in &plan.bundles {
+            let work = Work {
+                asset_type: b.asset_type,
+                assets: b.assets.clone(),
+                naming: Naming::Planned {
+                    number: b.number,
+                    of: b.of,
+                },
+                retry_whole: true,
+            };
+            running.push(self.run(work, &jobs));
+        }
+        while let Some(step) = running.next().await {
+            outcome.bundles.extend(step.stored);
+            outcome.failed.extend(step.failed);
+            outcome.skipped.extend(step.skipped);
+            for w in step.more {
+                running.push(self.run(w, &jobs));
+            }
+        }
+        outcome
+    }
+
+    async fn run(&self, w: Work, jobs: &Semaphore) -> Step {
+        let job_id = self.next_job_id();
+        self.sink.event(&Event::BundleQueued {
+            job_id: job_id.clone(),
+            asset_type: w.asset_type,
+            assets: w.assets.len(),
+        });
+        let Ok(slot) = jobs.acquire().await else {
+            return Step {
+                failed: fail_all(&w, FailReason::ExportError, "the export stage was shut down"),
+                ..Default::default()
+            };
+        };
+        let deadline = Instant::now() + self.settings.job_timeout;
+        let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
+        let finished = match self.start_job(&job_id, &arns, deadline).await {
+            Ok(Started::Yes) => {
+                self.sink.event(&Event::BundleStarted {
+                    job_id: job_id.clone(),
+                    asset_type: w.asset_type,
+                });
+                self.wait_job(&job_id, deadline).await
+            }
+            Ok(Started::Refused(problems)) => {
+                drop(slot);
+                return self.isolate(&job_id, w, &problems, FailReason::ExportRefused);
+            }
+            Ok(Started::Gone(problems)) => {
+                drop(slot);
+                return self.gone(&job_id, w, &problems);
+            }
+            Err(e) => Err(e),
+        };
+        drop(slot);
+        match finished {
+            Ok(Finished::Successful { download_url }) => {
+                let key = self.key_for(&w);
+                match self.store(&job_id, &key, download_url, w.asset_type, &arns).await {
+                    Ok(record) => {
+                        self.sink.event(&Event::BundleStored {
+                            job_id,
+                            asset_type: w.asset_type,
+                            key: record.key.clone(),
+                            bytes: record.size,
+                            members: record.members.len(),
+                        });
+                        Step {
+                            stored: Some(record),
+                            ..Default::default()
+                        }
+                    }
+                    Err((reason, e)) => self.fail(&job_id, &w, reason, &e.to_string()),
+                }
+            }
+            Ok(Finished::Failed(problems)) => self.isolate(&job_id, w, &problems, FailReason::ExportJobFailed),
+            Ok(Finished::TimedOut) => {
+                let message = format!(
+                    "export job {job_id} did not finish within {} s",
+                    self.settings.job_timeout.as_secs()
+                );
+                self.fail(&job_id, &w, FailReason::ExportTimedOut, &message)
+            }
+            Err(e) => self.fail(&job_id, &w, FailReason::ExportError, &e.to_string()),
+        }
+    }
+
+    fn fail(&self, job_id: &str, w: &Work, reason: FailReason, message: &str) -> Step {
+        self.sink.event(&Event::BundleFailed {
+            job_id: job_id.to_string(),
+            asset_type: w.asset_type,
+            assets: w.assets.len(),
+            message: message.to_string(),
+        });
+        let failed = fail_all(w, reason, message);
+        for f in &failed {
+            self.sink.event(&Event::AssetFailed {
+                arn: f.arn.clone(),
+                asset_type: f.asset_type,
+                message: f.message.clone(),
+            });
+        }
+        Step {
+            failed,
+            ..Default::default()
+        }
+    }
+
+    fn split_work(&self, job_id: &str, w: &Work, groups: Vec<Vec<BundleAsset>>, message: &str) -> Vec<Work> {
+        if groups.is_empty() {
+            return Vec::new();
+        }
+        self.sink.event(&Event::BundleSplit {
+            job_id: job_id.to_string(),
+            asset_type: w.asset_type,
+            into: groups.len(),
+            message: message.to_string(),
+        });
+        let planned_of = match w.naming {
+            Naming::Planned { of, .. } | Naming::Split { planned_of: of } => of,
+        };
+        let whole = groups.len() == 1 && groups[0].len() == w.assets.len();
+        groups
+            .into_iter()
+            .map(|assets| Work {
+                asset_type: w.asset_type,
+                assets,
+                // A retried whole bundle keeps its planned name; parts get new numbers.
+                naming: if whole { w.naming } else { Naming::Split { planned_of } },
+                retry_whole: !whole && w.retry_whole,
+            })
+            .collect()
+    }
+
+    fn isolate(&self, job_id: &str, w: Work, problems: &[Problem], reason: FailReason) -> Step {
+        let decision = isolate(&w.assets, problems, &self.dependencies, w.retry_whole);
+        let summary = problems.first().map(|p| p.message.as_str()).unwrap_or("");
+        let failed: Vec<FailedAsset> = decision
+            .offenders
+            .into_iter()
+            .map(|(a, message)| {
+                self.sink.event(&Event::AssetFailed {
+                    arn: a.arn.clone(),
+                    asset_type: w.asset_type,
+                    message: message.clone(),
+                });
+                FailedAsset {
+                    arn: a.arn,
+                    asset_type: w.asset_type,
+                    name: a.name,
+                    reason,
+                    message,
+                }
+            })
+            .collect();
+        Step {
+            more: self.split_work(job_id, &w, decision.retry, summary),
+            failed,
+            ..Default::default()
+        }
+    }
+
+    /// A start refused because requested assets no longer exist: they are skipped as deleted.
+    fn gone(&self, job_id: &str, w: Work, problems: &[Problem]) -> Step {
+        let named: Vec<&str> = problems.iter().filter_map(|p| p.arn.as_deref()).collect();
+        let (missing, rest): (Vec<BundleAsset>, Vec<BundleAsset>) =
+            w.assets.iter().cloned().partition(|a| named.contains(&a.arn.as_str()));
+        if missing.is_empty() {
+            let message = problems.first().map(|p| p.message.as_str()).unwrap_or("not found");
+            return self.fail(job_id, &w, FailReason::ExportError, message);
+        }
+        let skipped = missing
+            .into_iter()
+            .map(|a| {
+                let s = SkippedAsset {
+                    arn: a.arn,
+                    asset_type: w.asset_type,
+                    name: a.name,
+                    reason: SkipReason::DeletedDuringBackup,
+                    message: "It was deleted while the backup was running.".into(),
+                };
+                self.sink.event(&Event::AssetSkipped {
+                    arn: s.arn.clone(),
+                    asset_type: s.asset_type,
+                    name: s.name.clone(),
+                    reason: s.reason,
+                });
+                s
+            })
+            .collect();
+        let more = if rest.is_empty() {
+            Vec::new()
+        } else {
+            self.split_work(job_id, &w, vec![rest], "some assets no longer exist")
+        };
+        Step {
+            skipped,
+            more,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! qsbackup-core: the engine of qsbackup. It backs up Amazon QuickSight assets with the
+//! AssetsAsBundle export APIs into a repository of checksummed, atomically committed snapshots.
+//! Data flows one way — discover → filter → plan → export → store → commit — one module per
+//! arrow; the library never prints and reports progress through [`events::ProgressSink`].
+
+pub mod asset;
+pub mod aws;
+pub mod backup;
+pub mod config;
+pub mod discover;
+pub mod download;
+pub mod error;
+pub mod events;
+pub mod export;
+pub mod filter;
+pub mod manifest;
+pub mod plan;
+pub mod repository;
+
+pub use error::{Error, Result};

@@ -1,0 +1,260 @@
+//! The snapshot manifest: the commit record of a backup. A snapshot exists if and only if
+//! `snapshots/<id>.json` exists, and it is written last, create-only, after every object it
+//! names is stored and checksummed. Also the sample tool's `--output-dir` files ([`report`]).
+
+pub mod report;
+
+use crate::asset::AssetType;
+use crate::config::ExportFormat;
+use crate::error::{Error, Result};
+use crate::filter::SkippedAsset;
+use crate::repository::{ObjectRef, Repository};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where manifests live in a repository.
+pub const SNAPSHOTS_PREFIX: &str = "snapshots/";
+
+/// What a run backs up (the sample tool's `--mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupMode {
+    #[default]
+    Full,
+    UsersOnly,
+    AssetsOnly,
+}
+
+impl BackupMode {
+    pub fn includes_assets(self) -> bool {
+        matches!(self, BackupMode::Full | BackupMode::AssetsOnly)
+    }
+    pub fn includes_identities(self) -> bool {
+        matches!(self, BackupMode::Full | BackupMode::UsersOnly)
+    }
+}
+
+/// `complete`: everything selected is stored or deliberately skipped; `partial`: something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotStatus {
+    Complete,
+    Partial,
+}
+
+/// Why an asset that should have been backed up was not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// `StartAssetBundleExportJob` refused it (`InvalidParameterValueException`).
+    ExportRefused,
+    /// Its export job ended `FAILED` naming it (a definition error, a missing dependency).
+    ExportJobFailed,
+    /// Its export job did not finish within `backup.job_timeout_seconds`.
+    ExportTimedOut,
+    /// Another error of the QuickSight API.
+    ExportError,
+    /// The bundle could not be downloaded.
+    DownloadFailed,
+    /// The bundle could not be stored or read back.
+    StoreFailed,
+}
+
+/// An asset that failed, with the service's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAsset {
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub asset_type: AssetType,
+    pub name: String,
+    pub reason: FailReason,
+    pub message: String,
+}
+
+/// One file inside a stored bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleMember {
+    /// Path inside the zip, e.g. `dataset/sales.json`.
+    pub path: String,
+    /// The member folder: `dataset`, `refreshSchedule`, ...
+    #[serde(rename = "type")]
+    pub member_type: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub sha256: String,
+}
+
+/// A stored bundle, exactly as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRecord {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub export_job_id: String,
+    pub asset_type: AssetType,
+    /// The root assets the export job was asked for.
+    pub requested_arns: Vec<String>,
+    pub members: Vec<BundleMember>,
+}
+
+impl BundleRecord {
+    /// The stored object.
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            key: self.key.clone(),
+            size: self.size,
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+/// The commit record of one backup run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotManifest {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub tool_version: String,
+    pub account_id: String,
+    pub region: String,
+    pub identity_region: String,
+    pub mode: BackupMode,
+    pub status: SnapshotStatus,
+    pub export_format: ExportFormat,
+    pub include_dependencies: bool,
+    pub bundles: Vec<BundleRecord>,
+    pub skipped: Vec<SkippedAsset>,
+    pub failed: Vec<FailedAsset>,
+    /// Users, groups, memberships and namespaces (`identities/<id>.json`).
+    pub identities: Option<ObjectRef>,
+    /// Account settings and customizations (`account/<id>.json`).
+    pub account: Option<ObjectRef>,
+    pub notes: Vec<String>,
+}
+
+/// A new snapshot id, sortable by time: `20261128T072100Z-3fa9c1`.
+pub fn new_snapshot_id(started_at: DateTime<Utc>) -> String {
+    format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        hex::encode(rand::random::<[u8; 3]>())
+    )
+}
+
+/// The manifest key of snapshot `id`.
+pub fn manifest_key(id: &str) -> String {
+    format!("{SNAPSHOTS_PREFIX}{id}.json")
+}
+
+impl SnapshotManifest {
+    /// Root assets stored, over all bundles.
+    pub fn stored_asset_count(&self) -> usize {
+        self.bundles.iter().map(|b| b.requested_arns.len()).sum()
+    }
+
+    /// Bytes of all stored bundles.
+    pub fn bundle_bytes(&self) -> u64 {
+        self.bundles.iter().map(|b| b.size).sum()
+    }
+
+    /// Writes the manifest (create-only): from now on the snapshot exists.
+    pub async fn commit(&self, repository: &Repository) -> Result<ObjectRef> {
+        let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
+            context: format!("snapshot manifest {}", self.id),
+            source,
+        })?;
+        repository.put_create(&manifest_key(&self.id), Bytes::from(json)).await
+    }
+
+    /// Reads the manifest of snapshot `id`.
+    pub async fn load(repository: &Repository, id: &str) -> Result<SnapshotManifest> {
+        let key = manifest_key(id);
+        let bytes = repository.get(&key).await?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            context: format!("{} in {}", key, repository.location()),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::SkipReason;
+    use object_store::memory::InMemory;
+    use std::sync::Arc;
+
+    pub(crate) fn sample() -> SnapshotManifest {
+        let t = DateTime::from_timestamp(1_795_850_460, 0).unwrap();
+        SnapshotManifest {
+            id: new_snapshot_id(t),
+            started_at: t,
+            finished_at: t,
+            tool_version: "0.1.0".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            identity_region: "us-east-1".into(),
+            mode: BackupMode::Full,
+            status: SnapshotStatus::Partial,
+            export_format: ExportFormat::QuickSightJson,
+            include_dependencies: true,
+            bundles: vec![BundleRecord {
+                key: "2026/11/28/dataset/dataset-072100.zip".into(),
+                size: 10,
+                sha256: "ab".into(),
+                export_job_id: "qsbackup-x-1".into(),
+                asset_type: AssetType::DataSet,
+                requested_arns: vec!["arn:aws:quicksight:us-east-1:123456789012:dataset/d1".into()],
+                members: vec![BundleMember {
+                    path: "dataset/d1.json".into(),
+                    member_type: "dataset".into(),
+                    id: "d1".into(),
+                    name: Some("Sales".into()),
+                    sha256: "cd".into(),
+                }],
+            }],
+            skipped: vec![SkippedAsset {
+                arn: "arn:aws:quicksight:us-east-1:123456789012:datasource/sf".into(),
+                asset_type: AssetType::DataSource,
+                name: "SF".into(),
+                reason: SkipReason::UnsupportedDataSourceType,
+                message: "Data sources of type SALESFORCE cannot be exported with asset bundles.".into(),
+            }],
+            failed: vec![FailedAsset {
+                arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x".into(),
+                asset_type: AssetType::Dashboard,
+                name: "X".into(),
+                reason: FailReason::ExportJobFailed,
+                message: "cannot be exported".into(),
+            }],
+            identities: None,
+            account: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn snapshot_ids_sort_by_time() {
+        let a = new_snapshot_id(DateTime::from_timestamp(1_795_850_460, 0).unwrap());
+        let b = new_snapshot_id(DateTime::from_timestamp(1_795_850_461, 0).unwrap());
+        assert!(a < b, "{a} {b}");
+        assert_eq!(a.len(), "20261128T072100Z-abcdef".len());
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+    }
+
+    #[tokio::test]
+    async fn manifests_commit_once_and_load_back() {
+        let repo = Repository::from_store(Arc::new(InMemory::new()), "memory://m");
+        let m = sample();
+        m.commit(&repo).await.unwrap();
+        assert!(m.commit(&repo).await.is_err(), "a manifest is never overwritten");
+        let back = SnapshotManifest::load(&repo, &m.id).await.unwrap();
+        assert_eq!(back, m);
+        let json: serde_json::Value = serde_json::from_slice(&repo.get(&manifest_key(&m.id)).await.unwrap()).unwrap();
+        assert_eq!(json["status"], "partial");
+        assert_eq!(json["mode"], "full");
+        assert_eq!(json["failed"][0]["reason"], "export_job_failed");
+        assert_eq!(json["bundles"][0]["members"][0]["type"], "dataset");
+    }
+}
