@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod filter;
+pub mod identities;
 pub mod manifest;
 pub mod plan;
 pub mod repository;
