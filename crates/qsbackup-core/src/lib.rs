@@ -3,6 +3,7 @@
 //! Data flows one way — discover → filter → plan → export → store → commit — one module per
 //! arrow; the library never prints and reports progress through [`events::ProgressSink`].
 
+pub mod account_config;
 pub mod asset;
 pub mod aws;
 pub mod backup;
