@@ -10,6 +10,7 @@ pub mod backup;
 pub mod config;
 pub mod discover;
 pub mod download;
+pub mod dynamodb;
 pub mod error;
 pub mod events;
 pub mod export;
