@@ -129,6 +129,39 @@ impl Service {
     }
 }
 
+/// Operations whose model declares `ResourceUnavailableException` (503).
+const DECLARE_UNAVAILABLE: &[&str] = &[
+    "ListNamespaces",
+    "ListUsers",
+    "ListGroups",
+    "ListGroupMemberships",
+    "DescribeUser",
+    "DescribeGroup",
+    "RegisterUser",
+    "CreateGroup",
+    "CreateGroupMembership",
+    "DescribeAccountSettings",
+    "DescribeAccountCustomization",
+    "ListCustomPermissions",
+];
+
+/// An injected server error, with a code the operation's model declares
+/// (the brand APIs say `InternalServerException`, most others
+/// `InternalFailureException`; the asset bundle APIs declare none, and get the
+/// common `InternalFailureException`).
+fn server_error(op: &str, fault: CallFault) -> ApiError {
+    if op.ends_with("Brand") || op.ends_with("Brands") {
+        return ApiError::new("InternalServerException", "An internal server error occurred.");
+    }
+    if fault == CallFault::Unavailable && DECLARE_UNAVAILABLE.contains(&op) {
+        return ApiError::new(
+            "ResourceUnavailableException",
+            "The service is temporarily unavailable.",
+        );
+    }
+    ApiError::new("InternalFailureException", "An internal failure occurred.")
+}
+
 pub fn router(service: std::sync::Arc<Service>) -> Router {
     admin::routes().fallback(api).with_state(service)
 }
@@ -195,8 +228,7 @@ async fn handle(
             ))
         }
         CallFault::Throttle => return Err(ApiError::new("ThrottlingException", "Rate exceeded")),
-        CallFault::ServerError => return Err(ApiError::new("InternalFailureException", "An internal failure occurred.")),
-        CallFault::Unavailable => return Err(ApiError::new("ResourceUnavailableException", "The service is temporarily unavailable.")),
+        CallFault::ServerError | CallFault::Unavailable => return Err(server_error(route.op, fault)),
         CallFault::LimitExceeded => {
             return Err(ApiError::new("LimitExceededException", "A limit is exceeded: too many concurrent jobs in this account."))
         }

@@ -22,7 +22,7 @@ impl ApiError {
             "AccessDeniedException" => StatusCode::UNAUTHORIZED,
             "MissingAuthenticationTokenException" => StatusCode::FORBIDDEN,
             "UnsupportedUserEditionException" => StatusCode::FORBIDDEN,
-            "InternalFailureException" => StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailureException" | "InternalServerException" => StatusCode::INTERNAL_SERVER_ERROR,
             "ResourceUnavailableException" => StatusCode::SERVICE_UNAVAILABLE,
             "UnknownOperationException" => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
@@ -44,7 +44,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = request_id();
-        let body = json!({ "Message": self.message, "RequestId": request_id });
+        // InternalServerException is the one error shape without RequestId.
+        let body = if self.code == "InternalServerException" {
+            json!({ "Message": self.message })
+        } else {
+            json!({ "Message": self.message, "RequestId": request_id })
+        };
         let mut resp = (self.status, body.to_string()).into_response();
         let h = resp.headers_mut();
         h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -131,14 +136,33 @@ pub fn paginate<'a, T>(
     next_token: Option<&str>,
     max_results: Option<&str>,
 ) -> Result<(&'a [T], Option<String>), ApiError> {
+    paginate_with(
+        items,
+        next_token,
+        max_results,
+        "InvalidParameterValueException",
+        "InvalidNextTokenException",
+    )
+}
+
+/// [`paginate`] for operations whose model declares other error codes for a
+/// bad page size or token (the brand and custom-permissions APIs).
+pub fn paginate_with<'a, T>(
+    items: &'a [T],
+    next_token: Option<&str>,
+    max_results: Option<&str>,
+    bad_size: &'static str,
+    bad_token: &'static str,
+) -> Result<(&'a [T], Option<String>), ApiError> {
     let max = match max_results {
         None => 100,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=100).contains(&n) => n,
             _ => {
-                return Err(ApiError::invalid(format!(
-                    "1 validation error detected: Value '{s}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"
-                )))
+                return Err(ApiError::new(
+                    bad_size,
+                    format!("1 validation error detected: Value '{s}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"),
+                ))
             }
         },
     };
@@ -146,7 +170,7 @@ pub fn paginate<'a, T>(
         None => 0,
         Some(t) => decode_token(t)
             .filter(|n| *n <= items.len())
-            .ok_or_else(|| ApiError::new("InvalidNextTokenException", "The NextToken is not valid."))?,
+            .ok_or_else(|| ApiError::new(bad_token, "The NextToken is not valid."))?,
     };
     let end = (start + max).min(items.len());
     let token = (end < items.len()).then(|| encode_token(end));

@@ -70,7 +70,13 @@ pub fn list_brands(ctx: &Ctx) -> Result<Response, ApiError> {
             })
             .collect())
     })?;
-    let (page, next) = wire::paginate(&items, ctx.q("next-token"), ctx.q("max-results"))?;
+    let (page, next) = wire::paginate_with(
+        &items,
+        ctx.q("next-token"),
+        ctx.q("max-results"),
+        "InvalidRequestException",
+        "InvalidRequestException",
+    )?;
     // ListBrandsResponse has no RequestId member.
     let mut body = json!({ "Brands": page });
     if let Some(n) = next {
@@ -111,7 +117,13 @@ pub fn list_custom_permissions(ctx: &Ctx) -> Result<Response, ApiError> {
             })
             .collect())
     })?;
-    let (page, next) = wire::paginate(&items, ctx.q("next-token"), ctx.q("max-results"))?;
+    let (page, next) = wire::paginate_with(
+        &items,
+        ctx.q("next-token"),
+        ctx.q("max-results"),
+        "InvalidParameterValueException",
+        "InvalidParameterValueException",
+    )?;
     let mut body = json!({ "CustomPermissionsList": page, "RequestId": wire::request_id() });
     if let Some(n) = next {
         body["NextToken"] = json!(n);

@@ -130,6 +130,17 @@ pub fn list(ctx: &Ctx, t: AssetType) -> Result<Response, ApiError> {
     Ok(wire::ok(200, body))
 }
 
+/// An AWS-managed theme, which every account can describe.
+fn built_in_theme(id: &str) -> Value {
+    let arn = format!("arn:aws:quicksight::aws:theme/{id}");
+    json!({"Theme": {"Arn": arn, "Name": id.to_lowercase(), "ThemeId": id, "Type": "QUICKSIGHT",
+        "CreatedTime": 1_546_300_800.0, "LastUpdatedTime": 1_546_300_800.0,
+        "Version": {"VersionNumber": 1, "Arn": format!("{arn}/version/1"), "CreatedTime": 1_546_300_800.0,
+            "Status": "CREATION_SUCCESSFUL", "Description": format!("The {} theme", id.to_lowercase()),
+            "Configuration": {"DataColorPalette": {"Colors": ["#1F77B4", "#FF7F0E", "#2CA02C"]}}}},
+        "RequestId": wire::request_id()})
+}
+
 fn not_found(t: AssetType, id: &str, arns: &Arns) -> ApiError {
     ApiError::not_found(format!("{} {} not found", t.resource(), arns.asset(t, id)))
 }
@@ -210,7 +221,11 @@ pub fn describe_body(acct: &Account, t: AssetType, a: &Asset, arns: &Arns) -> Va
         AssetType::VpcConnection => json!({ "VPCConnection": summary(t, a, arns), "Status": 200 }),
         AssetType::Folder => {
             let mut s = summary(t, a, arns);
-            s["FolderPath"] = json!(folder_path(acct, a, arns));
+            // The model's FolderPath has at least one element: root folders omit it.
+            let path = folder_path(acct, a, arns);
+            if !path.is_empty() {
+                s["FolderPath"] = json!(path);
+            }
             json!({ "Folder": s })
         }
         AssetType::Topic => {
@@ -254,6 +269,9 @@ fn folder_path(acct: &Account, a: &Asset, arns: &Arns) -> Vec<String> {
 
 pub fn describe(ctx: &Ctx, t: AssetType, id: &str) -> Result<Response, ApiError> {
     let arns = arns(ctx);
+    if t == AssetType::Theme && BUILT_IN_THEMES.contains(&id) {
+        return Ok(wire::ok(200, built_in_theme(id)));
+    }
     let mut body = ctx.svc.with_account(&ctx.account, &ctx.region, |acct, _| {
         let a = acct.asset(t, id).ok_or_else(|| not_found(t, id, &arns))?;
         Ok(describe_body(acct, t, a, &arns))
