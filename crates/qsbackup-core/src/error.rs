@@ -85,6 +85,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A part of the snapshot beside the assets (identities, account configuration) failed.
+    #[error("{section}: {message}")]
+    Section { section: String, message: String },
+
     /// (De)serialization of a manifest or snapshot document.
     #[error("{context}: {source}")]
     Json {

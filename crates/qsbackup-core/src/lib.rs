@@ -19,5 +19,6 @@ pub mod identities;
 pub mod manifest;
 pub mod plan;
 pub mod repository;
+pub mod sections;
 
 pub use error::{Error, Result};

@@ -1,1 +1,70 @@
-fn main() {}
+//! The `qsbackup` binary: parses the command line, sets up logging and
+//! progress output, runs the engine, and turns the outcome into an exit code
+//! (0 success, 1 failure, 2 partial, 3 usage or configuration, 4 lock held).
+
+mod cli;
+mod commands;
+mod exit;
+mod logging;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Outcome;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => exit::USAGE,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let _log_guard = match logging::init(&cli.global) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    // The SDK's futures are large; give the runtime's threads room.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(16 * 1024 * 1024)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let handle = tokio::spawn(run(cli));
+        match handle.await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::failure(anyhow::anyhow!("internal error: {e}")),
+        }
+    });
+    outcome.report()
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let global = cli.global;
+    match cli.command {
+        Some(Command::Backup(args)) => commands::backup::run(&global, &args).await,
+        Some(Command::Demo(args)) => commands::demo::run(&global, &args).await,
+        None if global.config.is_some() => commands::backup::run(&global, &cli.backup).await,
+        None => Outcome::usage(anyhow::anyhow!(
+            "no command given: run `qsbackup --config FILE` to back up, `qsbackup demo` to try it \
+             without an AWS account, or `qsbackup --help`"
+        )),
+    }
+}

@@ -1,0 +1,217 @@
+//! The non-asset parts of a snapshot, as [`SnapshotSection`]s the backup runs
+//! beside the asset export: identities (users, groups and memberships of every
+//! namespace, stored as `identities/<id>.json` and, when configured, in the
+//! date-suffixed DynamoDB tables) and account configuration (settings,
+//! customizations, brands, custom permissions, folders, stored as
+//! `account/<id>.json`).
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+
+use crate::account_config::{self, AccountSnapshot};
+use crate::aws::AwsContext;
+use crate::backup::SnapshotSection;
+use crate::config::Config;
+use crate::dynamodb::{self, IdentityTablesReport, TableNames};
+use crate::error::{Error, Result};
+use crate::events::ProgressSink;
+use crate::identities::{self, IdentityLimits, IdentitySnapshot};
+use crate::repository::{ObjectRef, Repository};
+
+/// Where the identity snapshot of `snapshot_id` lives.
+pub fn identities_key(snapshot_id: &str) -> String {
+    format!("identities/{snapshot_id}.json")
+}
+
+/// Where the account configuration of `snapshot_id` lives.
+pub fn account_key(snapshot_id: &str) -> String {
+    format!("account/{snapshot_id}.json")
+}
+
+fn section_error(section: &str, message: String) -> Error {
+    Error::Section {
+        section: section.to_string(),
+        message,
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<Bytes> {
+    serde_json::to_vec_pretty(value)
+        .map(Bytes::from)
+        .map_err(|source| Error::Json {
+            context: context.to_string(),
+            source,
+        })
+}
+
+/// What the identities section learned, for the report.
+#[derive(Debug, Clone, Default)]
+pub struct IdentitiesSummary {
+    pub namespaces: usize,
+    pub users: usize,
+    pub groups: usize,
+    pub memberships: usize,
+    pub tables: Option<IdentityTablesReport>,
+    pub notes: Vec<String>,
+}
+
+/// Users, groups and memberships of every namespace, read in the identity region.
+pub struct IdentitiesSection {
+    quicksight: aws_sdk_quicksight::Client,
+    dynamodb: Option<(aws_sdk_dynamodb::Client, TableNames)>,
+    account_id: String,
+    limits: IdentityLimits,
+    summary: Mutex<IdentitiesSummary>,
+}
+
+impl IdentitiesSection {
+    pub fn new(config: &Config, aws: &AwsContext) -> IdentitiesSection {
+        let dynamodb = config.dynamodb.as_ref().map(|d| {
+            (
+                aws_sdk_dynamodb::Client::new(&aws.sdk),
+                TableNames {
+                    users_table_name: d.users_table_name.clone(),
+                    groups_table_name: d.groups_table_name.clone(),
+                    users_group_table_name: d.users_group_table_name.clone(),
+                    table_name_format: d.table_name_format.clone(),
+                },
+            )
+        });
+        IdentitiesSection {
+            quicksight: aws.identity_quicksight.clone(),
+            dynamodb,
+            account_id: aws.account_id.clone(),
+            limits: IdentityLimits::default(),
+            summary: Mutex::new(IdentitiesSummary::default()),
+        }
+    }
+
+    /// What the last run of this section found.
+    pub fn summary(&self) -> IdentitiesSummary {
+        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    async fn read(&self) -> Result<IdentitySnapshot> {
+        identities::snapshot(&self.quicksight, &self.account_id, &self.limits)
+            .await
+            .map_err(|e| section_error("identities", e.to_string()))
+    }
+}
+
+#[async_trait]
+impl SnapshotSection for IdentitiesSection {
+    fn name(&self) -> &str {
+        "identities"
+    }
+
+    async fn backup(&self, snapshot_id: &str, repository: &Repository, _sink: &dyn ProgressSink) -> Result<ObjectRef> {
+        let snapshot = self.read().await?;
+        let object = repository
+            .put_create(&identities_key(snapshot_id), to_json(&snapshot, "identity snapshot")?)
+            .await?;
+        let tables = match &self.dynamodb {
+            Some((client, names)) => Some(
+                dynamodb::write_identity_tables(client, names, &snapshot, snapshot_id, Utc::now().date_naive())
+                    .await
+                    .map_err(|e| section_error("identities", format!("DynamoDB tables: {e}")))?,
+            ),
+            None => None,
+        };
+        if let Ok(mut s) = self.summary.lock() {
+            *s = IdentitiesSummary {
+                namespaces: snapshot.namespaces.len(),
+                users: snapshot.user_count(),
+                groups: snapshot.group_count(),
+                memberships: snapshot.membership_count(),
+                tables,
+                notes: snapshot.notes.clone(),
+            };
+        }
+        Ok(object)
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.summary.lock().map(|s| s.notes.clone()).unwrap_or_default()
+    }
+}
+
+/// Account settings, customizations, brands, custom permissions and folders,
+/// read in the asset region.
+pub struct AccountSection {
+    quicksight: aws_sdk_quicksight::Client,
+    account_id: String,
+    notes: Mutex<Vec<String>>,
+}
+
+impl AccountSection {
+    pub fn new(aws: &AwsContext) -> AccountSection {
+        AccountSection {
+            quicksight: aws.quicksight.clone(),
+            account_id: aws.account_id.clone(),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Namespaces whose customization to read. The identities section runs
+    /// concurrently, so this lists them itself; when that is denied, the
+    /// `default` namespace is read and a note says so.
+    async fn namespaces(&self) -> (Vec<String>, Option<String>) {
+        let pages = self
+            .quicksight
+            .list_namespaces()
+            .aws_account_id(&self.account_id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await;
+        match pages {
+            Ok(list) if !list.is_empty() => (list.iter().filter_map(|n| n.name().map(str::to_string)).collect(), None),
+            Ok(_) => (vec!["default".to_string()], None),
+            Err(e) => (
+                vec!["default".to_string()],
+                Some(format!(
+                    "account configuration: namespaces could not be listed ({}); only the default namespace's customization was read",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )),
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl SnapshotSection for AccountSection {
+    fn name(&self) -> &str {
+        "account"
+    }
+
+    async fn backup(&self, snapshot_id: &str, repository: &Repository, _sink: &dyn ProgressSink) -> Result<ObjectRef> {
+        let (namespaces, namespace_note) = self.namespaces().await;
+        let snapshot: AccountSnapshot = account_config::snapshot(&self.quicksight, &self.account_id, &namespaces)
+            .await
+            .map_err(|e| section_error("account", e.to_string()))?;
+        if let Ok(mut notes) = self.notes.lock() {
+            *notes = namespace_note
+                .into_iter()
+                .chain(
+                    snapshot
+                        .unavailable
+                        .iter()
+                        // A namespace without a customization is recorded in the snapshot, not worth a note.
+                        .filter(|u| !u.reason.starts_with("no customization is set"))
+                        .map(|u| format!("account configuration: {} could not be read: {}", u.what, u.reason)),
+                )
+                .collect();
+        }
+        repository
+            .put_create(&account_key(snapshot_id), to_json(&snapshot, "account snapshot")?)
+            .await
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,107 @@
+//! The command line: global options (accepted before or after the command
+//! name), the sample tool's backup flags (also accepted with no command, so
+//! `qsbackup --config FILE` runs a backup as `quicksight-backup --config FILE`
+//! did), and one subcommand per job.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qsbackup",
+    version,
+    about = "Back up and restore Amazon QuickSight: assets, identities and account settings",
+    long_about = "Back up and restore Amazon QuickSight.\n\n\
+        A backup exports every asset with the AssetsAsBundle APIs (up to 5 jobs at once), stores each \
+        bundle with its SHA-256 in a repository (a local directory, or s3://, gs://, az://), keeps users, \
+        groups and memberships of every namespace, and commits a snapshot manifest last.\n\n\
+        Run `qsbackup demo` to see a backup of an emulated account without an AWS account.",
+    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Backup flags, for `qsbackup --config FILE [flags]` with no command.
+    #[command(flatten)]
+    pub backup: BackupArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command accepts, before or after its name.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (YAML or JSON, by extension); the sample tool's configs load unchanged.
+    #[arg(short = 'c', long, global = true, env = "QSBACKUP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// More detail in logs (-v debug, -vv trace).
+    #[arg(short = 'v', long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Also write the log to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// No progress bars: one log line per finished step instead.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Print one machine-readable JSON document on stdout (logs stay on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// What a backup covers (the sample tool's `--mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Mode {
+    /// Assets, identities and account settings.
+    #[default]
+    Full,
+    /// Users, groups and memberships only (and the DynamoDB tables).
+    UsersOnly,
+    /// Assets and account settings, no identities.
+    AssetsOnly,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct BackupArgs {
+    /// What to back up.
+    #[arg(short = 'm', long, value_enum)]
+    pub mode: Option<Mode>,
+
+    /// Directory for --generate-manifest / --generate-report files.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Check the config, credentials, QuickSight, the repository and DynamoDB, and print what a
+    /// backup would do; start no export job and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write the sample tool's backup_manifest_YYYYMMDD_HHMMSS.json into --output-dir.
+    #[arg(long)]
+    pub generate_manifest: bool,
+
+    /// Also write the sample tool's backup_report_YYYYMMDD_HHMMSS.txt into --output-dir.
+    #[arg(long)]
+    pub generate_report: bool,
+
+    /// Wait this many seconds for another run's repository lock before giving up (exit 4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_wait: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Back up assets, identities and account settings into a new snapshot.
+    Backup(BackupArgs),
+    /// Back up an emulated QuickSight account into ./qsbackup-demo: no AWS account needed.
+    Demo(commands::demo::DemoArgs),
+}

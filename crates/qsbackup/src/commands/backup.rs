@@ -1,0 +1,270 @@
+//! `qsbackup backup` (and `qsbackup --config FILE` with no command): a full,
+//! users-only or assets-only backup into a new snapshot, or with --dry-run
+//! the checks and the plan without exporting or writing anything.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
+use qsbackup_core::config::Config;
+use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_sample_report};
+use qsbackup_core::manifest::{BackupMode, SnapshotManifest};
+use qsbackup_core::repository::Repository;
+use qsbackup_core::sections::{AccountSection, IdentitiesSection};
+use serde_json::json;
+
+use super::common;
+use crate::cli::{BackupArgs, GlobalArgs, Mode};
+use crate::exit::Outcome;
+use crate::progress;
+
+fn mode(args: &BackupArgs) -> BackupMode {
+    match args.mode.unwrap_or_default() {
+        Mode::Full => BackupMode::Full,
+        Mode::UsersOnly => BackupMode::UsersOnly,
+        Mode::AssetsOnly => BackupMode::AssetsOnly,
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: &BackupArgs) -> Outcome {
+    match run_inner(global, args, &AwsOptions::default()).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+/// The backup with explicit AWS overrides (the demo points it at its emulator).
+pub async fn run_with(
+    global: &GlobalArgs,
+    args: &BackupArgs,
+    config: &Config,
+    aws_options: &AwsOptions,
+) -> Result<Option<SnapshotManifest>, Outcome> {
+    if (args.generate_manifest || args.generate_report) && args.output_dir.is_none() {
+        return Err(Outcome::usage(anyhow!(
+            "--generate-manifest and --generate-report need --output-dir DIR"
+        )));
+    }
+    let aws = common::connect(config, aws_options).await?;
+    let repository = common::open_repository(config, Some(&aws)).await?;
+    let identities = IdentitiesSection::new(config, &aws);
+    let options = BackupOptions {
+        mode: mode(args),
+        tuning: Default::default(),
+        identities: Some(Arc::new(identities)),
+        account: Some(Arc::new(AccountSection::new(&aws))),
+    };
+    if args.dry_run {
+        dry_run(global, config, &aws, &repository, &options).await?;
+        return Ok(None);
+    }
+    let sink = progress::sink(global);
+    let outcome = backup::run_backup(config, &aws, &repository, sink.as_ref(), &options)
+        .await
+        .map_err(Outcome::from_core)?;
+    let manifest = outcome.manifest;
+    eprintln!("\n{}", report_text(&manifest, repository.location()));
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Outcome::failure(anyhow!("creating {}: {e}", dir.display())))?;
+        if args.generate_manifest {
+            let path = write_sample_manifest(dir, &manifest, repository.location()).map_err(Outcome::from_core)?;
+            eprintln!("Manifest written to {}", path.display());
+        }
+        if args.generate_report {
+            let path = write_sample_report(dir, &manifest, repository.location()).map_err(Outcome::from_core)?;
+            eprintln!("Report written to {}", path.display());
+        }
+    }
+    if global.json {
+        common::print_json(&summary_json(&manifest, repository.location()))?;
+    }
+    Ok(Some(manifest))
+}
+
+async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOptions) -> Result<Outcome, Outcome> {
+    let config = common::load_config(global)?;
+    let manifest = run_with(global, args, &config, aws_options).await?;
+    Ok(match manifest {
+        Some(m) if !m.failed.is_empty() || m.status != qsbackup_core::manifest::SnapshotStatus::Complete => {
+            Outcome::partial()
+        }
+        _ => Outcome::success(),
+    })
+}
+
+/// The machine-readable summary of a committed backup.
+pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value {
+    let counts: serde_json::Map<String, serde_json::Value> = qsbackup_core::manifest::report::counts_by_type(m)
+        .into_iter()
+        .map(|(t, (ok, skipped, failed))| {
+            (
+                t.as_str().to_string(),
+                json!({"backed_up": ok, "skipped": skipped, "failed": failed}),
+            )
+        })
+        .collect();
+    json!({
+        "snapshot": m.id,
+        "status": m.status,
+        "repository": repository,
+        "manifest": qsbackup_core::manifest::manifest_key(&m.id),
+        "mode": m.mode,
+        "started_at": m.started_at,
+        "finished_at": m.finished_at,
+        "assets": counts,
+        "bundles": m.bundles.len(),
+        "bytes": m.bundle_bytes(),
+        "skipped": m.skipped,
+        "failed": m.failed,
+        "identities": m.identities,
+        "account": m.account,
+        "notes": m.notes,
+    })
+}
+
+/// Checks everything a backup needs, then prints what it would do. Starts no
+/// export job and leaves nothing behind in the repository.
+async fn dry_run(
+    global: &GlobalArgs,
+    config: &Config,
+    aws: &AwsContext,
+    repository: &Repository,
+    options: &BackupOptions,
+) -> Result<(), Outcome> {
+    let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
+    let qs = aws
+        .quicksight
+        .describe_account_settings()
+        .aws_account_id(&aws.account_id)
+        .send()
+        .await
+        .map(|r| {
+            let edition = r
+                .account_settings()
+                .and_then(|s| s.edition())
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default();
+            format!(
+                "account {} reachable in {} (edition {edition})",
+                aws.account_id, aws.region
+            )
+        })
+        .map_err(|e| aws_error(&e));
+    checks.push(("QuickSight (assets)".into(), qs));
+    if options.mode.includes_identities() {
+        let ids = aws
+            .identity_quicksight
+            .list_users()
+            .aws_account_id(&aws.account_id)
+            .namespace("default")
+            .max_results(1)
+            .send()
+            .await
+            .map(|_| format!("users readable in identity region {}", aws.identity_region))
+            .map_err(|e| aws_error(&e));
+        checks.push(("QuickSight (identities)".into(), ids));
+    }
+    let probe_key = format!("locks/.dry-run-probe-{}", std::process::id());
+    let probe = match repository
+        .put_create(&probe_key, bytes::Bytes::from_static(b"probe"))
+        .await
+    {
+        Ok(_) => repository
+            .delete(&probe_key)
+            .await
+            .map(|_| format!("{} writable (probe written and deleted)", repository.location()))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    checks.push(("Repository".into(), probe));
+    if let (Some(_), true) = (&config.dynamodb, options.mode.includes_identities()) {
+        let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+        let r = ddb
+            .list_tables()
+            .limit(1)
+            .send()
+            .await
+            .map(|_| "reachable".to_string())
+            .map_err(|e| aws_error(&e));
+        checks.push(("DynamoDB".into(), r));
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter_map(|(what, r)| r.as_ref().err().map(|e| format!("{what}: {e}")))
+        .collect();
+
+    let plan = if options.mode.includes_assets() && failed.is_empty() {
+        let sink = progress::sink(global);
+        Some(
+            backup::dry_run(config, aws, sink.as_ref(), options)
+                .await
+                .map_err(Outcome::from_core)?,
+        )
+    } else {
+        None
+    };
+    if global.json {
+        let checks_json: Vec<_> = checks
+            .iter()
+            .map(|(what, r)| match r {
+                Ok(m) => json!({"check": what, "ok": true, "detail": m}),
+                Err(e) => json!({"check": what, "ok": false, "detail": e}),
+            })
+            .collect();
+        common::print_json(&json!({"dry_run": true, "checks": checks_json, "plan": plan}))?;
+    } else {
+        println!("{}", render_dry_run(&checks, plan.as_ref()));
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Outcome::failure(anyhow!(
+            "dry run checks failed: {}",
+            failed.join("; ")
+        )))
+    }
+}
+
+fn aws_error<E: std::error::Error + 'static>(e: &E) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+}
+
+fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&BackupPlan>) -> String {
+    let mut out = String::from("Dry run: nothing is exported and nothing is written.\n\nChecks:\n");
+    for (what, r) in checks {
+        let _ = match r {
+            Ok(m) => writeln!(out, "  ok    {what}: {m}"),
+            Err(e) => writeln!(out, "  FAIL  {what}: {e}"),
+        };
+    }
+    let Some(plan) = plan else { return out };
+    let _ = writeln!(out, "\nAssets discovered:");
+    for (t, n) in &plan.discovered {
+        let _ = writeln!(out, "  {:<14} {n:>6}", t.as_str());
+    }
+    let _ = writeln!(out, "\nWould skip {} assets:", plan.skipped.len());
+    for s in &plan.skipped {
+        let _ = writeln!(out, "  {} {} ({}): {}", s.asset_type, s.name, s.arn, s.message);
+    }
+    let _ = writeln!(
+        out,
+        "\nWould export {} bundles ({} assets):",
+        plan.bundles.bundles.len(),
+        plan.bundles.asset_count()
+    );
+    for b in &plan.bundles.bundles {
+        let _ = writeln!(
+            out,
+            "  {} bundle {}/{}: {} assets",
+            b.asset_type,
+            b.number,
+            b.of,
+            b.assets.len()
+        );
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}

@@ -1,0 +1,60 @@
+//! Steps every command shares: loading the config, connecting to AWS, opening
+//! the repository, and printing JSON results.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::config::Config;
+use qsbackup_core::repository::{Repository, RepositoryOptions};
+
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+/// Loads the config named by `--config`; a missing flag is a usage error.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, Outcome> {
+    let path = global.config.as_deref().ok_or_else(|| {
+        Outcome::usage(anyhow!(
+            "this command needs a config file: pass --config FILE (or set QSBACKUP_CONFIG)"
+        ))
+    })?;
+    load_config_at(path)
+}
+
+pub fn load_config_at(path: &Path) -> Result<Config, Outcome> {
+    qsbackup_core::config::load(path).map_err(Outcome::from_core)
+}
+
+/// AWS clients for the config's account and regions, from the standard environment.
+pub async fn connect(config: &Config, options: &AwsOptions) -> Result<AwsContext, Outcome> {
+    AwsContext::connect(&config.aws, options)
+        .await
+        .map_err(Outcome::from_core)
+}
+
+/// Opens the config's repository; S3 gets its credentials from `aws` when given.
+pub async fn open_repository(config: &Config, aws: Option<&AwsContext>) -> Result<Repository, Outcome> {
+    let options = RepositoryOptions {
+        s3_endpoint: None,
+        aws: aws.map(|a| a.sdk.clone()),
+    };
+    Repository::open(&config.repository_url(), &options)
+        .await
+        .map_err(Outcome::from_core)
+}
+
+#[allow(dead_code)] // for the repository commands (snapshots, show, verify...) being added
+/// Opens a repository for commands that only read or maintain it: the config's
+/// repository, without AWS clients beyond the standard environment.
+pub async fn open_config_repository(global: &GlobalArgs) -> Result<(Config, Repository), Outcome> {
+    let config = load_config(global)?;
+    let repo = open_repository(&config, None).await?;
+    Ok((config, repo))
+}
+
+/// Prints one JSON document on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Outcome> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Outcome::failure(e.into()))?;
+    println!("{text}");
+    Ok(())
+}

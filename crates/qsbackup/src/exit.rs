@@ -1,0 +1,69 @@
+//! Exit codes and how an outcome reaches the user: errors on stderr with their
+//! whole cause chain, the exit code from what went wrong.
+
+use std::process::ExitCode;
+
+pub const SUCCESS: u8 = 0;
+pub const FAILURE: u8 = 1;
+pub const PARTIAL: u8 = 2;
+pub const USAGE: u8 = 3;
+#[allow(dead_code)] // for the repository lock being added
+pub const LOCKED: u8 = 4;
+
+/// How a command ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: u8,
+    pub error: Option<anyhow::Error>,
+}
+
+impl Outcome {
+    pub fn success() -> Outcome {
+        Outcome {
+            code: SUCCESS,
+            error: None,
+        }
+    }
+    pub fn partial() -> Outcome {
+        Outcome {
+            code: PARTIAL,
+            error: None,
+        }
+    }
+    pub fn failure(error: anyhow::Error) -> Outcome {
+        Outcome {
+            code: FAILURE,
+            error: Some(error),
+        }
+    }
+    pub fn usage(error: anyhow::Error) -> Outcome {
+        Outcome {
+            code: USAGE,
+            error: Some(error),
+        }
+    }
+    #[allow(dead_code)] // for the repository lock being added
+    pub fn code(code: u8, error: anyhow::Error) -> Outcome {
+        Outcome {
+            code,
+            error: Some(error),
+        }
+    }
+
+    /// Classifies an engine error: configuration problems are usage errors.
+    pub fn from_core(error: qsbackup_core::Error) -> Outcome {
+        let code = if error.is_config() { USAGE } else { FAILURE };
+        Outcome {
+            code,
+            error: Some(error.into()),
+        }
+    }
+
+    pub fn report(self) -> ExitCode {
+        if let Some(e) = &self.error {
+            eprintln!("error: {e:#}");
+            tracing::debug!("exit {}: {e:?}", self.code);
+        }
+        ExitCode::from(self.code)
+    }
+}
