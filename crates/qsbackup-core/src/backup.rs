@@ -29,6 +29,11 @@ pub trait SnapshotSection: Send + Sync {
     fn name(&self) -> &str;
     /// Backs the section up for snapshot `snapshot_id`.
     async fn backup(&self, snapshot_id: &str, repository: &Repository, sink: &dyn ProgressSink) -> Result<ObjectRef>;
+    /// What the manifest and report should say about this section's completeness (e.g. a
+    /// namespace list that was denied), read after [`SnapshotSection::backup`].
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// How to run a backup beyond what the config says.
@@ -231,6 +236,9 @@ pub async fn run_backup(
     bundles.sort_by(|a, b| a.key.cmp(&b.key));
     failed.sort_by(|a, b| a.arn.cmp(&b.arn));
     let section_errors: Vec<String> = identities_error.into_iter().chain(account_error).collect();
+    for section in [&options.identities, &options.account].into_iter().flatten() {
+        notes.extend(section.notes());
+    }
     if mode.includes_identities() && options.identities.is_none() {
         notes.push("identities are not part of this snapshot: no identities backup is configured".into());
     }
