@@ -319,6 +319,18 @@ def test_identity_writes(qs):
     )
 
 
+def test_namespace_writes(qs):
+    name = unique_id("restored-ns")
+    created = qs.call("CreateNamespace", AwsAccountId=TARGET_ACCOUNT, Namespace=name, IdentityStore="QUICKSIGHT")
+    assert created["Name"] == name
+    assert created["CreationStatus"] in ("CREATING", "CREATED")
+    described = qs.call("DescribeNamespace", AwsAccountId=TARGET_ACCOUNT, Namespace=name)
+    assert described["Namespace"]["Name"] == name
+    assert described["Namespace"]["CreationStatus"] == "CREATED"
+    qs.error("CreateNamespace", "ResourceExistsException", status=409, AwsAccountId=TARGET_ACCOUNT, Namespace=name, IdentityStore="QUICKSIGHT")
+    qs.error("DescribeNamespace", "ResourceNotFoundException", status=404, AwsAccountId=TARGET_ACCOUNT, Namespace=unique_id("missing"))
+
+
 # ----- account configuration ----------------------------------------------------------
 
 

@@ -132,6 +132,8 @@ impl Service {
 /// Operations whose model declares `ResourceUnavailableException` (503).
 const DECLARE_UNAVAILABLE: &[&str] = &[
     "ListNamespaces",
+    "CreateNamespace",
+    "DescribeNamespace",
     "ListUsers",
     "ListGroups",
     "ListGroupMemberships",

@@ -774,3 +774,125 @@ async fn small_account_round_trip() {
         exported.iter().filter(|m| m.starts_with("dashboard/")).count()
     );
 }
+
+fn bundle_of(members: &[(&str, serde_json::Value)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, body) in members {
+        zip.start_file(*path, zip::write::SimpleFileOptions::default())
+            .expect("member");
+        zip.write_all(body.to_string().as_bytes()).expect("write");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+async fn import_status(qs: &Client, account: &str, id: &str) -> (AssetBundleImportJobStatus, Vec<String>) {
+    for _ in 0..100 {
+        let d = qs
+            .describe_asset_bundle_import_job()
+            .aws_account_id(account)
+            .asset_bundle_import_job_id(id)
+            .send()
+            .await
+            .expect("describe import");
+        match d.job_status() {
+            Some(AssetBundleImportJobStatus::InProgress)
+            | Some(AssetBundleImportJobStatus::QueuedForImmediateExecution)
+            | None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            Some(s) => {
+                let errors = d
+                    .errors()
+                    .iter()
+                    .filter_map(|e| e.message().map(str::to_string))
+                    .collect();
+                return (s.clone(), errors);
+            }
+        }
+    }
+    panic!("import job {id} did not finish");
+}
+
+#[tokio::test]
+async fn namespaces_are_created_and_principals_checked_in_the_identity_region() {
+    let emu = emulator().await;
+    let qs = client(&emu.endpoint(), "us-east-1");
+    let created = qs
+        .create_namespace()
+        .aws_account_id(TARGET)
+        .namespace("analytics")
+        .identity_store(aws_sdk_quicksight::types::IdentityStore::Quicksight)
+        .send()
+        .await
+        .expect("create namespace");
+    assert_eq!(created.name(), Some("analytics"));
+    let again = qs
+        .create_namespace()
+        .aws_account_id(TARGET)
+        .namespace("analytics")
+        .identity_store(aws_sdk_quicksight::types::IdentityStore::Quicksight)
+        .send()
+        .await
+        .expect_err("exists");
+    assert_eq!(again.code(), Some("ResourceExistsException"));
+    let described = qs
+        .describe_namespace()
+        .aws_account_id(TARGET)
+        .namespace("analytics")
+        .send()
+        .await
+        .expect("describe namespace");
+    let status = described
+        .namespace()
+        .and_then(|n| n.creation_status())
+        .map(|s| s.as_str().to_string());
+    assert_eq!(status.as_deref(), Some("CREATED"));
+    qs.register_user()
+        .aws_account_id(TARGET)
+        .namespace("analytics")
+        .identity_type(IdentityType::Quicksight)
+        .email("bo@example.com")
+        .user_role(UserRole::Reader)
+        .user_name("bo")
+        .send()
+        .await
+        .expect("register user in the new namespace");
+
+    // Assets in another region: their permissions still name identities of the identity region.
+    let west = client(&emu.endpoint(), "us-west-2");
+    let theme = |principal: &str| {
+        serde_json::json!({"resourceType": "theme", "themeId": "t1", "name": "T", "baseThemeId": "CLASSIC",
+            "permissions": [{"principal": principal, "actions": ["quicksight:DescribeTheme"]}]})
+    };
+    let good = format!("arn:aws:quicksight:us-east-1:{TARGET}:user/analytics/bo");
+    let bad = format!("arn:aws:quicksight:us-east-1:{TARGET}:user/analytics/nobody");
+    for (job, principal, expected) in [
+        ("west-bad", &bad, AssetBundleImportJobStatus::FailedRollbackCompleted),
+        ("west-good", &good, AssetBundleImportJobStatus::Successful),
+    ] {
+        west.start_asset_bundle_import_job()
+            .aws_account_id(TARGET)
+            .asset_bundle_import_job_id(job)
+            .asset_bundle_import_source(
+                AssetBundleImportSource::builder()
+                    .body(aws_smithy_types::Blob::new(bundle_of(&[(
+                        "theme/t1.json",
+                        theme(principal),
+                    )])))
+                    .build(),
+            )
+            .failure_action(AssetBundleImportFailureAction::Rollback)
+            .send()
+            .await
+            .expect("start import");
+        let (status, errors) = import_status(&west, TARGET, job).await;
+        assert_eq!(status, expected, "{job}: {errors:?}");
+    }
+    let themes = west
+        .describe_theme()
+        .aws_account_id(TARGET)
+        .theme_id("t1")
+        .send()
+        .await
+        .expect("theme in us-west-2");
+    assert!(themes.theme().is_some());
+}

@@ -1,5 +1,5 @@
 //! Namespaces, users, groups and group memberships, including the writes a
-//! restore uses (RegisterUser, CreateGroup, CreateGroupMembership).
+//! restore uses (CreateNamespace, RegisterUser, CreateGroup, CreateGroupMembership).
 
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -56,6 +56,11 @@ fn page(ctx: &Ctx, key: &str, items: Vec<Value>) -> Result<Response, ApiError> {
     Ok(wire::ok(200, body))
 }
 
+fn namespace_json(n: &Namespace, arns: &Arns) -> Value {
+    json!({"Name": n.name, "Arn": arns.namespace(&n.name), "CapacityRegion": n.capacity_region,
+    "CreationStatus": "CREATED", "IdentityStore": "QUICKSIGHT"})
+}
+
 pub fn list_namespaces(ctx: &Ctx) -> Result<Response, ApiError> {
     let arns = arns(ctx);
     let region = ctx.svc.region.clone();
@@ -63,13 +68,67 @@ pub fn list_namespaces(ctx: &Ctx) -> Result<Response, ApiError> {
         Ok(acct
             .namespaces
             .values()
-            .map(|n| {
-                json!({"Name": n.name, "Arn": arns.namespace(&n.name), "CapacityRegion": n.capacity_region,
-                "CreationStatus": "CREATED", "IdentityStore": "QUICKSIGHT"})
-            })
+            .map(|n| namespace_json(n, &arns))
             .collect::<Vec<_>>())
     })?;
     page(ctx, "Namespaces", items)
+}
+
+pub fn describe_namespace(ctx: &Ctx, ns: &str) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    let n = with_ns(ctx, ns, |n| Ok(namespace_json(n, &arns)))?;
+    Ok(wire::ok(200, json!({"Namespace": n, "RequestId": wire::request_id()})))
+}
+
+/// Creates a namespace. QuickSight creates it asynchronously; here it is
+/// `CREATED` at once, which a caller that waits for it handles the same way.
+pub fn create_namespace(ctx: &Ctx) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    let body = ctx.json_body()?;
+    let name = body
+        .get("Namespace")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid("Namespace is required"))?
+        .to_string();
+    let store = body.get("IdentityStore").and_then(Value::as_str).unwrap_or_default();
+    if store != "QUICKSIGHT" {
+        return Err(ApiError::invalid(format!(
+            "Invalid IdentityStore {store:?}: only QUICKSIGHT is supported"
+        )));
+    }
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !valid {
+        return Err(ApiError::invalid(format!("Invalid namespace name {name:?}")));
+    }
+    // Identities live in the identity region's state; the capacity region is where it was called.
+    let region = ctx.svc.region.clone();
+    let n = ctx.svc.with_account(&ctx.account, &region, |acct, _| {
+        if acct.namespaces.contains_key(&name) {
+            return Err(ApiError::new(
+                "ResourceExistsException",
+                format!("The namespace {name} already exists in account {}.", ctx.account),
+            ));
+        }
+        let n = Namespace {
+            name: name.clone(),
+            capacity_region: ctx.region.clone(),
+            created: wire::now_epoch(),
+            users: Default::default(),
+            groups: Default::default(),
+        };
+        let v = namespace_json(&n, &arns);
+        acct.namespaces.insert(name.clone(), n);
+        Ok(v)
+    })?;
+    let mut body = json!({"RequestId": wire::request_id()});
+    for k in ["Arn", "Name", "CapacityRegion", "CreationStatus", "IdentityStore"] {
+        body[k] = n[k].clone();
+    }
+    Ok(wire::ok(201, body))
 }
 
 pub fn list_users(ctx: &Ctx, ns: &str) -> Result<Response, ApiError> {

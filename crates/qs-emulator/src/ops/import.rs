@@ -198,8 +198,33 @@ fn apply_tag_overrides(t: AssetType, bundle_id: &str, a: &mut Asset, overrides: 
     }
 }
 
+/// The users and groups of each namespace of an account, as permissions may name them.
+struct Principals {
+    account_id: String,
+    namespaces: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
+}
+
+impl Principals {
+    /// Identities live in the identity region's state, whatever region the assets are in.
+    fn of(acct: &Account) -> Principals {
+        Principals {
+            account_id: acct.account_id.clone(),
+            namespaces: acct
+                .namespaces
+                .iter()
+                .map(|(name, n)| {
+                    (
+                        name.clone(),
+                        (n.users.keys().cloned().collect(), n.groups.keys().cloned().collect()),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Checks a principal exists in the target account's identities.
-fn principal_error(acct: &Account, principal: &str, identity_region: &str) -> Option<String> {
+fn principal_error(acct: &Principals, principal: &str, identity_region: &str) -> Option<String> {
     let bad = || {
         Some(format!(
             "Principal {principal} is not a valid user or group of account {} in {identity_region}.",
@@ -224,8 +249,8 @@ fn principal_error(acct: &Account, principal: &str, identity_region: &str) -> Op
         return bad();
     };
     let found = match kind {
-        "user" => n.users.contains_key(name),
-        "group" => n.groups.contains_key(name),
+        "user" => n.0.contains(name),
+        "group" => n.1.contains(name),
         _ => false,
     };
     if found {
@@ -293,6 +318,7 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         region, ctx.account, job_id
     );
     let delay = svc.faults().plan.job_delay_ms;
+    let principals = svc.with_account(&ctx.account, &svc.region, |acct, _| Ok(Principals::of(acct)))?;
     svc.with_account(&ctx.account, &region, |acct, stats| {
         let now = Instant::now();
         if acct.import_jobs.get(&job_id).map(|j| j.running(now)).unwrap_or(false) {
@@ -349,7 +375,7 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                         }
                     }
                     for p in &a.permissions {
-                        if let Some(msg) = principal_error(acct, &p.principal, &svc.identity_region) {
+                        if let Some(msg) = principal_error(&principals, &p.principal, &svc.identity_region) {
                             errors.push(json!({"Arn": my_arn, "Type": "INVALID_PERMISSIONS", "Message": msg}));
                         }
                     }

@@ -124,6 +124,14 @@ fn describe_op(t: AssetType) -> &'static str {
 impl Route {
     pub fn parse(method: &Method, path: &str) -> Option<Route> {
         let segs: Vec<String> = path.trim_start_matches('/').split('/').map(decode).collect();
+        if segs.len() == 2 && segs[0] == "accounts" && method == Method::POST {
+            return Some(Route {
+                op: "CreateNamespace",
+                account: segs[1].clone(),
+                labels: Vec::new(),
+                identity: false,
+            });
+        }
         if segs.len() < 3 || segs[0] != "accounts" {
             return None;
         }
@@ -151,6 +159,7 @@ impl Route {
             ["folders", id, "permissions"] if get => mk("DescribeFolderPermissions", &[id], false),
             ["folders", id, "members"] if get => mk("ListFolderMembers", &[id], false),
             ["namespaces"] if get => mk("ListNamespaces", &[], false),
+            ["namespaces", ns] if get => mk("DescribeNamespace", &[ns], false),
             ["namespaces", ns, "users"] if get => mk("ListUsers", &[ns], true),
             ["namespaces", ns, "users"] if post => mk("RegisterUser", &[ns], true),
             ["namespaces", ns, "users", u] if get => mk("DescribeUser", &[ns, u], true),
@@ -190,6 +199,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
         "DescribeFolderPermissions" => assets::describe_folder_permissions(ctx, &l[0]),
         "ListFolderMembers" => assets::list_folder_members(ctx, &l[0]),
         "ListNamespaces" => identity::list_namespaces(ctx),
+        "CreateNamespace" => identity::create_namespace(ctx),
+        "DescribeNamespace" => identity::describe_namespace(ctx, &l[0]),
         "ListUsers" => identity::list_users(ctx, &l[0]),
         "RegisterUser" => identity::register_user(ctx, &l[0]),
         "DescribeUser" => identity::describe_user(ctx, &l[0], &l[1]),
