@@ -89,6 +89,18 @@ pub enum Error {
     #[error("{section}: {message}")]
     Section { section: String, message: String },
 
+    /// The repository lock could not be taken or was lost (see [`crate::lock`]).
+    #[error(transparent)]
+    Lock(Box<crate::lock::LockError>),
+
+    /// A snapshot reference (`latest`, an id or an id prefix) names no snapshot, or several.
+    #[error("snapshot `{reference}` in {repository}: {message}")]
+    SnapshotRef {
+        reference: String,
+        repository: String,
+        message: String,
+    },
+
     /// (De)serialization of a manifest or snapshot document.
     #[error("{context}: {source}")]
     Json {
@@ -98,10 +110,21 @@ pub enum Error {
     },
 }
 
+impl From<crate::lock::LockError> for Error {
+    fn from(e: crate::lock::LockError) -> Self {
+        Error::Lock(Box::new(e))
+    }
+}
+
 impl Error {
     /// True for a config problem (exit code 3 in the CLI).
     pub fn is_config(&self) -> bool {
         matches!(self, Error::Config { .. } | Error::ConfigRead { .. })
+    }
+
+    /// True when another run holds the repository lock (exit code 4 in the CLI).
+    pub fn is_lock_held(&self) -> bool {
+        matches!(self, Error::Lock(e) if matches!(**e, crate::lock::LockError::Held { .. }))
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -7,6 +7,7 @@ pub mod account_config;
 pub mod asset;
 pub mod aws;
 pub mod backup;
+pub mod bundle_file;
 pub mod config;
 pub mod discover;
 pub mod download;
@@ -16,9 +17,14 @@ pub mod events;
 pub mod export;
 pub mod filter;
 pub mod identities;
+pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod repository;
+pub mod snapshots;
+#[cfg(test)]
+mod testutil;
 pub mod sections;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -1,0 +1,220 @@
+//! Finding snapshots: listing the manifests under `snapshots/`, loading them (a manifest that
+//! cannot be read is reported, not hidden), resolving a user's reference (`latest`, a full id or
+//! a unique prefix of one), and the one-line summary `qsbackup snapshots` prints.
+
+use crate::asset::AssetType;
+use crate::error::{Error, Result};
+use crate::manifest::report::counts_by_type;
+use crate::manifest::{BackupMode, SnapshotManifest, SnapshotStatus, SNAPSHOTS_PREFIX};
+use crate::repository::Repository;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The id of the manifest at `key`, if `key` is one.
+pub fn id_from_key(key: &str) -> Option<&str> {
+    let id = key.strip_prefix(SNAPSHOTS_PREFIX)?.strip_suffix(".json")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}
+
+/// Ids of every snapshot, sorted (ids sort by start time).
+pub async fn list_ids(repo: &Repository) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = repo
+        .list(SNAPSHOTS_PREFIX)
+        .await?
+        .iter()
+        .filter_map(|o| id_from_key(&o.key).map(str::to_string))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Every readable manifest, oldest first, and the ones that could not be read.
+#[derive(Debug, Default)]
+pub struct LoadedSnapshots {
+    pub manifests: Vec<SnapshotManifest>,
+    /// (manifest key, why it could not be read).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Loads every manifest in the repository.
+pub async fn load_all(repo: &Repository) -> Result<LoadedSnapshots> {
+    let ids = list_ids(repo).await?;
+    let mut out = LoadedSnapshots::default();
+    let loads = futures::future::join_all(ids.iter().map(|id| SnapshotManifest::load(repo, id))).await;
+    for (id, loaded) in ids.iter().zip(loads) {
+        match loaded {
+            Ok(m) => out.manifests.push(m),
+            Err(e) => out.unreadable.push((crate::manifest::manifest_key(id), e.to_string())),
+        }
+    }
+    out.manifests
+        .sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+    Ok(out)
+}
+
+/// Turns `latest`, an id or a unique id prefix into a snapshot id.
+pub async fn resolve(repo: &Repository, reference: &str) -> Result<String> {
+    let fail = |message: String| Error::SnapshotRef {
+        reference: reference.to_string(),
+        repository: repo.location().to_string(),
+        message,
+    };
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Err(fail("an empty snapshot reference".into()));
+    }
+    let ids = list_ids(repo).await?;
+    if reference == "latest" {
+        let loaded = load_all(repo).await?;
+        return loaded
+            .manifests
+            .last()
+            .map(|m| m.id.clone())
+            .ok_or_else(|| fail("the repository has no snapshot yet".into()));
+    }
+    if ids.iter().any(|id| id == reference) {
+        return Ok(reference.to_string());
+    }
+    let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(reference)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(fail(format!(
+            "no such snapshot ({} snapshots; list them with `qsbackup snapshots`)",
+            ids.len()
+        ))),
+        many => Err(fail(format!(
+            "ambiguous: it starts {} snapshot ids ({}); give more of the id",
+            many.len(),
+            many.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Resolves `reference` and loads that manifest.
+pub async fn load(repo: &Repository, reference: &str) -> Result<SnapshotManifest> {
+    let id = resolve(repo, reference).await?;
+    SnapshotManifest::load(repo, &id).await
+}
+
+/// What `qsbackup snapshots` shows for one snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotSummary {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub account_id: String,
+    pub region: String,
+    pub mode: BackupMode,
+    pub status: SnapshotStatus,
+    /// Root assets backed up, per type.
+    pub assets: BTreeMap<AssetType, usize>,
+    pub skipped: usize,
+    pub failed: usize,
+    pub bundles: usize,
+    /// Bytes of every object the snapshot references (bundles, identities, account).
+    pub bytes: u64,
+    pub identities: bool,
+    pub account: bool,
+}
+
+impl SnapshotSummary {
+    pub fn of(m: &SnapshotManifest) -> Self {
+        let assets = counts_by_type(m)
+            .into_iter()
+            .filter(|(_, (ok, _, _))| *ok > 0)
+            .map(|(t, (ok, _, _))| (t, ok))
+            .collect();
+        let sections: u64 = m.identities.iter().chain(m.account.iter()).map(|o| o.size).sum();
+        SnapshotSummary {
+            id: m.id.clone(),
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            account_id: m.account_id.clone(),
+            region: m.region.clone(),
+            mode: m.mode,
+            status: m.status,
+            assets,
+            skipped: m.skipped.len(),
+            failed: m.failed.len(),
+            bundles: m.bundles.len(),
+            bytes: m.bundle_bytes() + sections,
+            identities: m.identities.is_some(),
+            account: m.account.is_some(),
+        }
+    }
+}
+
+/// Every object key a manifest references, the manifest itself included.
+pub fn referenced_keys(m: &SnapshotManifest) -> Vec<String> {
+    let mut keys: Vec<String> = m.bundles.iter().map(|b| b.key.clone()).collect();
+    keys.extend(m.identities.iter().chain(m.account.iter()).map(|o| o.key.clone()));
+    keys.push(crate::manifest::manifest_key(&m.id));
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{manifest, memory_repo};
+    use bytes::Bytes;
+
+    #[test]
+    fn manifest_keys_give_ids() {
+        assert_eq!(id_from_key("snapshots/20261128T072100Z-abcdef.json"), Some("20261128T072100Z-abcdef"));
+        assert_eq!(id_from_key("snapshots/x/y.json"), None);
+        assert_eq!(id_from_key("identities/a.json"), None);
+    }
+
+    #[tokio::test]
+    async fn references_resolve_to_one_snapshot() {
+        let repo = memory_repo("snaps");
+        assert!(resolve(&repo, "latest").await.is_err());
+        for id in ["20261128T072100Z-aaaaaa", "20261128T072100Z-aabbbb", "20261129T000000Z-cccccc"] {
+            let t: DateTime<Utc> = DateTime::parse_from_rfc3339(&format!(
+                "{}-{}-{}T{}:{}:{}Z",
+                &id[0..4],
+                &id[4..6],
+                &id[6..8],
+                &id[9..11],
+                &id[11..13],
+                &id[13..15]
+            ))
+            .unwrap()
+            .into();
+            let mut m = manifest(id, t);
+            m.failed.push(crate::manifest::FailedAsset {
+                arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x".into(),
+                asset_type: AssetType::Dashboard,
+                name: "X".into(),
+                reason: crate::manifest::FailReason::ExportJobFailed,
+                message: "broken".into(),
+            });
+            let bundle = crate::testutil::store_bundle(
+                &repo,
+                &format!("b/{id}.zip"),
+                AssetType::DataSet,
+                &[("dataset/d1.json", "{}")],
+            )
+            .await;
+            m.bundles.push(bundle);
+            m.commit(&repo).await.unwrap();
+        }
+        repo.put_create("snapshots/broken.json", Bytes::from_static(b"{"))
+            .await
+            .unwrap();
+        assert_eq!(resolve(&repo, "latest").await.unwrap(), "20261129T000000Z-cccccc");
+        assert_eq!(resolve(&repo, "20261129").await.unwrap(), "20261129T000000Z-cccccc");
+        assert_eq!(resolve(&repo, "20261128T072100Z-aabb").await.unwrap(), "20261128T072100Z-aabbbb");
+        let ambiguous = resolve(&repo, "20261128").await.unwrap_err().to_string();
+        assert!(ambiguous.contains("ambiguous"), "{ambiguous}");
+        assert!(resolve(&repo, "1999").await.unwrap_err().to_string().contains("no such snapshot"));
+        let all = load_all(&repo).await.unwrap();
+        assert_eq!(all.manifests.len(), 3);
+        assert_eq!(all.unreadable.len(), 1);
+        assert_eq!(all.unreadable[0].0, "snapshots/broken.json");
+        let s = SnapshotSummary::of(&all.manifests[0]);
+        assert_eq!(s.assets.get(&AssetType::DataSet), Some(&1));
+        assert_eq!((s.skipped, s.failed, s.bundles), (0, 1, 1));
+    }
+}

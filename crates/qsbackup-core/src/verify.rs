@@ -1,0 +1,381 @@
+//! Verifying snapshots: every object a manifest references exists with the recorded size and
+//! SHA-256; every bundle is a well-formed zip whose members match the recorded inventory, with
+//! unsafe paths, encryption, odd compression and decompression bombs reported ([`zip_check`]);
+//! identity and account documents parse. Each problem names the snapshot, the key and what is
+//! wrong. An object shared by several snapshots (a resumed run reuses bundles) is read once.
+
+pub mod zip_check;
+
+use crate::account_config::AccountSnapshot;
+use crate::bundle_file::fetch;
+use crate::config::ExportFormat;
+use crate::error::Error;
+use crate::identities::IdentitySnapshot;
+use crate::manifest::{BundleRecord, SnapshotManifest};
+use crate::repository::{ObjectRef, Repository};
+use futures::StreamExt;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+pub use zip_check::{ZipLimits, ZipProblemKind};
+
+/// What kind of problem verify found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The manifest itself cannot be read.
+    UnreadableManifest,
+    Missing,
+    SizeMismatch,
+    ChecksumMismatch,
+    /// The store failed while reading it.
+    Unreadable,
+    MalformedZip,
+    UnsafePath,
+    Encrypted,
+    UnsupportedCompression,
+    DecompressionBomb,
+    /// A member's bytes are damaged (CRC or deflate error).
+    CorruptMember,
+    /// An inventoried member is not in the bundle.
+    MemberMissing,
+    /// A member's SHA-256 differs from the inventory.
+    MemberMismatch,
+    /// The bundle holds an asset member the inventory does not list.
+    UnexpectedMember,
+    /// An identities or account document does not parse, or is about another account.
+    BadDocument,
+}
+
+impl From<ZipProblemKind> for ProblemKind {
+    fn from(k: ZipProblemKind) -> Self {
+        match k {
+            ZipProblemKind::MalformedZip => ProblemKind::MalformedZip,
+            ZipProblemKind::UnsafePath => ProblemKind::UnsafePath,
+            ZipProblemKind::Encrypted => ProblemKind::Encrypted,
+            ZipProblemKind::UnsupportedCompression => ProblemKind::UnsupportedCompression,
+            ZipProblemKind::DecompressionBomb => ProblemKind::DecompressionBomb,
+            ZipProblemKind::Corrupt => ProblemKind::CorruptMember,
+        }
+    }
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub snapshot: String,
+    pub key: String,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "snapshot {}: {}: {}", self.snapshot, self.key, self.message)
+    }
+}
+
+/// The result of a verify run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Snapshots checked.
+    pub snapshots: Vec<String>,
+    /// Distinct objects read and checked.
+    pub objects: usize,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub limits: ZipLimits,
+    /// Objects read at once.
+    pub concurrency: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            limits: ZipLimits::default(),
+            concurrency: 4,
+        }
+    }
+}
+
+/// What an object is expected to be.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Expect {
+    Bundle {
+        object: ObjectRefKey,
+        zip: bool,
+        /// Inventory: member path → SHA-256.
+        members: Vec<(String, String)>,
+    },
+    Identities {
+        object: ObjectRefKey,
+        account_id: String,
+    },
+    Account {
+        object: ObjectRefKey,
+        account_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ObjectRefKey {
+    key: String,
+    size: u64,
+    sha256: String,
+}
+
+impl From<&ObjectRef> for ObjectRefKey {
+    fn from(o: &ObjectRef) -> Self {
+        ObjectRefKey {
+            key: o.key.clone(),
+            size: o.size,
+            sha256: o.sha256.clone(),
+        }
+    }
+}
+
+impl Expect {
+    fn object(&self) -> &ObjectRefKey {
+        match self {
+            Expect::Bundle { object, .. } | Expect::Identities { object, .. } | Expect::Account { object, .. } => object,
+        }
+    }
+}
+
+fn bundle_expectation(m: &SnapshotManifest, b: &BundleRecord) -> Expect {
+    let zip = match m.export_format {
+        ExportFormat::QuickSightJson => true,
+        ExportFormat::CloudFormationJson => b.key.ends_with(".zip"),
+    };
+    Expect::Bundle {
+        object: (&b.object()).into(),
+        zip,
+        members: b.members.iter().map(|x| (x.path.clone(), x.sha256.clone())).collect(),
+    }
+}
+
+fn expectations(m: &SnapshotManifest) -> Vec<Expect> {
+    let mut out: Vec<Expect> = m.bundles.iter().map(|b| bundle_expectation(m, b)).collect();
+    if let Some(o) = &m.identities {
+        out.push(Expect::Identities {
+            object: o.into(),
+            account_id: m.account_id.clone(),
+        });
+    }
+    if let Some(o) = &m.account {
+        out.push(Expect::Account {
+            object: o.into(),
+            account_id: m.account_id.clone(),
+        });
+    }
+    out
+}
+
+/// (kind, message) pairs about one object.
+type Findings = Vec<(ProblemKind, String)>;
+
+async fn check(repo: &Repository, expect: &Expect, limits: &ZipLimits) -> (Findings, u64) {
+    let want = expect.object();
+    let mut found = Vec::new();
+    match repo.head(&want.key).await {
+        Ok(None) => {
+            found.push((ProblemKind::Missing, "the object does not exist".to_string()));
+            return (found, 0);
+        }
+        Err(e) => {
+            found.push((ProblemKind::Unreadable, e.to_string()));
+            return (found, 0);
+        }
+        Ok(Some(_)) => {}
+    }
+    let fetched = match fetch(repo, &want.key).await {
+        Ok(f) => f,
+        Err(e) => {
+            found.push((ProblemKind::Unreadable, e.to_string()));
+            return (found, 0);
+        }
+    };
+    let read = fetched.size;
+    if fetched.size != want.size {
+        found.push((
+            ProblemKind::SizeMismatch,
+            format!("holds {} bytes, the manifest records {}", fetched.size, want.size),
+        ));
+    }
+    if fetched.sha256 != want.sha256 {
+        found.push((
+            ProblemKind::ChecksumMismatch,
+            format!(
+                "SHA-256 is {}, the manifest records {}",
+                fetched.sha256, want.sha256
+            ),
+        ));
+    }
+    let path = fetched.file.path().to_path_buf();
+    let expect = expect.clone();
+    let limits = limits.clone();
+    let content = tokio::task::spawn_blocking(move || check_content(&path, &expect, &limits)).await;
+    drop(fetched);
+    match content {
+        Ok(more) => found.extend(more),
+        Err(e) => found.push((ProblemKind::Unreadable, format!("content check failed: {e}"))),
+    }
+    (found, read)
+}
+
+fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) -> Findings {
+    let mut found = Vec::new();
+    let parse_doc = |what: &str| -> Result<serde_json::Value, String> {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("the {what} document does not parse: {e}"))
+    };
+    match expect {
+        Expect::Bundle { zip: false, .. } => {
+            if let Err(e) = parse_doc("CloudFormation") {
+                found.push((ProblemKind::BadDocument, e));
+            }
+        }
+        Expect::Bundle { members, .. } => {
+            let inspection = zip_check::inspect(path, limits);
+            found.extend(inspection.problems.iter().map(|p| (p.kind.into(), p.message.clone())));
+            let recorded: BTreeMap<&str, &str> = members.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
+            let damaged = !inspection.problems.is_empty();
+            for (p, sha) in &recorded {
+                match inspection.hashes.get(*p) {
+                    Some(actual) if actual == sha => {}
+                    Some(actual) => found.push((
+                        ProblemKind::MemberMismatch,
+                        format!("member {p} has SHA-256 {actual}, the inventory records {sha}"),
+                    )),
+                    // Already explained by a problem above when the archive is damaged.
+                    None if damaged => {}
+                    None => found.push((
+                        ProblemKind::MemberMissing,
+                        format!("member {p} is in the inventory but not in the bundle"),
+                    )),
+                }
+            }
+            for p in inspection.hashes.keys() {
+                let inventoried_shape = p
+                    .rsplit_once('/')
+                    .is_some_and(|(_, file)| file.ends_with(".json"));
+                if inventoried_shape && !recorded.contains_key(p.as_str()) {
+                    found.push((
+                        ProblemKind::UnexpectedMember,
+                        format!("member {p} is in the bundle but not in the inventory"),
+                    ));
+                }
+            }
+        }
+        Expect::Identities { account_id, .. } => match parse_doc("identities") {
+            Err(e) => found.push((ProblemKind::BadDocument, e)),
+            Ok(v) => match serde_json::from_value::<IdentitySnapshot>(v) {
+                Err(e) => found.push((ProblemKind::BadDocument, format!("not an identity snapshot: {e}"))),
+                Ok(s) if &s.account_id != account_id => found.push((
+                    ProblemKind::BadDocument,
+                    format!("identities of account {}, the snapshot is of {account_id}", s.account_id),
+                )),
+                Ok(_) => {}
+            },
+        },
+        Expect::Account { account_id, .. } => match parse_doc("account") {
+            Err(e) => found.push((ProblemKind::BadDocument, e)),
+            Ok(v) => match serde_json::from_value::<AccountSnapshot>(v) {
+                Err(e) => found.push((ProblemKind::BadDocument, format!("not an account snapshot: {e}"))),
+                Ok(s) if &s.account_id != account_id => found.push((
+                    ProblemKind::BadDocument,
+                    format!("settings of account {}, the snapshot is of {account_id}", s.account_id),
+                )),
+                Ok(_) => {}
+            },
+        },
+    }
+    found
+}
+
+/// Verifies `manifests`; `unreadable` are manifests that could not be loaded (key, why).
+pub async fn verify(
+    repo: &Repository,
+    manifests: &[SnapshotManifest],
+    unreadable: &[(String, String)],
+    options: &VerifyOptions,
+) -> VerifyReport {
+    let mut report = VerifyReport {
+        snapshots: manifests.iter().map(|m| m.id.clone()).collect(),
+        ..Default::default()
+    };
+    for (key, why) in unreadable {
+        report.problems.push(Problem {
+            snapshot: crate::snapshots::id_from_key(key).unwrap_or(key).to_string(),
+            key: key.clone(),
+            kind: ProblemKind::UnreadableManifest,
+            message: why.clone(),
+        });
+    }
+    let mut users: HashMap<Expect, Vec<String>> = HashMap::new();
+    let mut order: Vec<Expect> = Vec::new();
+    for m in manifests {
+        for e in expectations(m) {
+            let entry = users.entry(e.clone()).or_default();
+            if entry.is_empty() {
+                order.push(e);
+            }
+            entry.push(m.id.clone());
+        }
+    }
+    let limits = &options.limits;
+    let results: Vec<(Expect, Findings, u64)> = futures::stream::iter(order)
+        .map(|e| async move {
+            let (found, bytes) = check(repo, &e, limits).await;
+            (e, found, bytes)
+        })
+        .buffered(options.concurrency.max(1))
+        .collect()
+        .await;
+    for (e, found, bytes) in results {
+        report.objects += 1;
+        report.bytes += bytes;
+        for snapshot in users.get(&e).into_iter().flatten() {
+            for (kind, message) in &found {
+                report.problems.push(Problem {
+                    snapshot: snapshot.clone(),
+                    key: e.object().key.clone(),
+                    kind: *kind,
+                    message: message.clone(),
+                });
+            }
+        }
+    }
+    report
+        .problems
+        .sort_by(|a, b| (&a.snapshot, &a.key).cmp(&(&b.snapshot, &b.key)));
+    report
+}
+
+/// Loads and verifies one snapshot by reference (`latest`, id, prefix).
+pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let id = crate::snapshots::resolve(repo, reference).await?;
+    match SnapshotManifest::load(repo, &id).await {
+        Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
+        Err(e) => Ok(verify(repo, &[], &[(crate::manifest::manifest_key(&id), e.to_string())], options).await),
+    }
+}
+
+/// Verifies every snapshot of the repository.
+pub async fn verify_all(repo: &Repository, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let loaded = crate::snapshots::load_all(repo).await?;
+    Ok(verify(repo, &loaded.manifests, &loaded.unreadable, options).await)
+}
+
+#[cfg(test)]
+mod tests;
