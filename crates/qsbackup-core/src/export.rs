@@ -14,17 +14,17 @@ use crate::error::Result;
 use crate::events::{Event, ProgressSink};
 use crate::filter::{SkipReason, SkippedAsset};
 use crate::manifest::{BundleRecord, FailReason, FailedAsset};
-use crate::plan::{BundleAsset, BundlePlan};
+use crate::plan::{estimated_cost, BundleAsset, BundlePlan};
 use crate::repository::Repository;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use isolate::{isolate, Problem};
 use job::{Finished, Started};
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 pub use isolate::DependencyIndex;
@@ -32,10 +32,11 @@ pub use isolate::DependencyIndex;
 /// Waits and retries of the export stage.
 #[derive(Debug, Clone)]
 pub struct Tuning {
-    /// First poll of a job, after its start.
+    /// First poll of a job, after its start; also the shortest poll interval.
     pub poll_first: Duration,
-    /// Growth of the poll interval.
-    pub poll_factor: f64,
+    /// Later polls come after this fraction of the time the job has run so far, so the delay
+    /// between a job's end and our noticing it stays a small part of the job.
+    pub poll_fraction: f64,
     /// Longest poll interval.
     pub poll_max: Duration,
     /// Backoff after a `LimitExceededException` on start, doubling to `limit_backoff_max`.
@@ -53,8 +54,8 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             poll_first: Duration::from_millis(1000),
-            poll_factor: 1.5,
-            poll_max: Duration::from_secs(3),
+            poll_fraction: 0.1,
+            poll_max: Duration::from_secs(5),
             limit_backoff_initial: Duration::from_secs(2),
             limit_backoff_max: Duration::from_secs(30),
             download_attempts: 6,
@@ -69,7 +70,7 @@ impl Tuning {
     pub fn fast() -> Self {
         Tuning {
             poll_first: Duration::from_millis(10),
-            poll_factor: 1.5,
+            poll_fraction: 0.1,
             poll_max: Duration::from_millis(50),
             limit_backoff_initial: Duration::from_millis(20),
             limit_backoff_max: Duration::from_millis(200),
@@ -145,6 +146,34 @@ struct Work {
     naming: Naming,
     /// Whether one more try of this exact bundle is allowed after an unexplained failure.
     retry_whole: bool,
+}
+
+/// A bundle waiting for a job slot; the heap pops the most expensive first, then the oldest.
+struct Pending {
+    cost: usize,
+    seq: std::cmp::Reverse<usize>,
+    job_id: String,
+    work: Work,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.cost, self.seq) == (other.cost, other.seq)
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.cost, self.seq).cmp(&(other.cost, other.seq))
+    }
 }
 
 #[derive(Default)]
@@ -230,46 +259,67 @@ impl<'a> Exporter<'a> {
     }
 
     /// Exports every bundle of `plan`; never fails as a whole, failures are per asset.
+    /// Waiting bundles start largest first (a bundle retried after isolation included), so the
+    /// long jobs do not end up at the tail of the run.
     pub async fn export(&self, plan: &BundlePlan) -> ExportOutcome {
+        // The one bound on export jobs in flight.
         let jobs = Semaphore::new(self.settings.max_concurrent_jobs.clamp(1, 5));
+        let mut pending = BinaryHeap::new();
+        for b in &plan.bundles {
+            self.enqueue(
+                &mut pending,
+                Work {
+                    asset_type: b.asset_type,
+                    assets: b.assets.clone(),
+                    naming: Naming::Planned {
+                        number: b.number,
+                        of: b.of,
+                    },
+                    retry_whole: true,
+                },
+            );
+        }
         let mut outcome = ExportOutcome::default();
         let mut running = FuturesUnordered::new();
-        for b in &plan.bundles {
-            let work = Work {
-                asset_type: b.asset_type,
-                assets: b.assets.clone(),
-                naming: Naming::Planned {
-                    number: b.number,
-                    of: b.of,
-                },
-                retry_whole: true,
-            };
-            running.push(self.run(work, &jobs));
-        }
-        while let Some(step) = running.next().await {
-            outcome.bundles.extend(step.stored);
-            outcome.failed.extend(step.failed);
-            outcome.skipped.extend(step.skipped);
-            for w in step.more {
-                running.push(self.run(w, &jobs));
+        loop {
+            tokio::select! {
+                biased;
+                Some(step) = running.next(), if !running.is_empty() => {
+                    let step: Step = step;
+                    outcome.bundles.extend(step.stored);
+                    outcome.failed.extend(step.failed);
+                    outcome.skipped.extend(step.skipped);
+                    for w in step.more {
+                        self.enqueue(&mut pending, w);
+                    }
+                }
+                slot = jobs.acquire(), if !pending.is_empty() => {
+                    let (Ok(slot), Some(next)) = (slot, pending.pop()) else { break };
+                    let Pending { job_id, work, .. } = next;
+                    running.push(self.run(job_id, work, slot));
+                }
+                else => break,
             }
         }
         outcome
     }
 
-    async fn run(&self, w: Work, jobs: &Semaphore) -> Step {
+    fn enqueue(&self, pending: &mut BinaryHeap<Pending>, work: Work) {
         let job_id = self.next_job_id();
         self.sink.event(&Event::BundleQueued {
             job_id: job_id.clone(),
-            asset_type: w.asset_type,
-            assets: w.assets.len(),
+            asset_type: work.asset_type,
+            assets: work.assets.len(),
         });
-        let Ok(slot) = jobs.acquire().await else {
-            return Step {
-                failed: fail_all(&w, FailReason::ExportError, "the export stage was shut down"),
-                ..Default::default()
-            };
-        };
+        pending.push(Pending {
+            cost: estimated_cost(work.asset_type, work.assets.len()),
+            seq: std::cmp::Reverse(self.job_seq.load(Ordering::Relaxed)),
+            job_id,
+            work,
+        });
+    }
+
+    async fn run(&self, job_id: String, w: Work, slot: SemaphorePermit<'_>) -> Step {
         let deadline = Instant::now() + self.settings.job_timeout;
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
         let finished = match self.start_job(&job_id, &arns, deadline).await {
@@ -357,14 +407,16 @@ impl<'a> Exporter<'a> {
         let planned_of = match w.naming {
             Naming::Planned { of, .. } | Naming::Split { planned_of: of } => of,
         };
-        let whole = groups.len() == 1 && groups[0].len() == w.assets.len();
+        // One group (the whole bundle again, or the bundle minus its offenders) keeps the
+        // bundle's name; halves get new numbers.
+        let single = groups.len() == 1;
+        let whole = single && groups[0].len() == w.assets.len();
         groups
             .into_iter()
             .map(|assets| Work {
                 asset_type: w.asset_type,
                 assets,
-                // A retried whole bundle keeps its planned name; parts get new numbers.
-                naming: if whole { w.naming } else { Naming::Split { planned_of } },
+                naming: if single { w.naming } else { Naming::Split { planned_of } },
                 retry_whole: !whole && w.retry_whole,
             })
             .collect()

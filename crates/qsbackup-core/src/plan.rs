@@ -37,14 +37,16 @@ impl BundlePlan {
     }
 }
 
-/// Relative export cost of one asset of a type (with its dependencies pulled in).
-fn weight(t: AssetType) -> usize {
-    match t {
-        AssetType::Dashboard => 4,
-        AssetType::Analysis => 3,
-        AssetType::DataSet => 2,
+/// Expected export time of a bundle of `assets` assets of type `t`, in arbitrary units: a fixed
+/// part per job plus a part per asset, heavier for types whose exports pull in their dependencies
+/// (a dashboard brings its datasets and their data sources).
+pub fn estimated_cost(t: AssetType, assets: usize) -> usize {
+    let per_asset = match t {
+        AssetType::Dashboard | AssetType::Analysis => 6,
+        AssetType::DataSet => 3,
         _ => 1,
-    }
+    };
+    60 + assets * per_asset
 }
 
 /// Groups the exportable assets of `selection` into bundles.
@@ -72,7 +74,7 @@ pub fn plan(selection: &Selection, max_assets_per_bundle: usize) -> BundlePlan {
         }
     }
     // Stable: equal costs keep type order.
-    bundles.sort_by_key(|b| std::cmp::Reverse(b.assets.len() * weight(b.asset_type)));
+    bundles.sort_by_key(|b| std::cmp::Reverse(estimated_cost(b.asset_type, b.assets.len())));
     BundlePlan { bundles }
 }
 

@@ -1,6 +1,7 @@
 //! One AssetBundleExportJob: starting it (backing off while the account is at its job limit)
-//! and waiting for it (first poll within a second, then backing off to a cap, bounded by the
-//! per-job time limit). QuickSight has no SDK waiter for these jobs; this is the one poll loop.
+//! and waiting for it (first poll within a second, then at intervals that grow with the job's age
+//! up to a cap, bounded by the per-job time limit). QuickSight has no SDK waiter for these jobs;
+//! this is the one poll loop.
 
 use super::isolate::{arns_in, Problem};
 use super::Exporter;
@@ -114,6 +115,7 @@ impl Exporter<'_> {
 
     pub(super) async fn wait_job(&self, job_id: &str, deadline: Instant) -> Result<Finished> {
         let t = &self.settings.tuning;
+        let started = Instant::now();
         let mut delay = t.poll_first;
         loop {
             let now = Instant::now();
@@ -148,7 +150,7 @@ impl Exporter<'_> {
                 }
                 _ => {}
             }
-            delay = delay.mul_f64(t.poll_factor).min(t.poll_max);
+            delay = started.elapsed().mul_f64(t.poll_fraction).clamp(t.poll_first, t.poll_max);
         }
     }
 }
