@@ -96,7 +96,10 @@ pub fn read_member(path: &Path, key: &str, name: &str, max_bytes: u64) -> Result
             return Err(bad(format!("{name} uses compression {}", raw.compression())));
         }
         if raw.size() > max_bytes {
-            return Err(bad(format!("{name} declares {} bytes, over the {max_bytes} limit", raw.size())));
+            return Err(bad(format!(
+                "{name} declares {} bytes, over the {max_bytes} limit",
+                raw.size()
+            )));
         }
     }
     let entry = archive.by_index(index).map_err(|e| bad(format!("{name}: {e}")))?;

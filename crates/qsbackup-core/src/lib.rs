@@ -21,10 +21,11 @@ pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod repository;
+pub mod retention;
+pub mod sections;
 pub mod snapshots;
 #[cfg(test)]
 mod testutil;
-pub mod sections;
 pub mod verify;
 
 pub use error::{Error, Result};

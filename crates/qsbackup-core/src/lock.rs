@@ -180,7 +180,9 @@ pub fn process_alive(pid: u32) -> Option<bool> {
     match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
         // A killed process that its parent has not reaped yet is a zombie: it runs no more.
         Ok(stat) => {
-            let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next());
             Some(!matches!(state, Some('Z' | 'X' | 'x')))
         }
         Err(_) => Some(false),
@@ -357,7 +359,10 @@ pub struct LockGuard {
 
 impl fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockGuard").field("key", &self.key).field("info", &self.info).finish()
+        f.debug_struct("LockGuard")
+            .field("key", &self.key)
+            .field("info", &self.info)
+            .finish()
     }
 }
 

@@ -161,7 +161,10 @@ mod tests {
 
     #[test]
     fn manifest_keys_give_ids() {
-        assert_eq!(id_from_key("snapshots/20261128T072100Z-abcdef.json"), Some("20261128T072100Z-abcdef"));
+        assert_eq!(
+            id_from_key("snapshots/20261128T072100Z-abcdef.json"),
+            Some("20261128T072100Z-abcdef")
+        );
         assert_eq!(id_from_key("snapshots/x/y.json"), None);
         assert_eq!(id_from_key("identities/a.json"), None);
     }
@@ -170,7 +173,11 @@ mod tests {
     async fn references_resolve_to_one_snapshot() {
         let repo = memory_repo("snaps");
         assert!(resolve(&repo, "latest").await.is_err());
-        for id in ["20261128T072100Z-aaaaaa", "20261128T072100Z-aabbbb", "20261129T000000Z-cccccc"] {
+        for id in [
+            "20261128T072100Z-aaaaaa",
+            "20261128T072100Z-aabbbb",
+            "20261129T000000Z-cccccc",
+        ] {
             let t: DateTime<Utc> = DateTime::parse_from_rfc3339(&format!(
                 "{}-{}-{}T{}:{}:{}Z",
                 &id[0..4],
@@ -205,10 +212,17 @@ mod tests {
             .unwrap();
         assert_eq!(resolve(&repo, "latest").await.unwrap(), "20261129T000000Z-cccccc");
         assert_eq!(resolve(&repo, "20261129").await.unwrap(), "20261129T000000Z-cccccc");
-        assert_eq!(resolve(&repo, "20261128T072100Z-aabb").await.unwrap(), "20261128T072100Z-aabbbb");
+        assert_eq!(
+            resolve(&repo, "20261128T072100Z-aabb").await.unwrap(),
+            "20261128T072100Z-aabbbb"
+        );
         let ambiguous = resolve(&repo, "20261128").await.unwrap_err().to_string();
         assert!(ambiguous.contains("ambiguous"), "{ambiguous}");
-        assert!(resolve(&repo, "1999").await.unwrap_err().to_string().contains("no such snapshot"));
+        assert!(resolve(&repo, "1999")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("no such snapshot"));
         let all = load_all(&repo).await.unwrap();
         assert_eq!(all.manifests.len(), 3);
         assert_eq!(all.unreadable.len(), 1);

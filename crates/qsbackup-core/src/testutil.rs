@@ -18,7 +18,9 @@ pub fn memory_repo(name: &str) -> Repository {
 
 /// `2026-11-28T07:21:00Z`-style text to a time.
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339).map(Into::into).expect("test time")
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(Into::into)
+        .expect("test time")
 }
 
 /// An empty complete snapshot taken at `time`.

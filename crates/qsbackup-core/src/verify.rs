@@ -147,7 +147,9 @@ impl From<&ObjectRef> for ObjectRefKey {
 impl Expect {
     fn object(&self) -> &ObjectRefKey {
         match self {
-            Expect::Bundle { object, .. } | Expect::Identities { object, .. } | Expect::Account { object, .. } => object,
+            Expect::Bundle { object, .. } | Expect::Identities { object, .. } | Expect::Account { object, .. } => {
+                object
+            }
         }
     }
 }
@@ -215,10 +217,7 @@ async fn check(repo: &Repository, expect: &Expect, limits: &ZipLimits) -> (Findi
     if fetched.sha256 != want.sha256 {
         found.push((
             ProblemKind::ChecksumMismatch,
-            format!(
-                "SHA-256 is {}, the manifest records {}",
-                fetched.sha256, want.sha256
-            ),
+            format!("SHA-256 is {}, the manifest records {}", fetched.sha256, want.sha256),
         ));
     }
     let path = fetched.file.path().to_path_buf();
@@ -266,9 +265,7 @@ fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) ->
                 }
             }
             for p in inspection.hashes.keys() {
-                let inventoried_shape = p
-                    .rsplit_once('/')
-                    .is_some_and(|(_, file)| file.ends_with(".json"));
+                let inventoried_shape = p.rsplit_once('/').is_some_and(|(_, file)| file.ends_with(".json"));
                 if inventoried_shape && !recorded.contains_key(p.as_str()) {
                     found.push((
                         ProblemKind::UnexpectedMember,
@@ -283,7 +280,10 @@ fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) ->
                 Err(e) => found.push((ProblemKind::BadDocument, format!("not an identity snapshot: {e}"))),
                 Ok(s) if &s.account_id != account_id => found.push((
                     ProblemKind::BadDocument,
-                    format!("identities of account {}, the snapshot is of {account_id}", s.account_id),
+                    format!(
+                        "identities of account {}, the snapshot is of {account_id}",
+                        s.account_id
+                    ),
                 )),
                 Ok(_) => {}
             },
@@ -367,7 +367,13 @@ pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOpti
     let id = crate::snapshots::resolve(repo, reference).await?;
     match SnapshotManifest::load(repo, &id).await {
         Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
-        Err(e) => Ok(verify(repo, &[], &[(crate::manifest::manifest_key(&id), e.to_string())], options).await),
+        Err(e) => Ok(verify(
+            repo,
+            &[],
+            &[(crate::manifest::manifest_key(&id), e.to_string())],
+            options,
+        )
+        .await),
     }
 }
 

@@ -67,7 +67,9 @@ async fn a_lease_that_is_not_renewed_goes_stale() {
         .unwrap();
     // Renewals keep it alive well past its ttl.
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(RepositoryLock::acquire(&repo, LockPurpose::Backup, Duration::ZERO).await.is_err());
+    assert!(RepositoryLock::acquire(&repo, LockPurpose::Backup, Duration::ZERO)
+        .await
+        .is_err());
     guard.check().unwrap();
     // Without renewals (a holder frozen or gone on another host), it expires.
     let mut frozen = guard;
@@ -77,11 +79,17 @@ async fn a_lease_that_is_not_renewed_goes_stale() {
     frozen.released = true; // keep Drop from releasing it
     tokio::time::sleep(Duration::from_millis(600)).await;
     let entries = list_locks(&repo).await.unwrap();
-    assert!(matches!(entries.last().map(|e| &e.state), Some(LockState::Stale(_))), "{entries:?}");
+    assert!(
+        matches!(entries.last().map(|e| &e.state), Some(LockState::Stale(_))),
+        "{entries:?}"
+    );
     let taker = RepositoryLock::acquire(&repo, LockPurpose::Backup, Duration::ZERO)
         .await
         .unwrap();
-    assert!(frozen.confirm().await.is_err(), "the old holder learns it lost the lock");
+    assert!(
+        frozen.confirm().await.is_err(),
+        "the old holder learns it lost the lock"
+    );
     taker.release().await.unwrap();
 }
 
@@ -119,7 +127,9 @@ async fn a_lock_of_a_dead_process_on_this_host_is_stale_at_once() {
 #[tokio::test]
 async fn of_many_contenders_exactly_one_wins() {
     let dir = std::env::temp_dir().join(format!("qsb-lock-race-{}", std::process::id()));
-    let repo = Repository::open(&dir.to_string_lossy(), &Default::default()).await.unwrap();
+    let repo = Repository::open(&dir.to_string_lossy(), &Default::default())
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let repo = repo.clone();

@@ -7,7 +7,8 @@ const DS: &str = r#"{"resourceType":"dataset","dataSetId":"d1","name":"Sales"}"#
 
 async fn one_bundle_snapshot(repo: &Repository, id: &str, key: &str) -> SnapshotManifest {
     let mut m = manifest(id, at("2026-11-28T07:21:00Z"));
-    m.bundles.push(store_bundle(repo, key, AssetType::DataSet, &[("dataset/d1.json", DS)]).await);
+    m.bundles
+        .push(store_bundle(repo, key, AssetType::DataSet, &[("dataset/d1.json", DS)]).await);
     m
 }
 
@@ -65,8 +66,16 @@ async fn members_must_match_the_inventory() {
     });
     let extra = zip_of(&[("dataset/d1.json", DS), ("dataset/extra.json", "{}")]);
     let mut n = manifest("s2", at("2026-11-28T08:00:00Z"));
-    n.bundles
-        .push(store_raw_bundle(&repo, "b/extra.zip", AssetType::DataSet, &[("dataset/d1.json", DS)], extra).await);
+    n.bundles.push(
+        store_raw_bundle(
+            &repo,
+            "b/extra.zip",
+            AssetType::DataSet,
+            &[("dataset/d1.json", DS)],
+            extra,
+        )
+        .await,
+    );
     let r = verify(&repo, &[m, n], &[], &VerifyOptions::default()).await;
     let k: Vec<ProblemKind> = r.problems.iter().map(|p| p.kind).collect();
     assert_eq!(

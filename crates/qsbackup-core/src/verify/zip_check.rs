@@ -111,7 +111,11 @@ pub fn inspect(path: &Path, limits: &ZipLimits) -> ZipInspection {
     let mut archive = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
         Ok(a) => a,
         Err(e) => {
-            problem(&mut out, ZipProblemKind::MalformedZip, format!("not a well-formed zip: {e}"));
+            problem(
+                &mut out,
+                ZipProblemKind::MalformedZip,
+                format!("not a well-formed zip: {e}"),
+            );
             return out;
         }
     };
@@ -141,19 +145,34 @@ pub fn inspect(path: &Path, limits: &ZipLimits) -> ZipInspection {
             let name = String::from_utf8_lossy(raw.name_raw()).into_owned();
             let mut safe = true;
             if let Some(why) = unsafe_path(&name) {
-                problem(&mut out, ZipProblemKind::UnsafePath, format!("member {name:?} has {why}"));
+                problem(
+                    &mut out,
+                    ZipProblemKind::UnsafePath,
+                    format!("member {name:?} has {why}"),
+                );
                 safe = false;
             }
             if raw.is_symlink() {
-                problem(&mut out, ZipProblemKind::UnsafePath, format!("member {name:?} is a symbolic link"));
+                problem(
+                    &mut out,
+                    ZipProblemKind::UnsafePath,
+                    format!("member {name:?} is a symbolic link"),
+                );
                 safe = false;
             }
             if raw.encrypted() {
-                problem(&mut out, ZipProblemKind::Encrypted, format!("member {name:?} is encrypted"));
+                problem(
+                    &mut out,
+                    ZipProblemKind::Encrypted,
+                    format!("member {name:?} is encrypted"),
+                );
                 safe = false;
             }
             let method = raw.compression();
-            if !matches!(method, zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated) {
+            if !matches!(
+                method,
+                zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+            ) {
                 problem(
                     &mut out,
                     ZipProblemKind::UnsupportedCompression,

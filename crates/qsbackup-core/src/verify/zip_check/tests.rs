@@ -20,7 +20,12 @@ fn kinds(i: &ZipInspection) -> Vec<ZipProblemKind> {
 
 /// Byte offsets of every header with signature `sig`.
 fn headers(bytes: &[u8], sig: [u8; 4]) -> Vec<usize> {
-    bytes.windows(4).enumerate().filter(|(_, w)| *w == sig).map(|(i, _)| i).collect()
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == sig)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 const LOCAL: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
@@ -39,13 +44,22 @@ fn a_clean_bundle_passes_and_every_member_is_hashed() {
         &ZipLimits::default(),
     );
     assert!(i.problems.is_empty(), "{:?}", i.problems);
-    assert_eq!(i.hashes["dataset/d1.json"], hex::encode(Sha256::digest(body.as_bytes())));
+    assert_eq!(
+        i.hashes["dataset/d1.json"],
+        hex::encode(Sha256::digest(body.as_bytes()))
+    );
     assert_eq!(i.hashes.len(), 2);
 }
 
 #[test]
 fn unsafe_paths_are_named() {
-    for name in ["../evil.json", "/etc/passwd", "a/../../b.json", "C:/x.json", "a\\b.json"] {
+    for name in [
+        "../evil.json",
+        "/etc/passwd",
+        "a/../../b.json",
+        "C:/x.json",
+        "a\\b.json",
+    ] {
         assert!(unsafe_path(name).is_some(), "{name}");
     }
     for name in ["dataset/a..b.json", "dataset/x.json", ".hidden"] {
@@ -109,19 +123,31 @@ fn decompression_bombs_are_caught_by_ratio_declared_size_and_total() {
         lie[at + 22..at + 26].copy_from_slice(&100u32.to_le_bytes());
     }
     let i = inspect_bytes(&lie, &ZipLimits::default());
-    assert!(kinds(&i).contains(&ZipProblemKind::DecompressionBomb), "{:?}", i.problems);
+    assert!(
+        kinds(&i).contains(&ZipProblemKind::DecompressionBomb),
+        "{:?}",
+        i.problems
+    );
     assert!(i.hashes.is_empty());
 
     // Many members each under the limits, over the total.
     let chunk = "y".repeat(150 * 1024);
     let i = inspect_bytes(
-        &zip_of(&[("dataset/1.json", &chunk), ("dataset/2.json", &chunk), ("dataset/3.json", &chunk)]),
+        &zip_of(&[
+            ("dataset/1.json", &chunk),
+            ("dataset/2.json", &chunk),
+            ("dataset/3.json", &chunk),
+        ]),
         &ZipLimits {
             max_ratio: 100_000,
             ..small
         },
     );
-    assert!(kinds(&i).contains(&ZipProblemKind::DecompressionBomb), "{:?}", i.problems);
+    assert!(
+        kinds(&i).contains(&ZipProblemKind::DecompressionBomb),
+        "{:?}",
+        i.problems
+    );
 }
 
 #[test]
