@@ -67,9 +67,11 @@ impl FromStr for CalendarSpan {
                 'm' => span.months += n,
                 'd' => span.days += n,
                 'h' => span.hours += n,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "invalid duration {text:?}: unknown unit `{other}`; use y (years), m (months), d (days), h (hours)"
-                )),
+                ))
+                }
             }
         }
         if !digits.is_empty() {

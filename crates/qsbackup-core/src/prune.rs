@@ -1,0 +1,288 @@
+//! Forgetting snapshots by a retention policy, and pruning the objects no snapshot needs.
+//!
+//! Snapshots are grouped by account, region and mode (as restic groups by host and paths), and
+//! the policy is applied to each group on its own, so nightly full backups are not pushed out by
+//! hourly users-only ones. Forgetting moves a manifest to `trash/<id>.json` (create-only copy,
+//! then delete): the snapshot is gone, and prune still knows which objects it referenced.
+//!
+//! Prune only deletes objects qsbackup knows it wrote: those of forgotten snapshots (from the
+//! trash), those crashed runs recorded in their journals, staging uploads under `tmp/`, and
+//! identities/account objects of snapshots that were never committed — and never an object any
+//! remaining snapshot references. Leftovers of crashed runs younger than the safety margin are
+//! kept (the next backup may resume from them). Bundles written by other tools under the same
+//! prefix (the AWS sample tool uses the same layout) are never touched. It refuses to run while
+//! any manifest is unreadable, since it could not know what that snapshot needs.
+
+use crate::error::{Error, Result};
+use crate::journal::{journals, JOURNAL_PREFIX};
+use crate::manifest::{manifest_key, BackupMode, SnapshotManifest};
+use crate::repository::Repository;
+use crate::retention::{apply, Decision, RetentionPolicy};
+use crate::snapshots::{load_all, referenced_keys};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where forgotten manifests wait for prune.
+pub const TRASH_PREFIX: &str = "trash/";
+/// Staging objects of streamed uploads.
+pub const TMP_PREFIX: &str = "tmp/";
+
+/// One group of snapshots and the policy's decisions for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetGroup {
+    pub account_id: String,
+    pub region: String,
+    pub mode: BackupMode,
+    pub keep: Vec<Decision>,
+    pub remove: Vec<Decision>,
+}
+
+/// What `forget` keeps and removes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetPlan {
+    pub policy: String,
+    pub groups: Vec<ForgetGroup>,
+}
+
+impl ForgetPlan {
+    /// Ids of the snapshots to remove.
+    pub fn removed_ids(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.remove.iter().map(|d| d.id.clone()))
+            .collect()
+    }
+}
+
+/// Applies `policy` to every group of `manifests` as of `now`.
+pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now: DateTime<Utc>) -> ForgetPlan {
+    let mut groups: BTreeMap<(String, String, String), (BackupMode, Vec<(String, DateTime<Utc>)>)> = BTreeMap::new();
+    for m in manifests {
+        let mode = serde_json::to_value(m.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        groups
+            .entry((m.account_id.clone(), m.region.clone(), mode))
+            .or_insert_with(|| (m.mode, Vec::new()))
+            .1
+            .push((m.id.clone(), m.started_at));
+    }
+    let groups = groups
+        .into_iter()
+        .map(|((account_id, region, _), (mode, snaps))| {
+            let (keep, remove): (Vec<Decision>, Vec<Decision>) =
+                apply(policy, &snaps, now).into_iter().partition(|d| d.keep);
+            ForgetGroup {
+                account_id,
+                region,
+                mode,
+                keep,
+                remove,
+            }
+        })
+        .collect();
+    ForgetPlan {
+        policy: policy.to_string(),
+        groups,
+    }
+}
+
+fn trash_key(id: &str) -> String {
+    format!("{TRASH_PREFIX}{id}.json")
+}
+
+/// Removes the snapshots `ids`: each manifest is copied to the trash, then deleted.
+pub async fn forget(repo: &Repository, ids: &[String]) -> Result<()> {
+    for id in ids {
+        let key = manifest_key(id);
+        let bytes = match repo.get(&key).await {
+            Ok(b) => b,
+            Err(Error::Repository {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => continue,
+            Err(e) => return Err(e),
+        };
+        match repo.put_create(&trash_key(id), bytes).await {
+            // Forgotten before and interrupted: the trash copy is there already.
+            Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        repo.delete(&key).await?;
+    }
+    Ok(())
+}
+
+/// How to prune.
+#[derive(Debug, Clone)]
+pub struct PruneOptions {
+    /// Leftovers of crashed runs younger than this are kept.
+    pub safety_margin: chrono::TimeDelta,
+    /// Only report what would be deleted.
+    pub dry_run: bool,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        PruneOptions {
+            safety_margin: chrono::TimeDelta::hours(1),
+            dry_run: false,
+        }
+    }
+}
+
+/// One object prune deleted (or would delete), or kept for the safety margin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrunedObject {
+    pub key: String,
+    pub size: u64,
+    /// Why it goes, or why it stays.
+    pub why: String,
+}
+
+/// What prune did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneReport {
+    pub deleted: Vec<PrunedObject>,
+    /// Unreferenced leftovers kept because they are younger than the safety margin.
+    pub kept_recent: Vec<PrunedObject>,
+    pub bytes_freed: u64,
+    pub dry_run: bool,
+}
+
+struct Pruner<'a> {
+    repo: &'a Repository,
+    referenced: BTreeSet<String>,
+    dry_run: bool,
+    report: PruneReport,
+    done: BTreeSet<String>,
+}
+
+impl Pruner<'_> {
+    /// Deletes `key` unless a snapshot references it or it is gone already.
+    async fn remove(&mut self, key: &str, why: &str) -> Result<()> {
+        if self.referenced.contains(key) || !self.done.insert(key.to_string()) {
+            return Ok(());
+        }
+        let Some(info) = self.repo.head(key).await? else {
+            return Ok(());
+        };
+        if !self.dry_run {
+            self.repo.delete(key).await?;
+        }
+        self.report.bytes_freed += info.size;
+        self.report.deleted.push(PrunedObject {
+            key: key.to_string(),
+            size: info.size,
+            why: why.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn keep_recent(&mut self, key: &str, why: &str) -> Result<()> {
+        if self.referenced.contains(key) || !self.done.insert(key.to_string()) {
+            return Ok(());
+        }
+        if let Some(info) = self.repo.head(key).await? {
+            self.report.kept_recent.push(PrunedObject {
+                key: key.to_string(),
+                size: info.size,
+                why: why.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Deletes what no snapshot needs (see the module docs). Call it holding the repository lock.
+pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneReport> {
+    let loaded = load_all(repo).await?;
+    if let Some((key, why)) = loaded.unreadable.first() {
+        return Err(Error::Integrity {
+            key: key.clone(),
+            message: format!(
+                "cannot prune while a manifest is unreadable ({why}): what that snapshot needs is unknown; \
+                 repair or remove it first"
+            ),
+        });
+    }
+    let referenced: BTreeSet<String> = loaded.manifests.iter().flat_map(referenced_keys).collect();
+    let now = Utc::now();
+    let cutoff = now - options.safety_margin;
+    let mut p = Pruner {
+        repo,
+        referenced,
+        dry_run: options.dry_run,
+        report: PruneReport {
+            dry_run: options.dry_run,
+            ..Default::default()
+        },
+        done: BTreeSet::new(),
+    };
+
+    // Forgotten snapshots: their objects, then the trash entry.
+    for o in repo.list(TRASH_PREFIX).await? {
+        let bytes: Bytes = repo.get(&o.key).await?;
+        let m: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            context: format!("{} in {}", o.key, repo.location()),
+            source,
+        })?;
+        let why = format!("of forgotten snapshot {}", m.id);
+        for key in referenced_keys(&m) {
+            if key != manifest_key(&m.id) {
+                p.remove(&key, &why).await?;
+            }
+        }
+        p.remove(&o.key, &format!("forgotten manifest of {}", m.id)).await?;
+    }
+
+    // Journals: committed runs' are garbage; crashed runs' go with what they wrote, once old.
+    let all = journals(repo).await?;
+    for run in &all.committed {
+        for o in repo.list(&format!("{JOURNAL_PREFIX}{run}/")).await? {
+            p.remove(&o.key, &format!("journal of committed run {run}")).await?;
+        }
+    }
+    for run in &all.crashed {
+        let id = &run.run.run_id;
+        if run.last_activity > cutoff {
+            for key in run.written_keys().iter().chain(run.keys.iter()) {
+                p.keep_recent(key, &format!("crashed run {id}, younger than the safety margin"))
+                    .await?;
+            }
+            continue;
+        }
+        for key in run.written_keys() {
+            p.remove(&key, &format!("written by crashed run {id}")).await?;
+        }
+        for key in &run.keys {
+            p.remove(key, &format!("journal of crashed run {id}")).await?;
+        }
+    }
+    for (keys, last) in &all.orphaned {
+        if *last <= cutoff {
+            for key in keys {
+                p.remove(key, "journal without a run record").await?;
+            }
+        }
+    }
+
+    // Staging uploads and sections of snapshots that were never committed.
+    for prefix in [TMP_PREFIX, "identities/", "account/"] {
+        for o in repo.list(prefix).await? {
+            if o.last_modified > cutoff {
+                p.keep_recent(&o.key, "unreferenced, younger than the safety margin")
+                    .await?;
+            } else {
+                p.remove(&o.key, "not referenced by any snapshot").await?;
+            }
+        }
+    }
+    Ok(p.report)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+use super::*;
+use crate::asset::AssetType;
+use crate::journal::{ExportFingerprint, Journal, RunRecord};
+use crate::testutil::{at, manifest, memory_repo, store_bundle};
+
+async fn snapshot(repo: &Repository, id: &str, time: &str, bundles: &[&str]) -> SnapshotManifest {
+    let mut m = manifest(id, at(time));
+    for key in bundles {
+        let b = match repo.head(key).await.unwrap() {
+            Some(_) => {
+                // Shared with an earlier snapshot: reference the same object.
+                let body = repo.get(key).await.unwrap();
+                crate::manifest::BundleRecord {
+                    key: key.to_string(),
+                    size: body.len() as u64,
+                    sha256: "shared".into(),
+                    export_job_id: "j".into(),
+                    asset_type: AssetType::DataSet,
+                    requested_arns: vec![],
+                    members: vec![],
+                }
+            }
+            None => store_bundle(repo, key, AssetType::DataSet, &[("dataset/d.json", "{}")]).await,
+        };
+        m.bundles.push(b);
+    }
+    m.commit(repo).await.unwrap();
+    m
+}
+
+fn keys(objects: &[PrunedObject]) -> Vec<&str> {
+    objects.iter().map(|o| o.key.as_str()).collect()
+}
+
+fn no_margin() -> PruneOptions {
+    PruneOptions {
+        safety_margin: chrono::TimeDelta::zero(),
+        dry_run: false,
+    }
+}
+
+#[tokio::test]
+async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
+    let repo = memory_repo("prune-forget");
+    let s1 = snapshot(&repo, "s1", "2026-11-01T00:00:00Z", &["b/1.zip", "b/shared.zip"]).await;
+    let s2 = snapshot(&repo, "s2", "2026-11-02T00:00:00Z", &["b/2.zip", "b/shared.zip"]).await;
+    // A bundle of another tool in the same layout: never ours to delete.
+    repo.put_create(
+        "2026/01/01/dataset/dataset-000000.zip",
+        Bytes::from_static(b"sample tool"),
+    )
+    .await
+    .unwrap();
+
+    let policy = RetentionPolicy {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let plan = plan_forget(&[s1, s2], &policy, Utc::now());
+    assert_eq!(plan.removed_ids(), vec!["s1".to_string()]);
+    assert_eq!(plan.groups[0].keep[0].id, "s2");
+    forget(&repo, &plan.removed_ids()).await.unwrap();
+    assert_eq!(crate::snapshots::list_ids(&repo).await.unwrap(), vec!["s2".to_string()]);
+
+    let dry = prune(
+        &repo,
+        &PruneOptions {
+            dry_run: true,
+            ..no_margin()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(keys(&dry.deleted), vec!["b/1.zip", "trash/s1.json"]);
+    assert!(
+        repo.head("b/1.zip").await.unwrap().is_some(),
+        "a dry run deletes nothing"
+    );
+
+    let report = prune(&repo, &no_margin()).await.unwrap();
+    assert_eq!(keys(&report.deleted), vec!["b/1.zip", "trash/s1.json"]);
+    assert!(report.bytes_freed > 0);
+    for kept in [
+        "b/2.zip",
+        "b/shared.zip",
+        "snapshots/s2.json",
+        "2026/01/01/dataset/dataset-000000.zip",
+    ] {
+        assert!(repo.head(kept).await.unwrap().is_some(), "{kept} must stay");
+    }
+    let again = prune(&repo, &no_margin()).await.unwrap();
+    assert!(again.deleted.is_empty(), "{:?}", again.deleted);
+}
+
+#[tokio::test]
+async fn crashed_leftovers_go_only_after_the_safety_margin() {
+    let repo = memory_repo("prune-crash");
+    let kept = snapshot(&repo, "s1", "2026-11-01T00:00:00Z", &["b/kept.zip"]).await;
+    let run = RunRecord {
+        run_id: "crashed".into(),
+        snapshot_id: "crashed".into(),
+        host: "h".into(),
+        pid: 1,
+        started_at: Utc::now(),
+        fingerprint: ExportFingerprint {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            format: crate::config::ExportFormat::QuickSightJson,
+            include_dependencies: true,
+            include_permissions: true,
+            include_tags: true,
+            include_folder_memberships: true,
+        },
+    };
+    let j = Journal::open(&repo, &run).await.unwrap();
+    let stored = store_bundle(&repo, "b/crashed.zip", AssetType::DataSet, &[("dataset/x.json", "{}")]).await;
+    j.storing("job-1", "b/crashed.zip").await.unwrap();
+    j.bundle_stored(&stored).await.unwrap();
+    // A half-written upload and a section of the run that never committed.
+    j.storing("job-2", "b/half.zip").await.unwrap();
+    repo.put_create("tmp/abc.part", Bytes::from_static(b"partial"))
+        .await
+        .unwrap();
+    repo.put_create("identities/crashed.json", Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    // The crashed run resumed a bundle the kept snapshot also uses.
+    j.storing("job-3", &kept.bundles[0].key).await.unwrap();
+
+    let young = prune(
+        &repo,
+        &PruneOptions {
+            safety_margin: chrono::TimeDelta::hours(1),
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(young.deleted.is_empty(), "{:?}", young.deleted);
+    assert!(keys(&young.kept_recent).contains(&"b/crashed.zip"));
+
+    let old = prune(&repo, &no_margin()).await.unwrap();
+    let deleted = keys(&old.deleted);
+    for gone in [
+        "b/crashed.zip",
+        "tmp/abc.part",
+        "identities/crashed.json",
+        "journal/crashed/run.json",
+    ] {
+        assert!(deleted.contains(&gone), "{gone} not in {deleted:?}");
+    }
+    assert!(!deleted.contains(&"b/kept.zip"));
+    assert!(repo.list(JOURNAL_PREFIX).await.unwrap().is_empty());
+    assert!(repo.head("b/kept.zip").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn prune_refuses_while_a_manifest_is_unreadable() {
+    let repo = memory_repo("prune-unreadable");
+    repo.put_create("snapshots/bad.json", Bytes::from_static(b"{oops"))
+        .await
+        .unwrap();
+    let err = prune(&repo, &no_margin()).await.unwrap_err().to_string();
+    assert!(err.contains("snapshots/bad.json"), "{err}");
+}
+
+#[test]
+fn snapshots_are_grouped_by_account_region_and_mode() {
+    let mut a = manifest("a", at("2026-11-01T00:00:00Z"));
+    let b = manifest("b", at("2026-11-02T00:00:00Z"));
+    let mut c = manifest("c", at("2026-11-03T00:00:00Z"));
+    c.mode = BackupMode::UsersOnly;
+    a.account_id = "210987654321".into();
+    let policy = RetentionPolicy {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let plan = plan_forget(&[a, b, c], &policy, Utc::now());
+    assert_eq!(plan.groups.len(), 3);
+    assert!(plan.removed_ids().is_empty(), "each group keeps its newest");
+}
