@@ -1,0 +1,416 @@
+//! What changed between two snapshots: assets added, removed and changed per type, users,
+//! groups and memberships added or removed and roles changed, and which parts of the account
+//! configuration changed — the change history the AWS blog promises.
+//!
+//! Assets are compared by their bundle members (`<type>/<id>.json`). Equal recorded checksums
+//! mean no change; when they differ, both member documents are read from the bundles (each
+//! bundle streamed once into a temporary file) and compared after dropping the fields that
+//! change on every export without a real change ([`VOLATILE_FIELDS`]), so only real edits show.
+//! An asset missing from one side because its export failed there is listed as unavailable,
+//! not as removed or added.
+
+mod identities;
+
+use crate::account_config::AccountSnapshot;
+use crate::bundle_file::{fetch, read_member, FetchedObject};
+use crate::error::{Error, Result};
+use crate::identities::IdentitySnapshot;
+use crate::manifest::SnapshotManifest;
+use crate::repository::{ObjectRef, Repository};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub use identities::{diff_identities, GroupRef, IdentityDiff, Membership, RoleChange, UserChange, UserRef};
+
+/// Fields QuickSight stamps anew on every export or read, at any depth of a member document.
+pub const VOLATILE_FIELDS: &[&str] = &[
+    "createdTime",
+    "lastUpdatedTime",
+    "lastPublishedTime",
+    "CreatedTime",
+    "LastUpdatedTime",
+    "LastPublishedTime",
+    "consumedSpiceCapacityInBytes",
+    "ConsumedSpiceCapacityInBytes",
+];
+
+/// Largest member document diff reads.
+const MAX_MEMBER_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Removes [`VOLATILE_FIELDS`] everywhere in `v`.
+pub fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !VOLATILE_FIELDS.contains(&k.as_str()));
+            map.values_mut().for_each(normalize);
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+/// An asset on one side of the diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetRef {
+    pub id: String,
+    pub name: Option<String>,
+    /// For a refresh schedule, the dataset it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_set_id: Option<String>,
+}
+
+/// An asset whose definition changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetChange {
+    pub id: String,
+    pub name: Option<String>,
+    /// The name before, when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_name: Option<String>,
+    /// Top-level fields of the member document that differ, e.g. `name`, `definition`.
+    pub fields: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_set_id: Option<String>,
+}
+
+/// Changes of one member type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TypeDiff {
+    pub added: Vec<AssetRef>,
+    pub removed: Vec<AssetRef>,
+    pub changed: Vec<AssetChange>,
+}
+
+impl TypeDiff {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// An asset present on one side only because its export failed or was skipped on the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unavailable {
+    #[serde(rename = "type")]
+    pub member_type: String,
+    pub id: String,
+    /// The snapshot where it is missing.
+    pub missing_in: String,
+    pub reason: String,
+}
+
+/// Changes of the account configuration, by part (`account_settings`, `brands/<id>`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+/// Everything that differs between snapshots `from` and `to`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotDiff {
+    pub from: String,
+    pub to: String,
+    /// Per member type (`dashboard`, `dataset`, `refreshSchedule`, ...); unchanged types omitted.
+    pub assets: BTreeMap<String, TypeDiff>,
+    pub unavailable: Vec<Unavailable>,
+    pub identities: Option<IdentityDiff>,
+    pub account: Option<AccountDiff>,
+    pub notes: Vec<String>,
+}
+
+impl SnapshotDiff {
+    /// True when nothing at all changed.
+    pub fn is_empty(&self) -> bool {
+        self.assets.is_empty()
+            && self.identities.as_ref().is_none_or(IdentityDiff::is_empty)
+            && self
+                .account
+                .as_ref()
+                .is_none_or(|a| a.added.is_empty() && a.removed.is_empty() && a.changed.is_empty())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Occurrence {
+    bundle: ObjectRef,
+    path: String,
+    sha256: String,
+    name: Option<String>,
+}
+
+type MemberKey = (String, String);
+
+fn members_of(m: &SnapshotManifest) -> BTreeMap<MemberKey, Occurrence> {
+    let mut out = BTreeMap::new();
+    for b in &m.bundles {
+        for x in &b.members {
+            out.entry((x.member_type.clone(), x.id.clone()))
+                .or_insert_with(|| Occurrence {
+                    bundle: b.object(),
+                    path: x.path.clone(),
+                    sha256: x.sha256.clone(),
+                    name: x.name.clone(),
+                });
+        }
+    }
+    out
+}
+
+/// Why a root asset is absent from `m`, if it was skipped or failed there.
+fn absence_reason(m: &SnapshotManifest, member_type: &str, id: &str) -> Option<String> {
+    let suffix = format!(":{member_type}/{id}");
+    m.failed
+        .iter()
+        .find(|f| f.arn.ends_with(&suffix))
+        .map(|f| format!("its export failed: {}", f.message))
+        .or_else(|| {
+            m.skipped
+                .iter()
+                .find(|s| s.arn.ends_with(&suffix))
+                .map(|s| format!("it was skipped: {}", s.message))
+        })
+}
+
+/// Reads member documents out of bundles, each bundle fetched once.
+struct MemberReader<'a> {
+    repo: &'a Repository,
+    bundles: HashMap<String, Arc<FetchedObject>>,
+}
+
+impl MemberReader<'_> {
+    async fn json(&mut self, occ: &Occurrence) -> Result<Value> {
+        let fetched = match self.bundles.get(&occ.bundle.key) {
+            Some(f) => f.clone(),
+            None => {
+                let f = fetch(self.repo, &occ.bundle.key).await?;
+                if f.sha256 != occ.bundle.sha256 {
+                    return Err(Error::Integrity {
+                        key: occ.bundle.key.clone(),
+                        message: format!(
+                            "SHA-256 is {}, the manifest records {}; run `qsbackup verify`",
+                            f.sha256, occ.bundle.sha256
+                        ),
+                    });
+                }
+                let f = Arc::new(f);
+                self.bundles.insert(occ.bundle.key.clone(), f.clone());
+                f
+            }
+        };
+        let path = fetched.file.path().to_path_buf();
+        let (key, member) = (occ.bundle.key.clone(), occ.path.clone());
+        let bytes = tokio::task::spawn_blocking(move || read_member(&path, &key, &member, MAX_MEMBER_BYTES))
+            .await
+            .map_err(|e| Error::Bundle {
+                key: occ.bundle.key.clone(),
+                message: format!("reading {}: {e}", occ.path),
+            })??;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            context: format!("{} in bundle {}", occ.path, occ.bundle.key),
+            source,
+        })
+    }
+
+    /// The dataset of a refresh schedule member.
+    async fn data_set_id(&mut self, member_type: &str, occ: &Occurrence) -> Result<Option<String>> {
+        if member_type != "refreshSchedule" {
+            return Ok(None);
+        }
+        let v = self.json(occ).await?;
+        Ok(v.get("dataSetId").and_then(Value::as_str).map(str::to_string))
+    }
+}
+
+fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter()
+                .filter(|k| x.get(*k) != y.get(*k))
+                .map(|k| k.to_string())
+                .collect()
+        }
+        _ => vec!["(document)".into()],
+    }
+}
+
+async fn load_doc<T: DeserializeOwned>(repo: &Repository, object: &ObjectRef) -> Result<T> {
+    let bytes = repo.get(&object.key).await?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        context: format!("{} in {}", object.key, repo.location()),
+        source,
+    })
+}
+
+/// Every part of an account snapshot by name, normalized.
+fn account_parts(s: &AccountSnapshot) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut put = |name: String, v: Value| {
+        let mut v = v;
+        normalize(&mut v);
+        out.insert(name, v);
+    };
+    if let Some(v) = &s.account_settings {
+        put("account_settings".into(), v.clone());
+    }
+    for (ns, v) in &s.customizations {
+        put(format!("customizations/{ns}"), v.clone());
+    }
+    for b in &s.brands {
+        put(
+            format!("brands/{}", b.brand_id),
+            serde_json::json!({"detail": b.detail, "definition": b.definition}),
+        );
+    }
+    for (i, p) in s.custom_permissions.iter().enumerate() {
+        let name = p
+            .get("CustomPermissionsName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| i.to_string());
+        put(format!("custom_permissions/{name}"), p.clone());
+    }
+    for f in &s.folders {
+        put(
+            format!("folders/{}", f.folder_id),
+            serde_json::json!({"folder": f.folder, "permissions": f.permissions, "members": f.members}),
+        );
+    }
+    out
+}
+
+fn diff_account(a: &AccountSnapshot, b: &AccountSnapshot) -> AccountDiff {
+    let (pa, pb) = (account_parts(a), account_parts(b));
+    let mut d = AccountDiff::default();
+    for (k, v) in &pb {
+        match pa.get(k) {
+            None => d.added.push(k.clone()),
+            Some(old) if old != v => d.changed.push(k.clone()),
+            Some(_) => {}
+        }
+    }
+    d.removed = pa.keys().filter(|k| !pb.contains_key(*k)).cloned().collect();
+    d
+}
+
+/// Compares snapshot `a` (older) with `b` (newer).
+pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest) -> Result<SnapshotDiff> {
+    let (ma, mb) = (members_of(a), members_of(b));
+    let mut reader = MemberReader {
+        repo,
+        bundles: HashMap::new(),
+    };
+    let mut out = SnapshotDiff {
+        from: a.id.clone(),
+        to: b.id.clone(),
+        assets: BTreeMap::new(),
+        unavailable: Vec::new(),
+        identities: None,
+        account: None,
+        notes: Vec::new(),
+    };
+    let keys: BTreeSet<&MemberKey> = ma.keys().chain(mb.keys()).collect();
+    for key in keys {
+        let (t, id) = key;
+        let entry_ref = |occ: &Occurrence, data_set_id| AssetRef {
+            id: id.clone(),
+            name: occ.name.clone(),
+            data_set_id,
+        };
+        match (ma.get(key), mb.get(key)) {
+            (Some(old), None) => {
+                if let Some(reason) = absence_reason(b, t, id) {
+                    out.unavailable.push(Unavailable {
+                        member_type: t.clone(),
+                        id: id.clone(),
+                        missing_in: b.id.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+                let ds = reader.data_set_id(t, old).await?;
+                out.assets
+                    .entry(t.clone())
+                    .or_default()
+                    .removed
+                    .push(entry_ref(old, ds));
+            }
+            (None, Some(new)) => {
+                if let Some(reason) = absence_reason(a, t, id) {
+                    out.unavailable.push(Unavailable {
+                        member_type: t.clone(),
+                        id: id.clone(),
+                        missing_in: a.id.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+                let ds = reader.data_set_id(t, new).await?;
+                out.assets.entry(t.clone()).or_default().added.push(entry_ref(new, ds));
+            }
+            (Some(old), Some(new)) if old.sha256 != new.sha256 => {
+                let (mut va, mut vb) = (reader.json(old).await?, reader.json(new).await?);
+                normalize(&mut va);
+                normalize(&mut vb);
+                if va == vb {
+                    continue;
+                }
+                let data_set_id = (t == "refreshSchedule")
+                    .then(|| vb.get("dataSetId").and_then(Value::as_str).map(str::to_string))
+                    .flatten();
+                out.assets.entry(t.clone()).or_default().changed.push(AssetChange {
+                    id: id.clone(),
+                    name: new.name.clone(),
+                    old_name: (old.name != new.name).then(|| old.name.clone()).flatten(),
+                    fields: changed_fields(&va, &vb),
+                    data_set_id,
+                });
+            }
+            _ => {}
+        }
+    }
+    out.assets.retain(|_, d| !d.is_empty());
+
+    match (&a.identities, &b.identities) {
+        (Some(ia), Some(ib)) if ia.sha256 == ib.sha256 => out.identities = Some(IdentityDiff::default()),
+        (Some(ia), Some(ib)) => {
+            let (sa, sb): (IdentitySnapshot, IdentitySnapshot) = (load_doc(repo, ia).await?, load_doc(repo, ib).await?);
+            out.identities = Some(diff_identities(&sa, &sb));
+        }
+        (None, None) => out.notes.push("neither snapshot has identities".into()),
+        (None, Some(_)) => out
+            .notes
+            .push(format!("snapshot {} has no identities to compare", a.id)),
+        (Some(_), None) => out
+            .notes
+            .push(format!("snapshot {} has no identities to compare", b.id)),
+    }
+    match (&a.account, &b.account) {
+        (Some(x), Some(y)) if x.sha256 == y.sha256 => out.account = Some(AccountDiff::default()),
+        (Some(x), Some(y)) => {
+            let (sa, sb): (AccountSnapshot, AccountSnapshot) = (load_doc(repo, x).await?, load_doc(repo, y).await?);
+            out.account = Some(diff_account(&sa, &sb));
+        }
+        (None, None) => out.notes.push("neither snapshot has account settings".into()),
+        (None, Some(_)) => out
+            .notes
+            .push(format!("snapshot {} has no account settings to compare", a.id)),
+        (Some(_), None) => out
+            .notes
+            .push(format!("snapshot {} has no account settings to compare", b.id)),
+    }
+    if a.account_id != b.account_id {
+        out.notes.push(format!(
+            "the snapshots are of different accounts ({} and {})",
+            a.account_id, b.account_id
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
