@@ -23,6 +23,7 @@ pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod prune;
+pub mod poll;
 pub mod repository;
 pub mod retention;
 pub mod sections;

@@ -8,8 +8,8 @@ use super::Exporter;
 use crate::aws::{error_code, service_error};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::poll::{jittered, poll_until, Poll, PollSchedule};
 use aws_sdk_quicksight::types::{AssetBundleExportFormat, AssetBundleExportJobStatus};
-use std::time::Duration;
 use tokio::time::Instant;
 
 /// How a start call ended.
@@ -42,11 +42,6 @@ fn problems_from_message(message: &str) -> Vec<Problem> {
             message: message.to_string(),
         })
         .collect()
-}
-
-/// Full jitter: a random wait in `[0, d]`, so jobs refused together do not return together.
-fn jittered(d: Duration) -> Duration {
-    d.mul_f64(rand::random::<f64>())
 }
 
 impl Exporter<'_> {
@@ -115,21 +110,17 @@ impl Exporter<'_> {
 
     pub(super) async fn wait_job(&self, job_id: &str, deadline: Instant) -> Result<Finished> {
         let t = &self.settings.tuning;
-        let started = Instant::now();
-        let mut delay = t.poll_first;
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(Finished::TimedOut);
-            }
-            tokio::time::sleep(delay.min(deadline - now)).await;
+        let schedule = PollSchedule {
+            first: t.poll_first,
+            fraction: t.poll_fraction,
+            max: t.poll_max,
+        };
+        let finished = poll_until(schedule, deadline, || async {
             let out = self.describe_job(job_id).await?;
-            match out.job_status() {
-                Some(AssetBundleExportJobStatus::Successful) => {
-                    return Ok(Finished::Successful {
-                        download_url: out.download_url().map(str::to_string),
-                    })
-                }
+            Ok(match out.job_status() {
+                Some(AssetBundleExportJobStatus::Successful) => Poll::Done(Finished::Successful {
+                    download_url: out.download_url().map(str::to_string),
+                }),
                 Some(AssetBundleExportJobStatus::Failed) => {
                     let problems: Vec<Problem> = out
                         .errors()
@@ -139,18 +130,19 @@ impl Exporter<'_> {
                             message: e.message().unwrap_or("the export job failed").to_string(),
                         })
                         .collect();
-                    return Ok(Finished::Failed(if problems.is_empty() {
+                    Poll::Done(Finished::Failed(if problems.is_empty() {
                         vec![Problem {
                             arn: None,
                             message: "the export job ended FAILED without errors".into(),
                         }]
                     } else {
                         problems
-                    }));
+                    }))
                 }
-                _ => {}
-            }
-            delay = started.elapsed().mul_f64(t.poll_fraction).clamp(t.poll_first, t.poll_max);
-        }
+                _ => Poll::Pending,
+            })
+        })
+        .await?;
+        Ok(finished.unwrap_or(Finished::TimedOut))
     }
 }

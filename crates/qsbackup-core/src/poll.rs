@@ -1,0 +1,94 @@
+//! Waiting on asynchronous QuickSight jobs. QuickSight has no SDK waiters for asset bundle export
+//! or import jobs, so this is one poll loop for both: the first look soon after the start, then
+//! at intervals that grow with the job's age (a fixed fraction of the time it has run, so the
+//! delay between a job's end and our noticing it stays a small part of the job) up to a cap,
+//! never past the job's deadline. Also the jittered wait used while an account is at its
+//! concurrent job limit.
+
+use crate::error::Result;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a job is looked at.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSchedule {
+    /// First look, after the start; also the shortest interval.
+    pub first: Duration,
+    /// Later looks come after this fraction of the time the job has run so far.
+    pub fraction: f64,
+    /// Longest interval.
+    pub max: Duration,
+}
+
+/// What one look at a job found.
+#[derive(Debug)]
+pub enum Poll<T> {
+    /// The job has ended; `T` says how.
+    Done(T),
+    /// Still queued or running.
+    Pending,
+}
+
+/// Looks at a job with `describe` on `schedule` until it reports [`Poll::Done`] (`Ok(Some)`),
+/// the deadline passes (`Ok(None)`), or a look fails (`Err`, after the client's own retries).
+pub async fn poll_until<T, F, Fut>(schedule: PollSchedule, deadline: Instant, mut describe: F) -> Result<Option<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>>>,
+{
+    let started = Instant::now();
+    let mut delay = schedule.first;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(delay.min(deadline - now)).await;
+        if let Poll::Done(t) = describe().await? {
+            return Ok(Some(t));
+        }
+        let age = started.elapsed();
+        delay = age
+            .mul_f64(schedule.fraction)
+            .clamp(schedule.first, schedule.max.max(schedule.first));
+    }
+}
+
+/// Full jitter: a random wait in `[0, d]`, so jobs refused together do not return together.
+pub fn jittered(d: Duration) -> Duration {
+    d.mul_f64(rand::random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule() -> PollSchedule {
+        PollSchedule {
+            first: Duration::from_millis(1),
+            fraction: 0.5,
+            max: Duration::from_millis(4),
+        }
+    }
+
+    #[tokio::test]
+    async fn polls_until_done_and_stops_at_the_deadline() {
+        let mut looks = 0;
+        let done = poll_until(schedule(), Instant::now() + Duration::from_secs(5), || {
+            looks += 1;
+            let n = looks;
+            async move { Ok(if n == 3 { Poll::Done(n) } else { Poll::Pending }) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(done, Some(3));
+
+        let never: Option<()> = poll_until(schedule(), Instant::now() + Duration::from_millis(20), || async {
+            Ok(Poll::Pending)
+        })
+        .await
+        .unwrap();
+        assert_eq!(never, None);
+    }
+}
