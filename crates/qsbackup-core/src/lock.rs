@@ -118,7 +118,7 @@ pub enum LockError {
     Held {
         repository: String,
         key: String,
-        holder: LockInfo,
+        holder: Box<LockInfo>,
     },
     /// The lock was taken away or could not be renewed in time; the run must not commit.
     #[error("repository {repository}: the lock {key} was lost: {reason}")]
@@ -411,7 +411,7 @@ impl RepositoryLock {
                         return Err(LockError::Held {
                             repository: repo.location().to_string(),
                             key,
-                            holder,
+                            holder: Box::new(holder),
                         });
                     }
                     let pause = backoff.mul_f64(0.5 + rand::random::<f64>() / 2.0).min(deadline - now);

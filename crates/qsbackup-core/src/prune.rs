@@ -58,7 +58,8 @@ impl ForgetPlan {
 
 /// Applies `policy` to every group of `manifests` as of `now`.
 pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now: DateTime<Utc>) -> ForgetPlan {
-    let mut groups: BTreeMap<(String, String, String), (BackupMode, Vec<(String, DateTime<Utc>)>)> = BTreeMap::new();
+    type Times = Vec<(String, DateTime<Utc>)>;
+    let mut groups: BTreeMap<(String, String, String), (BackupMode, Times)> = BTreeMap::new();
     for m in manifests {
         let mode = serde_json::to_value(m.mode)
             .ok()

@@ -222,7 +222,7 @@ fn year(t: DateTime<Utc>, _: usize) -> i64 {
 /// Snapshots with equal times keep their input order.
 pub fn apply(policy: &RetentionPolicy, snapshots: &[(String, DateTime<Utc>)], now: DateTime<Utc>) -> Vec<Decision> {
     let mut list: Vec<&(String, DateTime<Utc>)> = snapshots.iter().collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1));
+    list.sort_by_key(|s| std::cmp::Reverse(s.1));
     // The newest snapshot that is not in the future anchors keep-within.
     let latest = list.iter().map(|s| s.1).filter(|t| *t < now).max();
     let mut buckets: Vec<(i32, Bucketer, Option<i64>, &str)> = vec![

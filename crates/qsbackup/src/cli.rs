@@ -104,4 +104,16 @@ pub enum Command {
     Backup(BackupArgs),
     /// Back up an emulated QuickSight account into ./qsbackup-demo: no AWS account needed.
     Demo(commands::demo::DemoArgs),
+    /// List the snapshots of the repository, oldest first.
+    Snapshots(commands::snapshots::SnapshotsArgs),
+    /// Show one snapshot: its assets, identities, account settings, skipped and failed assets.
+    Show(commands::show::ShowArgs),
+    /// Show what changed between two snapshots: assets, users, groups, memberships, roles.
+    Diff(commands::diff::DiffArgs),
+    /// Check that every object a snapshot references is intact (exit 1 naming each problem).
+    Verify(commands::verify::VerifyArgs),
+    /// Remove snapshots by a retention policy (restic's --keep-* rules); --prune deletes their data.
+    Forget(commands::forget::ForgetArgs),
+    /// Remove stale repository locks left by runs that are gone.
+    Unlock(commands::unlock::UnlockArgs),
 }

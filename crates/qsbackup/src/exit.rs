@@ -7,7 +7,6 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 pub const PARTIAL: u8 = 2;
 pub const USAGE: u8 = 3;
-#[allow(dead_code)] // for the repository lock being added
 pub const LOCKED: u8 = 4;
 
 /// How a command ended.
@@ -52,7 +51,13 @@ impl Outcome {
 
     /// Classifies an engine error: configuration problems are usage errors.
     pub fn from_core(error: qsbackup_core::Error) -> Outcome {
-        let code = if error.is_config() { USAGE } else { FAILURE };
+        let code = if error.is_config() {
+            USAGE
+        } else if error.is_lock_held() {
+            LOCKED
+        } else {
+            FAILURE
+        };
         Outcome {
             code,
             error: Some(error.into()),

@@ -61,6 +61,12 @@ async fn run(cli: Cli) -> Outcome {
     match cli.command {
         Some(Command::Backup(args)) => commands::backup::run(&global, &args).await,
         Some(Command::Demo(args)) => commands::demo::run(&global, &args).await,
+        Some(Command::Snapshots(a)) => commands::snapshots::run(&global, &a).await,
+        Some(Command::Show(a)) => commands::show::run(&global, &a).await,
+        Some(Command::Diff(a)) => commands::diff::run(&global, &a).await,
+        Some(Command::Verify(a)) => commands::verify::run(&global, &a).await,
+        Some(Command::Forget(a)) => commands::forget::run(&global, &a).await,
+        Some(Command::Unlock(a)) => commands::unlock::run(&global, &a).await,
         None if global.config.is_some() => commands::backup::run(&global, &cli.backup).await,
         None => Outcome::usage(anyhow::anyhow!(
             "no command given: run `qsbackup --config FILE` to back up, `qsbackup demo` to try it \

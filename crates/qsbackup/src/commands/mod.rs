@@ -5,3 +5,10 @@
 pub mod backup;
 pub mod common;
 pub mod demo;
+pub mod diff;
+pub mod forget;
+pub mod repo;
+pub mod show;
+pub mod snapshots;
+pub mod unlock;
+pub mod verify;

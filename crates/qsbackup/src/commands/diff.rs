@@ -1,0 +1,179 @@
+//! `qsbackup diff A B`: what changed from snapshot A to snapshot B — assets added (+), removed
+//! (-) and changed (~) per type, users, groups and memberships, roles, account configuration.
+
+use anyhow::anyhow;
+use clap::Args;
+use qsbackup_core::diff::{diff, AssetRef, SnapshotDiff};
+use qsbackup_core::snapshots;
+use std::fmt::Write as _;
+
+use super::repo::{self, RepoArgs};
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// The older snapshot: id, unique prefix, or `latest`.
+    #[arg(value_name = "A")]
+    pub from: String,
+    /// The newer snapshot: id, unique prefix, or `latest`.
+    #[arg(value_name = "B")]
+    pub to: String,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+pub async fn run(global: &GlobalArgs, args: &DiffArgs) -> Outcome {
+    match run_inner(global, args).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+fn reference_error(e: qsbackup_core::Error) -> Outcome {
+    if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
+        Outcome::usage(anyhow!(e))
+    } else {
+        Outcome::from_core(e)
+    }
+}
+
+async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outcome> {
+    let repository = repo::open(global, &args.repo).await?;
+    let a = snapshots::load(&repository, &args.from)
+        .await
+        .map_err(reference_error)?;
+    let b = snapshots::load(&repository, &args.to).await.map_err(reference_error)?;
+    let d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
+    if global.json {
+        super::common::print_json(&d)?;
+    } else {
+        repo::out(&render(&d));
+    }
+    Ok(Outcome::success())
+}
+
+fn asset(a: &AssetRef) -> String {
+    let mut s = a.id.clone();
+    if let Some(n) = &a.name {
+        let _ = write!(s, " \"{n}\"");
+    }
+    if let Some(ds) = &a.data_set_id {
+        let _ = write!(s, " (dataset {ds})");
+    }
+    s
+}
+
+pub fn render(d: &SnapshotDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Changes from {} to {}", d.from, d.to);
+    if d.is_empty() && d.unavailable.is_empty() {
+        let _ = writeln!(out, "  no changes");
+    }
+    for (t, td) in &d.assets {
+        let _ = writeln!(
+            out,
+            "\n{t}: {} added, {} removed, {} changed",
+            td.added.len(),
+            td.removed.len(),
+            td.changed.len()
+        );
+        for a in &td.added {
+            let _ = writeln!(out, "  + {}", asset(a));
+        }
+        for a in &td.removed {
+            let _ = writeln!(out, "  - {}", asset(a));
+        }
+        for c in &td.changed {
+            let name = match (&c.old_name, &c.name) {
+                (Some(old), Some(new)) => format!(" \"{old}\" -> \"{new}\""),
+                (None, Some(n)) => format!(" \"{n}\""),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  ~ {}{name} ({})", c.id, c.fields.join(", "));
+        }
+    }
+    if !d.unavailable.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNot comparable (missing from one snapshot, not from QuickSight):"
+        );
+        for u in &d.unavailable {
+            let _ = writeln!(
+                out,
+                "  ? {} {} missing in {}: {}",
+                u.member_type, u.id, u.missing_in, u.reason
+            );
+        }
+    }
+    if let Some(i) = d.identities.as_ref().filter(|i| !i.is_empty()) {
+        let _ = writeln!(out, "\nidentities:");
+        for n in &i.namespaces_added {
+            let _ = writeln!(out, "  + namespace {n}");
+        }
+        for n in &i.namespaces_removed {
+            let _ = writeln!(out, "  - namespace {n}");
+        }
+        for u in &i.users_added {
+            let _ = writeln!(
+                out,
+                "  + user {}/{} ({})",
+                u.namespace,
+                u.user_name,
+                u.role.as_deref().unwrap_or("?")
+            );
+        }
+        for u in &i.users_removed {
+            let _ = writeln!(out, "  - user {}/{}", u.namespace, u.user_name);
+        }
+        for r in &i.role_changes {
+            let _ = writeln!(
+                out,
+                "  ~ user {}/{} role {} -> {}",
+                r.namespace,
+                r.user_name,
+                r.from.as_deref().unwrap_or("-"),
+                r.to.as_deref().unwrap_or("-")
+            );
+        }
+        for u in &i.users_changed {
+            let _ = writeln!(
+                out,
+                "  ~ user {}/{} ({})",
+                u.namespace,
+                u.user_name,
+                u.fields.join(", ")
+            );
+        }
+        for g in &i.groups_added {
+            let _ = writeln!(out, "  + group {}/{}", g.namespace, g.group_name);
+        }
+        for g in &i.groups_removed {
+            let _ = writeln!(out, "  - group {}/{}", g.namespace, g.group_name);
+        }
+        for m in &i.memberships_added {
+            let _ = writeln!(out, "  + member {} of {}/{}", m.user_name, m.namespace, m.group_name);
+        }
+        for m in &i.memberships_removed {
+            let _ = writeln!(out, "  - member {} of {}/{}", m.user_name, m.namespace, m.group_name);
+        }
+    }
+    if let Some(a) = d.account.as_ref() {
+        if !(a.added.is_empty() && a.removed.is_empty() && a.changed.is_empty()) {
+            let _ = writeln!(out, "\naccount configuration:");
+            for x in &a.added {
+                let _ = writeln!(out, "  + {x}");
+            }
+            for x in &a.removed {
+                let _ = writeln!(out, "  - {x}");
+            }
+            for x in &a.changed {
+                let _ = writeln!(out, "  ~ {x}");
+            }
+        }
+    }
+    for n in &d.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}

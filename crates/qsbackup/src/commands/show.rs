@@ -1,0 +1,211 @@
+//! `qsbackup show ID|latest`: one snapshot in full — its assets (type, id, name, bundle key,
+//! checksum), identities and account objects, and every skipped or failed asset with its reason.
+
+use anyhow::anyhow;
+use clap::Args;
+use qsbackup_core::identities::IdentitySnapshot;
+use qsbackup_core::manifest::SnapshotManifest;
+use qsbackup_core::repository::Repository;
+use qsbackup_core::snapshots;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::repo::{self, RepoArgs};
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Snapshot id, a unique prefix of one, or `latest`.
+    #[arg(value_name = "ID|latest")]
+    pub snapshot: String,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+/// One asset of the snapshot (a bundle member), listed once even when several bundles carry it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetLine {
+    #[serde(rename = "type")]
+    pub member_type: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub bundle: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+pub fn asset_lines(m: &SnapshotManifest) -> Vec<AssetLine> {
+    let mut seen: BTreeMap<(String, String), AssetLine> = BTreeMap::new();
+    for b in &m.bundles {
+        for x in &b.members {
+            seen.entry((x.member_type.clone(), x.id.clone()))
+                .or_insert_with(|| AssetLine {
+                    member_type: x.member_type.clone(),
+                    id: x.id.clone(),
+                    name: x.name.clone(),
+                    bundle: b.key.clone(),
+                    path: x.path.clone(),
+                    sha256: x.sha256.clone(),
+                });
+        }
+    }
+    seen.into_values().collect()
+}
+
+pub async fn run(global: &GlobalArgs, args: &ShowArgs) -> Outcome {
+    match run_inner(global, args).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+async fn identity_counts(repository: &Repository, m: &SnapshotManifest) -> Option<serde_json::Value> {
+    let object = m.identities.as_ref()?;
+    let bytes = repository.get(&object.key).await.ok()?;
+    let s: IdentitySnapshot = serde_json::from_slice(&bytes).ok()?;
+    Some(json!({
+        "namespaces": s.namespaces.len(),
+        "users": s.user_count(),
+        "groups": s.group_count(),
+        "memberships": s.membership_count(),
+    }))
+}
+
+async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outcome> {
+    let repository = repo::open(global, &args.repo).await?;
+    let m = snapshots::load(&repository, &args.snapshot).await.map_err(|e| {
+        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
+            Outcome::usage(anyhow!(e))
+        } else {
+            Outcome::from_core(e)
+        }
+    })?;
+    let assets = asset_lines(&m);
+    let counts = identity_counts(&repository, &m).await;
+    if global.json {
+        super::common::print_json(&json!({
+            "repository": repository.location(),
+            "snapshot": m.id,
+            "summary": snapshots::SnapshotSummary::of(&m),
+            "assets": assets,
+            "identities": m.identities,
+            "identity_counts": counts,
+            "account": m.account,
+            "skipped": m.skipped,
+            "failed": m.failed,
+            "notes": m.notes,
+            "manifest": m,
+        }))?;
+    } else {
+        repo::out(&render(&m, &assets, counts.as_ref()));
+    }
+    Ok(Outcome::success())
+}
+
+fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json::Value>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Snapshot   {}", m.id);
+    let _ = writeln!(out, "Status     {}", repo::serde_name(&m.status));
+    let _ = writeln!(out, "Mode       {}", repo::serde_name(&m.mode));
+    let _ = writeln!(
+        out,
+        "Account    {} ({}, identities in {})",
+        m.account_id, m.region, m.identity_region
+    );
+    let _ = writeln!(
+        out,
+        "Time       {} to {} UTC",
+        repo::time(&m.started_at),
+        repo::time(&m.finished_at)
+    );
+    let _ = writeln!(out, "Tool       qsbackup {}", m.tool_version);
+    let _ = writeln!(
+        out,
+        "Bundles    {} ({})",
+        m.bundles.len(),
+        repo::bytes(m.bundle_bytes())
+    );
+    let _ = writeln!(out, "\nAssets ({}):", assets.len());
+    for a in assets {
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<40} {:<32} {}  sha256:{}",
+            a.member_type,
+            a.id,
+            a.name.as_deref().unwrap_or("-"),
+            a.bundle,
+            &a.sha256[..a.sha256.len().min(16)]
+        );
+    }
+    match &m.identities {
+        Some(o) => {
+            let detail = counts
+                .map(|c| {
+                    format!(
+                        ": {} users, {} groups, {} memberships in {} namespaces",
+                        c["users"], c["groups"], c["memberships"], c["namespaces"]
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "\nIdentities {} ({}, sha256:{}){detail}",
+                o.key,
+                repo::bytes(o.size),
+                o.sha256
+            );
+        }
+        None => {
+            let _ = writeln!(out, "\nIdentities (none)");
+        }
+    }
+    match &m.account {
+        Some(o) => {
+            let _ = writeln!(
+                out,
+                "Account    {} ({}, sha256:{})",
+                o.key,
+                repo::bytes(o.size),
+                o.sha256
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Account    (none)");
+        }
+    }
+    if !m.skipped.is_empty() {
+        let _ = writeln!(out, "\nSkipped ({}):", m.skipped.len());
+        for s in &m.skipped {
+            let _ = writeln!(
+                out,
+                "  {:<14} {} [{}] {}\n      {}",
+                s.asset_type.as_str(),
+                s.name,
+                repo::serde_name(&s.reason),
+                s.arn,
+                s.message
+            );
+        }
+    }
+    if !m.failed.is_empty() {
+        let _ = writeln!(out, "\nFailed ({}):", m.failed.len());
+        for f in &m.failed {
+            let _ = writeln!(
+                out,
+                "  {:<14} {} [{}] {}\n      {}",
+                f.asset_type.as_str(),
+                f.name,
+                repo::serde_name(&f.reason),
+                f.arn,
+                f.message
+            );
+        }
+    }
+    for n in &m.notes {
+        let _ = writeln!(out, "Note: {n}");
+    }
+    out
+}

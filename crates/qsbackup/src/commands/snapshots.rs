@@ -1,0 +1,92 @@
+//! `qsbackup snapshots`: every snapshot of the repository, oldest first, with its time, mode,
+//! status, assets per type and size. Manifests that cannot be read are named, not hidden.
+
+use clap::Args;
+use qsbackup_core::snapshots::{load_all, SnapshotSummary};
+use serde_json::json;
+use std::fmt::Write as _;
+
+use super::repo::{self, RepoArgs};
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotsArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+pub async fn run(global: &GlobalArgs, args: &SnapshotsArgs) -> Outcome {
+    match run_inner(global, args).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome, Outcome> {
+    let repository = repo::open(global, &args.repo).await?;
+    let loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
+    let summaries: Vec<SnapshotSummary> = loaded.manifests.iter().map(SnapshotSummary::of).collect();
+    for (key, why) in &loaded.unreadable {
+        tracing::warn!("cannot read manifest {key}: {why}");
+    }
+    if global.json {
+        let unreadable: Vec<_> = loaded
+            .unreadable
+            .iter()
+            .map(|(key, error)| json!({"key": key, "error": error}))
+            .collect();
+        super::common::print_json(&json!({
+            "repository": repository.location(),
+            "snapshots": summaries,
+            "unreadable": unreadable,
+        }))?;
+    } else {
+        repo::out(&render(&summaries, repository.location()));
+    }
+    Ok(Outcome::success())
+}
+
+fn render(summaries: &[SnapshotSummary], location: &str) -> String {
+    let mut out = String::new();
+    if summaries.is_empty() {
+        let _ = writeln!(out, "No snapshots in {location}.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<24} {:<19} {:<12} {:<11} {:<12} {:>7} {:>10}  assets",
+        "ID", "started (UTC)", "account", "mode", "status", "bundles", "size"
+    );
+    for s in summaries {
+        let assets: Vec<String> = s.assets.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let mut extra = Vec::new();
+        if s.failed > 0 {
+            extra.push(format!("{} failed", s.failed));
+        }
+        if s.skipped > 0 {
+            extra.push(format!("{} skipped", s.skipped));
+        }
+        if s.identities {
+            extra.push("identities".into());
+        }
+        let _ = writeln!(
+            out,
+            "{:<24} {:<19} {:<12} {:<11} {:<12} {:>7} {:>10}  {}{}",
+            s.id,
+            repo::time(&s.started_at),
+            s.account_id,
+            repo::serde_name(&s.mode),
+            repo::serde_name(&s.status),
+            s.bundles,
+            repo::bytes(s.bytes),
+            assets.join(", "),
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join(", "))
+            }
+        );
+    }
+    let _ = writeln!(out, "{} snapshots in {location}", summaries.len());
+    out
+}

@@ -1,0 +1,85 @@
+//! `qsbackup verify [ID|--all]`: re-reads every object the snapshot(s) reference and checks size,
+//! SHA-256, zip structure, member inventory and safety; exits 1 naming each problem.
+
+use anyhow::anyhow;
+use clap::Args;
+use qsbackup_core::verify::{verify_all, verify_one, VerifyOptions, VerifyReport};
+use std::fmt::Write as _;
+
+use super::repo::{self, RepoArgs};
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Snapshot id, a unique prefix of one, or `latest` (the default).
+    #[arg(value_name = "ID|latest", conflicts_with = "all")]
+    pub snapshot: Option<String>,
+
+    /// Verify every snapshot of the repository.
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Outcome {
+    match run_inner(global, args).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Outcome> {
+    let repository = repo::open(global, &args.repo).await?;
+    let options = VerifyOptions::default();
+    let report = if args.all {
+        verify_all(&repository, &options).await
+    } else {
+        verify_one(&repository, args.snapshot.as_deref().unwrap_or("latest"), &options).await
+    }
+    .map_err(|e| {
+        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
+            Outcome::usage(anyhow!(e))
+        } else {
+            Outcome::from_core(e)
+        }
+    })?;
+    if global.json {
+        super::common::print_json(&serde_json::json!({
+            "repository": repository.location(),
+            "ok": report.is_ok(),
+            "report": report,
+        }))?;
+    } else {
+        repo::out(&render(&report));
+    }
+    if report.is_ok() {
+        return Ok(Outcome::success());
+    }
+    let mut message = format!("verify found {} problems:", report.problems.len());
+    for p in &report.problems {
+        let _ = write!(message, "\n  {p}");
+    }
+    Ok(Outcome::failure(anyhow!(message)))
+}
+
+fn render(r: &VerifyReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Checked {} snapshots: {} objects, {}.",
+        r.snapshots.len(),
+        r.objects,
+        repo::bytes(r.bytes)
+    );
+    if r.is_ok() {
+        let _ = writeln!(out, "No problems found.");
+        return out;
+    }
+    let _ = writeln!(out, "{} problems:", r.problems.len());
+    for p in &r.problems {
+        let _ = writeln!(out, "  [{}] {p}", repo::serde_name(&p.kind));
+    }
+    out
+}
