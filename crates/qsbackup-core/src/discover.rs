@@ -8,6 +8,8 @@
 mod describe;
 mod list;
 
+pub(crate) use list::list_all;
+
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
 use crate::error::Result;

@@ -73,6 +73,31 @@ pub enum Event {
     SectionFailed { name: String, message: String },
     /// The snapshot manifest is written: the snapshot exists.
     SnapshotCommitted { id: String, key: String },
+    /// A restore is planned: `jobs` import jobs for `assets` assets.
+    RestorePlanned { jobs: usize, assets: usize },
+    /// One step of restoring identities is done (`what`: namespaces, groups, users, memberships).
+    IdentitiesRestored {
+        what: String,
+        created: usize,
+        existing: usize,
+        skipped: usize,
+        failed: usize,
+    },
+    /// An import job has been accepted by QuickSight.
+    ImportJobStarted { job_id: String, assets: usize },
+    /// An import job has ended with `status` (QuickSight's `JobStatus`, or why it did not run).
+    ImportJobFinished {
+        job_id: String,
+        status: String,
+        succeeded: usize,
+        failed: usize,
+    },
+    /// One asset could not be restored.
+    AssetRestoreFailed {
+        asset_type: AssetType,
+        id: String,
+        message: String,
+    },
 }
 
 /// Receives [`Event`]s. Called from many tasks at once; keep it quick.

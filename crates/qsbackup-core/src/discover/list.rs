@@ -36,7 +36,7 @@ fn asset(
 }
 
 /// Lists every type in `types` and returns all assets found.
-pub(super) async fn list_all(
+pub(crate) async fn list_all(
     aws: &AwsContext,
     types: &BTreeSet<AssetType>,
     sink: &dyn ProgressSink,

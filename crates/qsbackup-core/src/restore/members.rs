@@ -1,0 +1,269 @@
+//! The assets of a snapshot as a restore sees them: every bundle read back from the repository
+//! (its size and SHA-256 checked against the manifest), each `<type>/<id>.json` member parsed
+//! once (an asset exported with several bundles is the same member in each), its references to
+//! other assets read from the ARNs inside it, and refresh schedules attached to their dataset.
+
+use super::arn::{asset_ref, QsArn};
+use super::{AssetKey, RestoreError};
+use crate::asset::AssetType;
+use crate::config::ExportFormat;
+use crate::error::Error;
+use crate::manifest::SnapshotManifest;
+use crate::repository::Repository;
+use futures::{StreamExt, TryStreamExt};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+/// Bundles read from the repository at once.
+const READ_CONCURRENCY: usize = 4;
+
+/// One asset of the snapshot.
+#[derive(Debug, Clone)]
+pub struct AssetMember {
+    pub key: AssetKey,
+    pub name: String,
+    /// The member as exported.
+    pub json: Value,
+    /// Assets of the source account it references (its dependencies and folders).
+    pub references: BTreeSet<AssetKey>,
+    /// Bytes of the member as stored.
+    pub size: usize,
+}
+
+/// A dataset's refresh schedule (`refreshSchedule/<scheduleId>.json`).
+#[derive(Debug, Clone)]
+pub struct ScheduleMember {
+    pub data_set_id: String,
+    pub schedule_id: String,
+    pub json: Value,
+}
+
+/// Every asset of a snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotMembers {
+    pub assets: BTreeMap<AssetKey, AssetMember>,
+    /// Refresh schedules by dataset id.
+    pub schedules: BTreeMap<String, Vec<ScheduleMember>>,
+    /// Oddities found while reading (a member that differs between bundles, ...).
+    pub notes: Vec<String>,
+}
+
+/// The id field of a bundle member of type `t`.
+pub fn id_field(t: AssetType) -> &'static str {
+    match t {
+        AssetType::DataSource => "dataSourceId",
+        AssetType::DataSet => "dataSetId",
+        AssetType::Analysis => "analysisId",
+        AssetType::Dashboard => "dashboardId",
+        AssetType::Theme => "themeId",
+        AssetType::VpcConnection => "vpcConnectionId",
+        AssetType::Folder => "folderId",
+    }
+}
+
+/// Every asset of `account` that a JSON value mentions by ARN.
+pub fn references_in(value: &Value, account: &str, out: &mut BTreeSet<AssetKey>) {
+    match value {
+        Value::String(s) => {
+            if let Some(arn) = QsArn::parse(s).filter(|a| a.account == account) {
+                if let Some(key) = asset_ref(&arn) {
+                    out.insert(key);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| references_in(v, account, out)),
+        Value::Object(map) => map.values().for_each(|v| references_in(v, account, out)),
+        _ => {}
+    }
+}
+
+impl SnapshotMembers {
+    /// Reads every bundle of `manifest` from `repository`.
+    pub async fn load(repository: &Repository, manifest: &SnapshotManifest) -> Result<SnapshotMembers, RestoreError> {
+        if manifest.export_format != ExportFormat::QuickSightJson {
+            return Err(RestoreError::Unsupported(format!(
+                "snapshot {} holds {} bundles; restore imports QUICKSIGHT_JSON bundles only",
+                manifest.id,
+                manifest.export_format.as_str()
+            )));
+        }
+        let reads: Vec<_> = manifest.bundles.iter().map(|b| async move {
+            let bytes = repository.get(&b.key).await?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            if bytes.len() as u64 != b.size || sha256 != b.sha256 {
+                return Err(Error::Integrity {
+                    key: b.key.clone(),
+                    message: format!(
+                        "it has {} bytes with SHA-256 {sha256}, but the manifest of snapshot {} records {} bytes with {}",
+                        bytes.len(),
+                        manifest.id,
+                        b.size,
+                        b.sha256
+                    ),
+                });
+            }
+            let expected: BTreeMap<String, String> =
+                b.members.iter().map(|m| (m.path.clone(), m.sha256.clone())).collect();
+            let key = b.key.clone();
+            tokio::task::spawn_blocking(move || read_zip(&key, &bytes, &expected))
+                .await
+                .map_err(|e| Error::Bundle {
+                    key: b.key.clone(),
+                    message: format!("reading the bundle failed: {e}"),
+                })?
+        }).collect();
+        // Collected first: a stream over a borrowing closure is not `Send` (rust-lang/rust#102211).
+        let bundles: Vec<Vec<(String, Vec<u8>)>> = futures::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut members = SnapshotMembers::default();
+        for files in bundles {
+            for (path, bytes) in files {
+                members.add(&path, &bytes, &manifest.account_id);
+            }
+        }
+        Ok(members)
+    }
+
+    fn add(&mut self, path: &str, bytes: &[u8], account: &str) {
+        let Some((folder, _)) = path.rsplit_once('/') else {
+            return;
+        };
+        let folder = folder.rsplit('/').next().unwrap_or(folder);
+        let json: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                self.notes
+                    .push(format!("bundle member {path} is not JSON ({e}); it is left out"));
+                return;
+            }
+        };
+        if folder == "refreshSchedule" {
+            let data_set_id = json
+                .get("dataSetId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let schedule_id = json
+                .pointer("/schedule/scheduleId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    path.rsplit('/')
+                        .next()
+                        .unwrap_or(path)
+                        .trim_end_matches(".json")
+                        .to_string()
+                });
+            let list = self.schedules.entry(data_set_id.clone()).or_default();
+            if !list.iter().any(|s| s.schedule_id == schedule_id) {
+                list.push(ScheduleMember {
+                    data_set_id,
+                    schedule_id,
+                    json,
+                });
+            }
+            return;
+        }
+        let Some(asset_type) = AssetType::from_name(folder) else {
+            self.notes
+                .push(format!("bundle member {path}: type `{folder}` is not restored"));
+            return;
+        };
+        let file_id = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".json");
+        let id = json
+            .get(id_field(asset_type))
+            .and_then(Value::as_str)
+            .unwrap_or(file_id)
+            .to_string();
+        let key = AssetKey::new(asset_type, &id);
+        if let Some(existing) = self.assets.get(&key) {
+            if existing.json != json {
+                self.notes.push(format!(
+                    "{key} differs between the bundles of the snapshot; the first copy is restored"
+                ));
+            }
+            return;
+        }
+        let mut references = BTreeSet::new();
+        references_in(&json, account, &mut references);
+        references.remove(&key);
+        let name = json.get("name").and_then(Value::as_str).unwrap_or(&id).to_string();
+        self.assets.insert(
+            key.clone(),
+            AssetMember {
+                key,
+                name,
+                json,
+                references,
+                size: bytes.len(),
+            },
+        );
+    }
+}
+
+/// The members of one zip, each checked against the SHA-256 the manifest records for it.
+fn read_zip(key: &str, bytes: &[u8], expected: &BTreeMap<String, String>) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let bad = |message: String| Error::Bundle {
+        key: key.to_string(),
+        message,
+    };
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not a valid zip: {e}")))?;
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| bad(format!("member {i}: {e}")))?;
+        if entry.is_dir() || !entry.name().ends_with(".json") {
+            continue;
+        }
+        let path = entry.name().to_string();
+        let mut content = Vec::new();
+        entry
+            .read_to_end(&mut content)
+            .map_err(|e| bad(format!("{path}: {e}")))?;
+        if let Some(sha) = expected.get(&path) {
+            let got = hex::encode(Sha256::digest(&content));
+            if &got != sha {
+                return Err(Error::Integrity {
+                    key: format!("{key}:{path}"),
+                    message: format!("member has SHA-256 {got}, the manifest records {sha}"),
+                });
+            }
+        }
+        out.push((path, content));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn members_are_parsed_once_with_their_references() {
+        let mut m = SnapshotMembers::default();
+        let acct = "123456789012";
+        let dash = json!({"resourceType": "dashboard", "dashboardId": "d1", "name": "Sales",
+            "dataSetArns": [format!("arn:aws:quicksight:us-east-1:{acct}:dataset/s1")],
+            "themeArn": "arn:aws:quicksight:us-east-1:999999999999:theme/other",
+            "folderArns": [format!("arn:aws:quicksight:us-east-1:{acct}:folder/f1")],
+            "permissions": [{"principal": format!("arn:aws:quicksight:us-east-1:{acct}:user/default/ana"), "actions": []}]});
+        let bytes = serde_json::to_vec(&dash).unwrap();
+        m.add("dashboard/d1.json", &bytes, acct);
+        m.add("dashboard/d1.json", &bytes, acct);
+        let sched = json!({"resourceType": "refreshSchedule", "dataSetId": "s1", "schedule": {"scheduleId": "daily"}});
+        m.add("refreshSchedule/daily.json", &serde_json::to_vec(&sched).unwrap(), acct);
+        m.add("topic/t1.json", b"{}", acct);
+        assert_eq!(m.assets.len(), 1);
+        let d = &m.assets[&AssetKey::new(AssetType::Dashboard, "d1")];
+        assert_eq!(d.name, "Sales");
+        let refs: Vec<String> = d.references.iter().map(|k| k.to_string()).collect();
+        assert_eq!(refs, vec!["dataset/s1", "folder/f1"]);
+        assert_eq!(m.schedules["s1"][0].schedule_id, "daily");
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    }
+}

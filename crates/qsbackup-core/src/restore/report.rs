@@ -1,0 +1,352 @@
+//! What a restore planned and what it did: the [`RestoreReport`] (every asset's decision and
+//! outcome, every job with QuickSight's errors, the identity step, dropped permissions) and the
+//! human-readable texts of a plan and of a report.
+
+use super::identities::apply::{IdentityOutcome, ItemOutcome};
+use super::import::{AssetResult, Imported, JobReport};
+use super::overrides::DroppedPermission;
+use super::plan::Decision;
+use super::{AssetKey, Endpoint, RestorePlan};
+use crate::asset::AssetType;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Lines of a list shown before "... and N more".
+const SHOWN: usize = 20;
+
+/// One asset of a restore.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetReport {
+    pub asset: AssetKey,
+    pub name: String,
+    pub target_id: String,
+    pub decision: Decision,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub result: Option<AssetResult>,
+}
+
+/// Counts of a restore.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub restored: usize,
+    pub failed: usize,
+    pub not_attempted: usize,
+    pub skipped: usize,
+    pub kept: usize,
+    pub identities_failed: usize,
+    pub identities_skipped: usize,
+    pub permissions_dropped: usize,
+}
+
+/// The outcome of a restore.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub restore_id: String,
+    pub snapshot_id: String,
+    pub source: Endpoint,
+    pub target: Endpoint,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub summary: Summary,
+    pub assets: Vec<AssetReport>,
+    pub jobs: Vec<JobReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identities: Option<IdentityOutcome>,
+    pub permissions_dropped: Vec<DroppedPermission>,
+    pub warnings: Vec<String>,
+}
+
+impl RestoreReport {
+    pub fn new(
+        plan: &RestorePlan,
+        started_at: DateTime<Utc>,
+        identities: Option<IdentityOutcome>,
+        mut imported: Imported,
+    ) -> RestoreReport {
+        let assets: Vec<AssetReport> = plan
+            .assets
+            .iter()
+            .map(|a| AssetReport {
+                asset: a.key.clone(),
+                name: a.name.clone(),
+                target_id: a.target_id.clone(),
+                decision: a.decision,
+                result: imported.assets.remove(&a.key),
+            })
+            .collect();
+        let mut summary = Summary::default();
+        for a in &assets {
+            match (&a.result, a.decision) {
+                (Some(AssetResult::Restored), _) => summary.restored += 1,
+                (Some(AssetResult::Failed(_)), _) => summary.failed += 1,
+                (Some(AssetResult::NotAttempted(_)), _) => summary.not_attempted += 1,
+                (None, Decision::Skip) => summary.skipped += 1,
+                (None, Decision::Keep) => summary.kept += 1,
+                (None, _) => summary.not_attempted += 1,
+            }
+        }
+        if let Some(ids) = &identities {
+            summary.identities_failed = ids.failed().count();
+            summary.identities_skipped = ids.skipped().count();
+        }
+        imported
+            .dropped
+            .sort_by(|a, b| (&a.asset, &a.principal).cmp(&(&b.asset, &b.principal)));
+        imported.dropped.dedup();
+        summary.permissions_dropped = imported.dropped.len();
+        let mut warnings = plan.warnings.clone();
+        warnings.extend(imported.notes);
+        RestoreReport {
+            restore_id: plan.restore_id.clone(),
+            snapshot_id: plan.snapshot_id.clone(),
+            source: plan.source.clone(),
+            target: plan.target.clone(),
+            started_at,
+            finished_at: Utc::now(),
+            summary,
+            assets,
+            jobs: imported.jobs,
+            identities,
+            permissions_dropped: imported.dropped,
+            warnings,
+        }
+    }
+
+    /// Everything planned was done (skipped identities are by plan, not failures).
+    pub fn succeeded(&self) -> bool {
+        self.summary.failed == 0 && self.summary.not_attempted == 0 && self.summary.identities_failed == 0
+    }
+}
+
+fn more(out: &mut String, total: usize) {
+    if total > SHOWN {
+        let _ = writeln!(out, "    ... and {} more", total - SHOWN);
+    }
+}
+
+fn endpoint(e: &Endpoint) -> String {
+    format!(
+        "account {}, region {}, identities in {}",
+        e.account_id, e.region, e.identity_region
+    )
+}
+
+/// The plan as `--dry-run` and the confirmation show it.
+pub fn plan_text(plan: &RestorePlan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Restore plan {}", plan.restore_id);
+    let _ = writeln!(out, "  snapshot: {} ({})", plan.snapshot_id, endpoint(&plan.source));
+    let _ = writeln!(out, "  target:   {}", endpoint(&plan.target));
+    if let Some(ns) = &plan.namespace {
+        let _ = writeln!(out, "  namespace: every identity and permission goes to `{ns}`");
+    }
+    let _ = writeln!(
+        out,
+        "  conflict: {:?}, failure action: {:?}, id prefix: {}",
+        plan.conflict,
+        plan.failure_action,
+        if plan.prefix.is_empty() { "(none)" } else { &plan.prefix }
+    );
+    let mut by_type: BTreeMap<AssetType, [usize; 4]> = BTreeMap::new();
+    for a in &plan.assets {
+        let i = match a.decision {
+            Decision::Create => 0,
+            Decision::Update => 1,
+            Decision::Skip => 2,
+            Decision::Keep => 3,
+        };
+        by_type.entry(a.key.asset_type).or_default()[i] += 1;
+    }
+    let _ = writeln!(out, "\nAssets:");
+    let _ = writeln!(
+        out,
+        "  {:<14} {:>7} {:>7} {:>7} {:>7}",
+        "type", "create", "update", "skip", "keep"
+    );
+    for (t, c) in &by_type {
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>7} {:>7} {:>7} {:>7}",
+            t.as_str(),
+            c[0],
+            c[1],
+            c[2],
+            c[3]
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  (keep: already in the target and only needed by a selected asset; left as it is)"
+    );
+    let _ = writeln!(
+        out,
+        "\nImport jobs: {} (at most 5 at once, each after the jobs it depends on)",
+        plan.jobs.len()
+    );
+    for j in plan.jobs.iter().take(SHOWN) {
+        let mut types: BTreeMap<AssetType, usize> = BTreeMap::new();
+        for k in &j.assets {
+            *types.entry(k.asset_type).or_default() += 1;
+        }
+        let types: Vec<String> = types.iter().map(|(t, n)| format!("{n} {t}")).collect();
+        let after = if j.depends_on.is_empty() {
+            String::new()
+        } else {
+            let d: Vec<String> = j.depends_on.iter().map(|n| n.to_string()).collect();
+            format!(", after job {}", d.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  job {:>3}: {} ({} bytes {}{after})",
+            j.number,
+            types.join(", "),
+            j.bytes,
+            super::source_name(j.source),
+        );
+    }
+    more(&mut out, plan.jobs.len());
+    match &plan.identities {
+        None => {
+            let _ = writeln!(out, "\nIdentities: not restored");
+        }
+        Some(ids) => {
+            let _ = writeln!(out, "\nIdentities (groups, then users, then memberships):");
+            for (what, c) in ids.counts() {
+                let _ = writeln!(
+                    out,
+                    "  {what:<12} {} create, {} already there, {} skipped",
+                    c.create, c.exists, c.skip
+                );
+            }
+            let skipped: Vec<String> = ids
+                .users
+                .iter()
+                .filter_map(|u| match &u.action {
+                    super::identities::Action::Skip(r) => Some(format!("user {}: {r}", u.source)),
+                    _ => None,
+                })
+                .collect();
+            for s in skipped.iter().take(SHOWN) {
+                let _ = writeln!(out, "    skip {s}");
+            }
+            more(&mut out, skipped.len());
+        }
+    }
+    let o = &plan.overrides;
+    let _ = writeln!(out, "\nOverrides:");
+    let _ = writeln!(
+        out,
+        "  principals move to account {} in {}",
+        plan.target.account_id, plan.target.identity_region
+    );
+    if !o.data_sources.is_empty() {
+        let _ = writeln!(out, "  data sources changed: {}", o.data_sources.join(", "));
+    }
+    if !o.tags.is_empty() {
+        let tags: Vec<String> = o.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "  tags added: {}", tags.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  permissions dropped (principal not in the target): {}",
+        o.permissions_dropped.len()
+    );
+    for d in o.permissions_dropped.iter().take(SHOWN) {
+        let _ = writeln!(out, "    {} {}: {}", d.asset, d.principal, d.reason);
+    }
+    more(&mut out, o.permissions_dropped.len());
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for w in plan.warnings.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {w}");
+        }
+        more(&mut out, plan.warnings.len());
+    }
+    out
+}
+
+/// The end-of-run report.
+pub fn report_text(r: &RestoreReport) -> String {
+    let mut out = String::new();
+    let s = &r.summary;
+    let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
+    let _ = writeln!(out, "Restore {} of snapshot {}", r.restore_id, r.snapshot_id);
+    let _ = writeln!(out, "  target: {}", endpoint(&r.target));
+    let _ = writeln!(
+        out,
+        "  assets: {} restored, {} failed, {} not attempted, {} skipped, {} kept; {} import jobs in {secs:.1} s",
+        s.restored,
+        s.failed,
+        s.not_attempted,
+        s.skipped,
+        s.kept,
+        r.jobs.len()
+    );
+    if let Some(ids) = &r.identities {
+        let mut counts: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+        for i in &ids.items {
+            let slot = match i.outcome {
+                ItemOutcome::Created => 0,
+                ItemOutcome::Existed => 1,
+                ItemOutcome::Skipped(_) => 2,
+                ItemOutcome::Failed(_) => 3,
+            };
+            counts.entry(i.kind).or_default()[slot] += 1;
+        }
+        for (kind, c) in counts {
+            let _ = writeln!(
+                out,
+                "  {kind}s: {} created, {} already there, {} skipped, {} failed",
+                c[0], c[1], c[2], c[3]
+            );
+        }
+        let problems: Vec<String> = ids
+            .items
+            .iter()
+            .filter_map(|i| match &i.outcome {
+                ItemOutcome::Failed(m) => Some(format!("failed  {} {}/{}: {m}", i.kind, i.namespace, i.name)),
+                ItemOutcome::Skipped(m) => Some(format!("skipped {} {}/{}: {m}", i.kind, i.namespace, i.name)),
+                _ => None,
+            })
+            .collect();
+        for p in problems.iter().take(SHOWN) {
+            let _ = writeln!(out, "    {p}");
+        }
+        more(&mut out, problems.len());
+    }
+    let failed: Vec<&AssetReport> = r
+        .assets
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.result,
+                Some(AssetResult::Failed(_)) | Some(AssetResult::NotAttempted(_))
+            )
+        })
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nNot restored:");
+        for a in failed.iter().take(SHOWN) {
+            let (what, message) = match &a.result {
+                Some(AssetResult::Failed(m)) => ("failed", m.as_str()),
+                Some(AssetResult::NotAttempted(m)) => ("not attempted", m.as_str()),
+                _ => ("", ""),
+            };
+            let _ = writeln!(out, "  {} \"{}\" {what}: {message}", a.asset, a.name);
+        }
+        more(&mut out, failed.len());
+    }
+    if !r.permissions_dropped.is_empty() {
+        let _ = writeln!(out, "\nPermissions dropped: {}", r.permissions_dropped.len());
+        for d in r.permissions_dropped.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {} {}: {}", d.asset, d.principal, d.reason);
+        }
+        more(&mut out, r.permissions_dropped.len());
+    }
+    for w in r.warnings.iter().take(SHOWN) {
+        let _ = writeln!(out, "Warning: {w}");
+    }
+    out
+}
