@@ -2,6 +2,10 @@
 //! written last; a run that fails before that leaves only unreferenced objects, never a snapshot
 //! pointing at nothing. Identities and account settings plug in through [`SnapshotSection`] and
 //! run beside the asset export. [`dry_run`] stops after planning: no job, no write.
+//!
+//! A run holds the repository lock ([`crate::lock`]) from start to commit, records its progress
+//! in a journal ([`crate::journal`]), and first takes over what crashed runs stored or started,
+//! so a run killed half-way costs only the work it had not finished.
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
@@ -11,6 +15,8 @@ use crate::error::Result;
 use crate::events::{Event, ProgressSink};
 use crate::export::{DependencyIndex, ExportOutcome, ExportSettings, Exporter, KeyLayout, Tuning};
 use crate::filter::{filter, FilterOptions, SkippedAsset};
+use crate::journal::{self, plan_resume, ExportFingerprint, Journal, ResumeState, RunJournal, RunRecord};
+use crate::lock::{LockGuard, LockPurpose, RepositoryLock};
 use crate::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::plan::{plan, BundlePlan};
 use crate::repository::{ObjectRef, Repository};
@@ -45,7 +51,15 @@ pub struct BackupOptions {
     pub identities: Option<Arc<dyn SnapshotSection>>,
     /// Account settings; run in `full` and `assets-only` modes.
     pub account: Option<Arc<dyn SnapshotSection>>,
+    /// How long to wait for another run's repository lock before failing with
+    /// [`crate::lock::LockError::Held`].
+    pub lock_wait: Duration,
+    /// Export everything afresh instead of reusing what crashed runs stored.
+    pub no_resume: bool,
 }
+
+/// Crashed runs older than this are not resumed: their bundles would misstate the snapshot's time.
+const RESUME_MAX_AGE_HOURS: i64 = 12;
 
 /// What a backup would do (the dry run's answer).
 #[derive(Debug, Clone, Serialize)]
@@ -125,15 +139,29 @@ async fn plan_assets(
     Ok((plan, inventory))
 }
 
+/// The run an export belongs to: its id and start, and what it resumes and records.
+#[derive(Clone, Copy)]
+struct RunContext<'a> {
+    id: &'a str,
+    started_at: DateTime<Utc>,
+    resume: &'a ResumeState,
+    journal: Option<&'a RunJournal>,
+}
+
 async fn export_assets(
     config: &Config,
     aws: &AwsContext,
     repository: &Repository,
     sink: &dyn ProgressSink,
     options: &BackupOptions,
-    snapshot_id: &str,
-    started_at: DateTime<Utc>,
+    run: RunContext<'_>,
 ) -> Result<(BackupPlan, ExportOutcome)> {
+    let RunContext {
+        id: snapshot_id,
+        started_at,
+        resume: state,
+        journal: run_journal,
+    } = run;
     let (plan, inventory) = plan_assets(config, aws, sink, options).await?;
     let b = &config.backup;
     let settings = ExportSettings {
@@ -156,8 +184,21 @@ async fn export_assets(
             .iter()
             .map(|a| (a.arn.clone(), a.depends_on.clone().unwrap_or_default())),
     );
-    let exporter = Exporter::new(aws, repository, settings, sink, snapshot_id, layout, dependencies)?;
-    let outcome = exporter.export(&plan.bundles).await;
+    let resumed = plan_resume(&plan.bundles, state);
+    let mut exporter = Exporter::new(aws, repository, settings, sink, snapshot_id, layout, dependencies)?;
+    if let Some(j) = run_journal {
+        exporter = exporter.with_journal(j);
+    }
+    let mut outcome = exporter.export(&resumed.plan).await;
+    if !state.runs.is_empty() {
+        outcome.notes.push(format!(
+            "resumed crashed run {}: {} stored bundles reused, {} of its export jobs taken over",
+            state.runs.join(", "),
+            resumed.reused.len(),
+            resumed.adoptable.len()
+        ));
+    }
+    outcome.bundles.extend(resumed.reused);
     Ok((plan, outcome))
 }
 
@@ -167,12 +208,17 @@ async fn run_section(
     snapshot_id: &str,
     repository: &Repository,
     sink: &dyn ProgressSink,
+    journal: Option<&RunJournal>,
 ) -> (Option<ObjectRef>, Option<String>) {
     let Some(section) = section.filter(|_| wanted) else {
         return (None, None);
     };
     match section.backup(snapshot_id, repository, sink).await {
         Ok(object) => {
+            if let Some(j) = journal {
+                // Only for prune: a crashed run's section object is then known to be garbage.
+                let _ = j.journal.section_stored(section.name(), &object.key).await;
+            }
             sink.event(&Event::SectionStored {
                 name: section.name().to_string(),
                 key: object.key.clone(),
@@ -192,7 +238,9 @@ async fn run_section(
 }
 
 /// Runs a backup and commits its snapshot. `Err` means the run itself failed (nothing committed);
-/// assets that could not be backed up make the snapshot `partial` instead.
+/// assets that could not be backed up make the snapshot `partial` instead. The repository lock
+/// is held throughout; another run holding it fails this one with
+/// [`crate::lock::LockError::Held`] after `options.lock_wait`.
 pub async fn run_backup(
     config: &Config,
     aws: &AwsContext,
@@ -200,14 +248,114 @@ pub async fn run_backup(
     sink: &dyn ProgressSink,
     options: &BackupOptions,
 ) -> Result<BackupOutcome> {
+    let lock = RepositoryLock::acquire(repository, LockPurpose::Backup, options.lock_wait).await?;
+    let result = run_locked(config, aws, repository, sink, options, &lock).await;
+    // A lock that cannot be marked released expires on its own (or is seen as the lock of a
+    // dead process on this host); the snapshot is committed either way.
+    let _ = lock.release().await;
+    result
+}
+
+fn fingerprint(config: &Config, aws: &AwsContext) -> ExportFingerprint {
+    let b = &config.backup;
+    ExportFingerprint {
+        account_id: aws.account_id.clone(),
+        region: aws.region.clone(),
+        format: b.export_format,
+        include_dependencies: b.include_dependencies,
+        include_permissions: b.include_permissions,
+        include_tags: b.include_tags,
+        include_folder_memberships: b.include_folder_memberships,
+    }
+}
+
+/// What crashed runs left, and this run's journal; problems here only cost a resume.
+async fn prepare_journal(
+    config: &Config,
+    aws: &AwsContext,
+    repository: &Repository,
+    options: &BackupOptions,
+    id: &str,
+    started_at: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> (ResumeState, Option<RunJournal>) {
+    let fingerprint = fingerprint(config, aws);
+    let mut state = ResumeState::default();
+    if options.mode.includes_assets() && !options.no_resume {
+        let max_age = chrono::TimeDelta::hours(RESUME_MAX_AGE_HOURS);
+        match Journal::find_resumable(repository, &fingerprint, max_age).await {
+            Ok(s) => state = s,
+            Err(e) => notes.push(format!(
+                "could not read the journals of earlier runs, nothing resumed: {e}"
+            )),
+        }
+    }
+    let run = RunRecord {
+        run_id: id.to_string(),
+        snapshot_id: id.to_string(),
+        host: crate::lock::host_name(),
+        pid: std::process::id(),
+        started_at,
+        fingerprint,
+    };
+    let journal = match Journal::open(repository, &run).await {
+        Ok(j) => {
+            let adoptable = plan_resume_jobs(&state);
+            Some(RunJournal::new(j, adoptable))
+        }
+        Err(e) => {
+            notes.push(format!(
+                "the progress journal could not be started ({e}): a crash of this run could not be resumed"
+            ));
+            None
+        }
+    };
+    (state, journal)
+}
+
+/// Every crashed job by its assets; [`plan_resume`] later narrows this to the remaining plan.
+fn plan_resume_jobs(state: &ResumeState) -> std::collections::HashMap<(AssetType, Vec<String>), String> {
+    state
+        .jobs
+        .iter()
+        .map(|j| {
+            let mut arns = j.arns.clone();
+            arns.sort();
+            ((j.asset_type, arns), j.job_id.clone())
+        })
+        .collect()
+}
+
+async fn run_locked(
+    config: &Config,
+    aws: &AwsContext,
+    repository: &Repository,
+    sink: &dyn ProgressSink,
+    options: &BackupOptions,
+    lock: &LockGuard,
+) -> Result<BackupOutcome> {
     let started_at = Utc::now();
     let id = new_snapshot_id(started_at);
     let mode = options.mode;
+    let mut notes = Vec::new();
+    let (state, run_journal) = prepare_journal(config, aws, repository, options, &id, started_at, &mut notes).await;
     let assets = async {
         if mode.includes_assets() {
-            export_assets(config, aws, repository, sink, options, &id, started_at)
-                .await
-                .map(Some)
+            export_assets(
+                config,
+                aws,
+                repository,
+                sink,
+                options,
+                RunContext {
+                    id: &id,
+                    started_at,
+                    resume: &state,
+                    journal: run_journal.as_ref(),
+                },
+            )
+            .await
+            .map(Some)
         } else {
             Ok(None)
         }
@@ -218,12 +366,19 @@ pub async fn run_backup(
         &id,
         repository,
         sink,
+        run_journal.as_ref(),
     );
-    let account = run_section(options.account.as_ref(), mode.includes_assets(), &id, repository, sink);
+    let account = run_section(
+        options.account.as_ref(),
+        mode.includes_assets(),
+        &id,
+        repository,
+        sink,
+        run_journal.as_ref(),
+    );
     let (assets, (identities, identities_error), (account, account_error)) = tokio::join!(assets, identities, account);
     let assets = assets?;
 
-    let mut notes = Vec::new();
     let (mut bundles, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     if let Some((plan, outcome)) = assets {
         notes.extend(plan.notes);
@@ -248,6 +403,11 @@ pub async fn run_backup(
         SnapshotStatus::Partial
     };
     notes.extend(section_errors);
+    if let Some(failures) = run_journal.as_ref().map(RunJournal::failures).filter(|n| *n > 0) {
+        notes.push(format!(
+            "{failures} progress journal records could not be written: a crash would have cost more re-exports"
+        ));
+    }
     let manifest = SnapshotManifest {
         id: id.clone(),
         started_at,
@@ -267,7 +427,13 @@ pub async fn run_backup(
         account,
         notes,
     };
+    // Never commit under a lock that was taken away (a forced unlock, a lease that ran out).
+    lock.confirm().await?;
     manifest.commit(repository).await?;
+    // The journals are garbage now; prune removes any that this leaves behind.
+    let mut finished_runs = state.runs.clone();
+    finished_runs.push(id.clone());
+    let _ = journal::discard(repository, &finished_runs).await;
     let key = manifest_key(&id);
     sink.event(&Event::SnapshotCommitted { id, key: key.clone() });
     Ok(BackupOutcome {

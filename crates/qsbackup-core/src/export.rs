@@ -13,6 +13,7 @@ use crate::config::ExportFormat;
 use crate::error::Result;
 use crate::events::{Event, ProgressSink};
 use crate::filter::{SkipReason, SkippedAsset};
+use crate::journal::ExportJournal;
 use crate::manifest::{BundleRecord, FailReason, FailedAsset};
 use crate::plan::{estimated_cost, BundleAsset, BundlePlan};
 use crate::repository::Repository;
@@ -20,7 +21,7 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use isolate::{isolate, Problem};
 use job::{Finished, Started};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -124,6 +125,10 @@ pub struct Exporter<'a> {
     dependencies: DependencyIndex,
     job_seq: AtomicUsize,
     extra_numbers: Mutex<HashMap<AssetType, usize>>,
+    /// Progress records for resuming after a crash, and jobs of a crashed run to adopt.
+    journal: Option<&'a dyn ExportJournal>,
+    /// Job ids handed over by the journal: waited for, not started again.
+    adopted: Mutex<HashSet<String>>,
 }
 
 /// How a bundle's key is numbered.
@@ -226,7 +231,32 @@ impl<'a> Exporter<'a> {
             dependencies,
             job_seq: AtomicUsize::new(0),
             extra_numbers: Mutex::new(HashMap::new()),
+            journal: None,
+            adopted: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Records jobs and stored bundles in `journal` as they happen, and waits for the jobs of a
+    /// crashed run it hands over instead of starting them again (see [`crate::journal`]).
+    pub fn with_journal(mut self, journal: &'a dyn ExportJournal) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Whether `job_id` was adopted from a crashed run and QuickSight still has it running or
+    /// finished (a failed or forgotten job is started afresh).
+    async fn resumable(&self, job_id: &str) -> bool {
+        let adopted = self.adopted.lock().unwrap_or_else(|p| p.into_inner()).remove(job_id);
+        if !adopted {
+            return false;
+        }
+        match self.describe_job(job_id).await {
+            Ok(out) => !matches!(
+                out.job_status(),
+                Some(aws_sdk_quicksight::types::AssetBundleExportJobStatus::Failed) | None
+            ),
+            Err(_) => false,
+        }
     }
 
     /// Unique per run and valid for QuickSight (`[\w-]+`).
@@ -305,7 +335,17 @@ impl<'a> Exporter<'a> {
     }
 
     fn enqueue(&self, pending: &mut BinaryHeap<Pending>, work: Work) {
-        let job_id = self.next_job_id();
+        let arns: Vec<String> = work.assets.iter().map(|a| a.arn.clone()).collect();
+        let job_id = match self.journal.and_then(|j| j.adopt(work.asset_type, &arns)) {
+            Some(id) => {
+                self.adopted
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.clone());
+                id
+            }
+            None => self.next_job_id(),
+        };
         self.sink.event(&Event::BundleQueued {
             job_id: job_id.clone(),
             asset_type: work.asset_type,
@@ -322,12 +362,21 @@ impl<'a> Exporter<'a> {
     async fn run(&self, job_id: String, w: Work, slot: SemaphorePermit<'_>) -> Step {
         let deadline = Instant::now() + self.settings.job_timeout;
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
-        let finished = match self.start_job(&job_id, &arns, deadline).await {
+        let resumed = self.resumable(&job_id).await;
+        let started = if resumed {
+            Ok(Started::Yes)
+        } else {
+            self.start_job(&job_id, &arns, deadline).await
+        };
+        let finished = match started {
             Ok(Started::Yes) => {
                 self.sink.event(&Event::BundleStarted {
                     job_id: job_id.clone(),
                     asset_type: w.asset_type,
                 });
+                if let (Some(j), false) = (self.journal, resumed) {
+                    j.job_started(&job_id, w.asset_type, &arns).await;
+                }
                 self.wait_job(&job_id, deadline).await
             }
             Ok(Started::Refused(problems)) => {
@@ -344,8 +393,14 @@ impl<'a> Exporter<'a> {
         match finished {
             Ok(Finished::Successful { download_url }) => {
                 let key = self.key_for(&w);
+                if let Some(j) = self.journal {
+                    j.storing(&job_id, &key).await;
+                }
                 match self.store(&job_id, &key, download_url, w.asset_type, &arns).await {
                     Ok(record) => {
+                        if let Some(j) = self.journal {
+                            j.bundle_stored(&record).await;
+                        }
                         self.sink.event(&Event::BundleStored {
                             job_id,
                             asset_type: w.asset_type,

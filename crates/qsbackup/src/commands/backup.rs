@@ -54,6 +54,8 @@ pub async fn run_with(
         tuning: Default::default(),
         identities: Some(Arc::new(identities)),
         account: Some(Arc::new(AccountSection::new(&aws))),
+        lock_wait: std::time::Duration::from_secs(args.lock_wait),
+        no_resume: false,
     };
     if args.dry_run {
         dry_run(global, config, &aws, &repository, &options).await?;
