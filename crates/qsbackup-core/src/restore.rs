@@ -381,18 +381,23 @@ pub async fn plan_restore(
         p.extend(&ids.principals(true));
     }
     let imported: BTreeSet<AssetKey> = plan.imported().map(|a| a.key.clone()).collect();
-    let levels = plan::levels(&imported, &plan.state.members);
+    // Folders (small, nested) travel together in the first job when they fit in one.
+    let folders = imported.iter().filter(|k| k.asset_type == AssetType::Folder).count();
+    let folders_apart = folders <= options.limits.max_assets;
+    let levels = plan::levels(&imported, &plan.state.members, folders_apart);
     let single = options.failure_action == FailureAction::Rollback;
     let grouped = {
         let naming = plan.naming();
         let ctx = plan.context(&naming, principals.as_ref());
+        let s3 = plan.state.staging.is_some();
         bundle::group(
             &ctx,
             &plan.state.members,
             &levels,
             single,
+            folders_apart,
             &options.limits,
-            plan.state.staging.is_some(),
+            s3,
         )?
     };
     warnings.extend(grouped.warnings);

@@ -116,4 +116,8 @@ pub enum Command {
     Forget(commands::forget::ForgetArgs),
     /// Remove stale repository locks left by runs that are gone.
     Unlock(commands::unlock::UnlockArgs),
+    /// Restore a snapshot, or selected assets with what they depend on, into this or another account.
+    Restore(commands::restore::RestoreArgs),
+    /// Turn the AWS sample tool's backup of one day into a verified snapshot.
+    ImportLegacy(commands::import_legacy::ImportLegacyArgs),
 }

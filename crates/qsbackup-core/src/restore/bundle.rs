@@ -60,30 +60,33 @@ pub struct PlannedJob {
     pub assets: Vec<AssetKey>,
     /// Jobs that must finish first.
     pub depends_on: Vec<usize>,
-    /// Size of the bundle as planned.
+    /// Size as planned: the JSON of its members, or the zip when that may not fit inline.
     pub bytes: u64,
     pub source: BundleSource,
     /// Data sources with `OverrideParameters`.
     pub data_source_overrides: usize,
 }
 
-/// A zipped bundle.
-pub struct Built {
-    pub zip: Vec<u8>,
+/// The files of a bundle, moved into the target.
+pub struct Files {
+    /// `(path in the zip, JSON)`.
+    pub files: Vec<(String, Vec<u8>)>,
     pub dropped: Vec<DroppedPermission>,
 }
 
-/// Zips `assets` (with their refresh schedules) for the target.
-pub fn build(ctx: &Context, members: &SnapshotMembers, assets: &[AssetKey]) -> Result<Built, Error> {
-    let bad = |e: &dyn std::fmt::Display| Error::Bundle {
-        key: "(import bundle)".into(),
-        message: e.to_string(),
-    };
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+impl Files {
+    /// Bytes of JSON; the zip is smaller.
+    pub fn bytes(&self) -> usize {
+        self.files.iter().map(|(p, b)| p.len() + b.len()).sum()
+    }
+}
+
+/// Moves `assets` (with their refresh schedules) into the target.
+pub fn rewrite(ctx: &Context, members: &SnapshotMembers, assets: &[AssetKey]) -> Result<Files, Error> {
+    let mut files = Vec::new();
     let mut dropped = Vec::new();
     let mut paths = BTreeSet::new();
-    let mut add = |zip: &mut zip::ZipWriter<std::io::Cursor<Vec<u8>>>, path: String, json: &serde_json::Value| {
+    let mut add = |path: String, json: &serde_json::Value| -> Result<(), Error> {
         let path = if paths.insert(path.clone()) {
             path
         } else {
@@ -91,9 +94,12 @@ pub fn build(ctx: &Context, members: &SnapshotMembers, assets: &[AssetKey]) -> R
             paths.insert(unique.clone());
             unique
         };
-        let bytes = serde_json::to_vec_pretty(json).map_err(|e| bad(&e))?;
-        zip.start_file(path, options).map_err(|e| bad(&e))?;
-        zip.write_all(&bytes).map_err(|e| bad(&e))
+        let bytes = serde_json::to_vec(json).map_err(|source| Error::Json {
+            context: format!("import bundle member {path}"),
+            source,
+        })?;
+        files.push((path, bytes));
+        Ok(())
     };
     for key in assets {
         let Some(member) = members.assets.get(key) else {
@@ -102,25 +108,34 @@ pub fn build(ctx: &Context, members: &SnapshotMembers, assets: &[AssetKey]) -> R
         let rewritten = ctx.rewrite_asset(member);
         dropped.extend(rewritten.dropped);
         add(
-            &mut zip,
             format!("{}/{}.json", key.asset_type, ctx.target_id(key)),
             &rewritten.json,
         )?;
         if key.asset_type == AssetType::DataSet {
             for s in members.schedules.get(&key.id).into_iter().flatten() {
                 add(
-                    &mut zip,
                     format!("refreshSchedule/{}.json", s.schedule_id),
                     &ctx.rewrite_schedule(s),
                 )?;
             }
         }
     }
-    let cursor = zip.finish().map_err(|e| bad(&e))?;
-    Ok(Built {
-        zip: cursor.into_inner(),
-        dropped,
-    })
+    Ok(Files { files, dropped })
+}
+
+/// Zips bundle files (deflate).
+pub fn zip(files: &Files) -> Result<Vec<u8>, Error> {
+    let bad = |e: &dyn std::fmt::Display| Error::Bundle {
+        key: "(import bundle)".into(),
+        message: e.to_string(),
+    };
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (path, bytes) in &files.files {
+        zip.start_file(path, options).map_err(|e| bad(&e))?;
+        zip.write_all(bytes).map_err(|e| bad(&e))?;
+    }
+    zip.finish().map(|c| c.into_inner()).map_err(|e| bad(&e))
 }
 
 /// The jobs of a restore, and what grouping found.
@@ -163,8 +178,7 @@ fn chunks(
     levels: &[Vec<AssetKey>],
     limits: &JobLimits,
 ) -> Vec<Vec<AssetKey>> {
-    // Room for zip headers and JSON re-indentation.
-    let budget = limits.max_inline_bytes.saturating_sub(limits.max_inline_bytes / 8);
+    let budget = inline_budget(limits);
     let mut out = Vec::new();
     for level in levels {
         let mut current: Vec<AssetKey> = Vec::new();
@@ -190,29 +204,49 @@ fn chunks(
     out
 }
 
-fn job_of(number: usize, assets: Vec<AssetKey>, built: &Built, ctx: &Context, limits: &JobLimits) -> PlannedJob {
+/// Room left under the inline limit for zip headers: deflate never grows JSON by more.
+fn inline_budget(limits: &JobLimits) -> usize {
+    limits.max_inline_bytes.saturating_sub(limits.max_inline_bytes / 8)
+}
+
+/// The planned job of `assets`, zipping them only when their JSON may not fit inline.
+fn job_of(
+    number: usize,
+    assets: Vec<AssetKey>,
+    files: &Files,
+    ctx: &Context,
+    limits: &JobLimits,
+) -> Result<PlannedJob, Error> {
     let data_source_overrides = assets.iter().map(|k| overrides_of(ctx, k)).sum();
-    PlannedJob {
+    let json = files.bytes();
+    let bytes = if json <= inline_budget(limits) {
+        json
+    } else {
+        zip(files)?.len()
+    };
+    Ok(PlannedJob {
         number,
         assets,
         depends_on: Vec::new(),
-        bytes: built.zip.len() as u64,
-        source: if built.zip.len() <= limits.max_inline_bytes {
+        bytes: bytes as u64,
+        source: if bytes <= limits.max_inline_bytes {
             BundleSource::Inline
         } else {
             BundleSource::S3
         },
         data_source_overrides,
-    }
+    })
 }
 
 /// Groups the imported assets (in dependency `levels`) into jobs. `single` asks for one job
-/// (rollback); `s3` says whether bundles over the inline limit can be staged.
+/// (rollback); `folders_apart` puts all folders into the first job (levels were computed
+/// without folder memberships); `s3` says whether bundles over the inline limit can be staged.
 pub fn group(
     ctx: &Context,
     members: &SnapshotMembers,
     levels: &[Vec<AssetKey>],
     single: bool,
+    folders_apart: bool,
     limits: &JobLimits,
     s3: bool,
 ) -> Result<Grouped, RestoreError> {
@@ -227,20 +261,20 @@ pub fn group(
     }
     if single {
         let overrides: usize = all.iter().map(|k| overrides_of(ctx, k)).sum();
-        let built = build(ctx, members, &all)?;
-        let fits = built.zip.len() <= limits.max_inline_bytes || (s3 && built.zip.len() <= MAX_S3_BYTES);
+        let files = rewrite(ctx, members, &all)?;
+        let job = job_of(1, all, &files, ctx, limits)?;
+        let fits = job.source == BundleSource::Inline || (s3 && job.bytes as usize <= MAX_S3_BYTES);
         if fits && overrides <= MAX_OVERRIDES_PER_TYPE {
-            let dropped = built.dropped.clone();
             return Ok(Grouped {
-                jobs: vec![job_of(1, all, &built, ctx, limits)],
-                dropped,
+                jobs: vec![job],
+                dropped: files.dropped,
                 warnings,
             });
         }
         warnings.push(format!(
             "the restore does not fit one import job ({} bytes{}, {overrides} data source overrides): it runs as \
              several jobs, each rolled back on its own, and no job starts after one has failed",
-            built.zip.len(),
+            job.bytes,
             if s3 {
                 ""
             } else {
@@ -248,16 +282,36 @@ pub fn group(
             }
         ));
     }
+    let mut levels: Vec<Vec<AssetKey>> = levels.to_vec();
+    let mut planned_chunks = Vec::new();
+    if folders_apart {
+        let folders: Vec<AssetKey> = levels
+            .iter_mut()
+            .flat_map(|l| {
+                let (f, rest): (Vec<AssetKey>, Vec<AssetKey>) = std::mem::take(l)
+                    .into_iter()
+                    .partition(|k| k.asset_type == AssetType::Folder);
+                *l = rest;
+                f
+            })
+            .collect();
+        if !folders.is_empty() {
+            planned_chunks.push(folders);
+        }
+        levels.retain(|l| !l.is_empty());
+    }
+    planned_chunks.extend(chunks(ctx, members, &levels, limits));
     let mut jobs = Vec::new();
     let mut dropped = Vec::new();
-    for chunk in chunks(ctx, members, levels, limits) {
-        let built = build(ctx, members, &chunk)?;
-        if built.zip.len() > limits.max_inline_bytes && (!s3 || built.zip.len() > MAX_S3_BYTES) {
-            let names: Vec<String> = chunk.iter().map(|k| k.to_string()).collect();
+    for chunk in planned_chunks {
+        let files = rewrite(ctx, members, &chunk)?;
+        let job = job_of(jobs.len() + 1, chunk, &files, ctx, limits)?;
+        if job.source == BundleSource::S3 && (!s3 || job.bytes as usize > MAX_S3_BYTES) {
+            let names: Vec<String> = job.assets.iter().map(|k| k.to_string()).collect();
             return Err(RestoreError::Unsupported(format!(
                 "{} is {} bytes zipped, over the {} byte inline import limit, and {}",
                 names.join(", "),
-                built.zip.len(),
+                job.bytes,
                 limits.max_inline_bytes,
                 if s3 {
                     "over the 1 GiB limit of an S3 import"
@@ -266,8 +320,8 @@ pub fn group(
                 }
             )));
         }
-        dropped.extend(built.dropped.iter().cloned());
-        jobs.push(job_of(jobs.len() + 1, chunk, &built, ctx, limits));
+        dropped.extend(files.dropped);
+        jobs.push(job);
     }
     let job_of_asset: BTreeMap<&AssetKey, usize> = jobs
         .iter()

@@ -383,8 +383,7 @@ pub fn plan(source: &IdentitySnapshot, target: &IdentitySnapshot, naming: &Namin
                             };
                             (user, action)
                         } else {
-                            let reason = format!("user {}/{member} is not restored", ns.name);
-                            (user, Action::Skip(reason))
+                            (user, Action::Skip("its user is not restored".into()))
                         }
                     }
                 };
@@ -437,11 +436,11 @@ fn user_step(
                 registration.session_name = session;
             }
             None => {
-                step.action = Action::Skip(format!(
-                    "IAM user: its IAM identity in the target is not known; map it in the overrides file \
-                     (iam_users: {{\"{}\": arn:aws:iam::ACCOUNT:role/NAME}}, iam_roles or iam_account)",
-                    u.user_name
-                ));
+                step.action = Action::Skip(
+                    "IAM user whose IAM identity in the target is not known: map it in the overrides file \
+                     (iam_users: {\"ROLE/SESSION\": arn:aws:iam::ACCOUNT:role/ROLE}, iam_roles or iam_account)"
+                        .into(),
+                );
                 return step;
             }
         },

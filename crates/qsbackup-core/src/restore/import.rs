@@ -244,7 +244,9 @@ impl Runner<'_> {
                 .map(|k| (k.clone(), AssetResult::Failed(message.clone())))
                 .collect()
         };
-        let built = match bundle::build(self.ctx, self.members, &assets) {
+        let built = bundle::rewrite(self.ctx, self.members, &assets)
+            .and_then(|files| bundle::zip(&files).map(|zip| (zip, files.dropped)));
+        let (zip, dropped) = match built {
             Ok(b) => b,
             Err(e) => {
                 report.status = "ERROR".into();
@@ -255,12 +257,11 @@ impl Runner<'_> {
                 };
             }
         };
-        let dropped = built.dropped;
-        report.bytes = built.zip.len() as u64;
+        report.bytes = zip.len() as u64;
         let mut staged_key = None;
-        let source = if built.zip.len() <= self.settings.max_inline_bytes {
+        let source = if zip.len() <= self.settings.max_inline_bytes {
             AssetBundleImportSource::builder()
-                .body(aws_smithy_types::Blob::new(built.zip))
+                .body(aws_smithy_types::Blob::new(zip))
                 .build()
         } else {
             report.source = BundleSource::S3;
@@ -273,7 +274,7 @@ impl Runner<'_> {
                 };
             };
             let key = format!("restore-staging/{}/job-{number}.zip", self.plan.restore_id);
-            if let Err(e) = self.repository.put_create(&key, bytes::Bytes::from(built.zip)).await {
+            if let Err(e) = self.repository.put_create(&key, bytes::Bytes::from(zip)).await {
                 report.status = "ERROR".into();
                 return JobRun {
                     report,

@@ -121,9 +121,10 @@ impl Context<'_> {
                 Err(format!("{target} is not a user or group of the target"))
             }
         };
+        // An explicit mapping is taken as given: the user knows the target; QuickSight checks it.
         if let Some(explicit) = self.mapping.principals.get(arn) {
             return match explicit {
-                Some(target) => check(target.clone()),
+                Some(target) => Ok(target.clone()),
                 None => Err("dropped by the overrides file".into()),
             };
         }
@@ -205,15 +206,26 @@ impl Context<'_> {
         let permissions = json.as_object_mut().and_then(|o| o.remove("permissions"));
         walk(&mut json, &|s| self.move_string(s));
         if let Some(Value::Array(perms)) = permissions {
-            let mut kept: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            // In the member's order, so that a restored asset exports as it was exported.
+            let mut kept: Vec<(String, Vec<String>)> = Vec::new();
             for p in perms {
                 let principal = p.get("principal").and_then(Value::as_str).unwrap_or_default();
                 let actions = p.get("actions").and_then(Value::as_array).into_iter().flatten();
                 match self.map_principal(principal) {
-                    Ok(target) => kept
-                        .entry(target)
-                        .or_default()
-                        .extend(actions.filter_map(|a| a.as_str().map(str::to_string))),
+                    Ok(target) => {
+                        let at = match kept.iter().position(|(p, _)| *p == target) {
+                            Some(i) => i,
+                            None => {
+                                kept.push((target, Vec::new()));
+                                kept.len() - 1
+                            }
+                        };
+                        for a in actions.filter_map(|a| a.as_str()) {
+                            if !kept[at].1.iter().any(|x| x == a) {
+                                kept[at].1.push(a.to_string());
+                            }
+                        }
+                    }
                     Err(reason) => dropped.push(DroppedPermission {
                         asset: m.key.clone(),
                         principal: principal.to_string(),

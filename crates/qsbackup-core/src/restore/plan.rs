@@ -5,6 +5,7 @@
 
 use super::members::SnapshotMembers;
 use super::{AssetKey, ConflictPolicy, RestoreError, SelectionSpec};
+use crate::asset::AssetType;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -170,15 +171,21 @@ pub fn decide(
 }
 
 /// `imported` in dependency levels: each asset after everything it references that is imported
-/// too. Assets caught in a reference cycle share the last level.
-pub fn levels(imported: &BTreeSet<AssetKey>, members: &SnapshotMembers) -> Vec<Vec<AssetKey>> {
+/// too. Assets caught in a reference cycle share the last level. With `folders_apart`, the
+/// folders an asset belongs to do not count for its level (the folders all travel in one job
+/// that the others wait for), which keeps nested folders from lengthening the chain of jobs.
+pub fn levels(imported: &BTreeSet<AssetKey>, members: &SnapshotMembers, folders_apart: bool) -> Vec<Vec<AssetKey>> {
+    let counts = |k: &AssetKey, r: &AssetKey| {
+        imported.contains(r)
+            && !(folders_apart && r.asset_type == AssetType::Folder && k.asset_type != AssetType::Folder)
+    };
     let deps: BTreeMap<&AssetKey, BTreeSet<&AssetKey>> = imported
         .iter()
         .map(|k| {
             let d = members
                 .assets
                 .get(k)
-                .map(|m| m.references.iter().filter(|r| imported.contains(*r)).collect())
+                .map(|m| m.references.iter().filter(|r| counts(k, r)).collect())
                 .unwrap_or_default();
             (k, d)
         })

@@ -126,6 +126,35 @@ fn more(out: &mut String, total: usize) {
     }
 }
 
+/// `a, b, c ... and N more`.
+fn names(list: &[&str]) -> String {
+    let mut text = list.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+    if list.len() > SHOWN {
+        let _ = write!(text, " ... and {} more", list.len() - SHOWN);
+    }
+    text
+}
+
+/// Dropped permissions, one line per principal.
+fn dropped_by_principal(out: &mut String, dropped: &[DroppedPermission]) {
+    let mut by: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for d in dropped {
+        by.entry((&d.principal, &d.reason))
+            .or_default()
+            .push(d.asset.to_string());
+    }
+    for ((principal, reason), assets) in by.iter().take(SHOWN) {
+        let assets: Vec<&str> = assets.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "    {principal} ({reason}), on {} assets: {}",
+            assets.len(),
+            names(&assets)
+        );
+    }
+    more(out, by.len());
+}
+
 fn endpoint(e: &Endpoint) -> String {
     format!(
         "account {}, region {}, identities in {}",
@@ -142,11 +171,12 @@ pub fn plan_text(plan: &RestorePlan) -> String {
     if let Some(ns) = &plan.namespace {
         let _ = writeln!(out, "  namespace: every identity and permission goes to `{ns}`");
     }
+    let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let _ = writeln!(
         out,
-        "  conflict: {:?}, failure action: {:?}, id prefix: {}",
-        plan.conflict,
-        plan.failure_action,
+        "  conflict: {}, failure action: {}, id prefix: {}",
+        name(serde_json::to_value(plan.conflict).unwrap_or_default()),
+        name(serde_json::to_value(plan.failure_action).unwrap_or_default()),
         if plan.prefix.is_empty() { "(none)" } else { &plan.prefix }
     );
     let mut by_type: BTreeMap<AssetType, [usize; 4]> = BTreeMap::new();
@@ -220,18 +250,16 @@ pub fn plan_text(plan: &RestorePlan) -> String {
                     c.create, c.exists, c.skip
                 );
             }
-            let skipped: Vec<String> = ids
-                .users
-                .iter()
-                .filter_map(|u| match &u.action {
-                    super::identities::Action::Skip(r) => Some(format!("user {}: {r}", u.source)),
-                    _ => None,
-                })
-                .collect();
-            for s in skipped.iter().take(SHOWN) {
-                let _ = writeln!(out, "    skip {s}");
+            let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for u in &ids.users {
+                if let super::identities::Action::Skip(reason) = &u.action {
+                    skipped.entry(reason).or_default().push(&u.source);
+                }
             }
-            more(&mut out, skipped.len());
+            for (reason, users) in skipped {
+                let _ = writeln!(out, "    skip {} users: {reason}", users.len());
+                let _ = writeln!(out, "      {}", names(&users));
+            }
         }
     }
     let o = &plan.overrides;
@@ -250,13 +278,10 @@ pub fn plan_text(plan: &RestorePlan) -> String {
     }
     let _ = writeln!(
         out,
-        "  permissions dropped (principal not in the target): {}",
+        "  permissions dropped (QuickSight refuses principals the target lacks): {}",
         o.permissions_dropped.len()
     );
-    for d in o.permissions_dropped.iter().take(SHOWN) {
-        let _ = writeln!(out, "    {} {}: {}", d.asset, d.principal, d.reason);
-    }
-    more(&mut out, o.permissions_dropped.len());
+    dropped_by_principal(&mut out, &o.permissions_dropped);
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for w in plan.warnings.iter().take(SHOWN) {
@@ -302,19 +327,28 @@ pub fn report_text(r: &RestoreReport) -> String {
                 c[0], c[1], c[2], c[3]
             );
         }
-        let problems: Vec<String> = ids
-            .items
-            .iter()
-            .filter_map(|i| match &i.outcome {
-                ItemOutcome::Failed(m) => Some(format!("failed  {} {}/{}: {m}", i.kind, i.namespace, i.name)),
-                ItemOutcome::Skipped(m) => Some(format!("skipped {} {}/{}: {m}", i.kind, i.namespace, i.name)),
-                _ => None,
-            })
-            .collect();
-        for p in problems.iter().take(SHOWN) {
-            let _ = writeln!(out, "    {p}");
+        // Failures one per line; skips grouped by reason (they are by plan).
+        let mut skipped: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+        let mut failed = Vec::new();
+        for i in &ids.items {
+            match &i.outcome {
+                ItemOutcome::Failed(m) => failed.push(format!("failed {} {}/{}: {m}", i.kind, i.namespace, i.name)),
+                ItemOutcome::Skipped(m) => skipped
+                    .entry((i.kind, m.as_str()))
+                    .or_default()
+                    .push(format!("{}/{}", i.namespace, i.name)),
+                _ => {}
+            }
         }
-        more(&mut out, problems.len());
+        for f in failed.iter().take(SHOWN) {
+            let _ = writeln!(out, "    {f}");
+        }
+        more(&mut out, failed.len());
+        for ((kind, reason), list) in &skipped {
+            let list: Vec<&str> = list.iter().map(String::as_str).collect();
+            let _ = writeln!(out, "    skipped {} {kind}s: {reason}", list.len());
+            let _ = writeln!(out, "      {}", names(&list));
+        }
     }
     let failed: Vec<&AssetReport> = r
         .assets
@@ -340,10 +374,7 @@ pub fn report_text(r: &RestoreReport) -> String {
     }
     if !r.permissions_dropped.is_empty() {
         let _ = writeln!(out, "\nPermissions dropped: {}", r.permissions_dropped.len());
-        for d in r.permissions_dropped.iter().take(SHOWN) {
-            let _ = writeln!(out, "  {} {}: {}", d.asset, d.principal, d.reason);
-        }
-        more(&mut out, r.permissions_dropped.len());
+        dropped_by_principal(&mut out, &r.permissions_dropped);
     }
     for w in r.warnings.iter().take(SHOWN) {
         let _ = writeln!(out, "Warning: {w}");

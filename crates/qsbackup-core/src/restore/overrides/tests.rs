@@ -88,8 +88,8 @@ fn a_dashboard_moves_with_its_references_and_permissions() {
         assert_eq!(
             principals,
             vec![
-                format!("arn:aws:quicksight:us-east-1:{DST}:group/default/dr-team"),
                 format!("arn:aws:quicksight:us-east-1:{DST}:user/default/ana"),
+                format!("arn:aws:quicksight:us-east-1:{DST}:group/default/dr-team"),
             ]
         );
         assert_eq!(r.dropped.len(), 1);

@@ -120,7 +120,7 @@ fn selections_that_name_nothing_are_refused() {
 fn levels_put_dependencies_first() {
     let m = members();
     let all: BTreeSet<AssetKey> = m.assets.keys().cloned().collect();
-    let levels = levels(&all, &m);
+    let levels = levels(&all, &m, false);
     let names: Vec<Vec<String>> = levels
         .iter()
         .map(|l| l.iter().map(|k| k.to_string()).collect())
@@ -133,10 +133,13 @@ fn levels_put_dependencies_first() {
             vec!["dashboard/d1", "dashboard/d2"],
         ]
     );
+    let apart = super::levels(&all, &m, true);
+    assert_eq!(apart.len(), 3);
+    assert!(apart[0].contains(&key(AssetType::Folder, "f1")));
     let mut cyclic = m.clone();
     if let Some(ds) = cyclic.assets.get_mut(&key(AssetType::DataSource, "ds1")) {
         ds.references.insert(key(AssetType::Dashboard, "d1"));
     }
-    let levels = super::levels(&all, &cyclic);
+    let levels = super::levels(&all, &cyclic, false);
     assert_eq!(levels.iter().map(Vec::len).sum::<usize>(), 6, "{levels:?}");
 }

@@ -1,0 +1,338 @@
+//! `qsbackup restore`: a snapshot (or the assets picked by `--select`/`--select-name`, with what
+//! they depend on) into the config's account or another account, region and namespace, with
+//! its identities. Prints the plan; `--dry-run` stops there. Otherwise the plan is confirmed
+//! (`--yes` without a terminal), the repository lock is taken, identities are restored, then
+//! the import jobs run. Exit 0 when everything planned was restored, 2 when some was not.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::{Args, ValueEnum};
+use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::config::{AccountId, AwsSection, Config, Region};
+use qsbackup_core::events::{Event, ProgressSink};
+use qsbackup_core::lock::{LockPurpose, RepositoryLock};
+use qsbackup_core::restore::mapping::Mapping;
+use qsbackup_core::restore::report::{plan_text, report_text};
+use qsbackup_core::restore::{
+    self, AssetKey, ConflictPolicy, FailureAction, RestoreError, RestoreOptions, RestorePlan, SelectionSpec,
+};
+
+use super::common;
+use crate::cli::GlobalArgs;
+use crate::exit::Outcome;
+use crate::progress;
+
+/// `--conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Conflict {
+    /// Overwrite what the target has with the snapshot's version.
+    Update,
+    /// Leave what the target has.
+    Skip,
+    /// Refuse the restore, before changing anything, if a selected asset exists.
+    Fail,
+}
+
+/// `--failure-action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Failure {
+    /// All or nothing: one import job where possible, rolled back by QuickSight if it fails.
+    Rollback,
+    /// Keep what imported and report the rest.
+    DoNothing,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The snapshot to restore: its id, a unique prefix of the id, or `latest`.
+    #[arg(long, value_name = "ID|latest")]
+    pub snapshot: String,
+
+    /// Restore this asset and what it depends on: TYPE/ID (datasource, dataset, analysis,
+    /// dashboard, theme, vpcConnection, folder), e.g. dashboard/3f2a-...; repeatable.
+    #[arg(long = "select", value_name = "TYPE/ID", value_parser = AssetKey::parse)]
+    pub select: Vec<AssetKey>,
+
+    /// Restore the assets whose name matches GLOB (`*`, `?`, case-insensitive) and what they
+    /// depend on; repeatable.
+    #[arg(long = "select-name", value_name = "GLOB")]
+    pub select_name: Vec<String>,
+
+    /// Account to restore into; defaults to the config's account.
+    #[arg(long, value_name = "ID")]
+    pub target_account: Option<String>,
+
+    /// Region to restore the assets into; defaults to the config's region.
+    #[arg(long, value_name = "REGION")]
+    pub target_region: Option<String>,
+
+    /// Identity region of the target account (users and groups); defaults to the config's when
+    /// the target is the config's account, else to the target region.
+    #[arg(long, value_name = "REGION")]
+    pub identity_region: Option<String>,
+
+    /// Put every identity and permission principal in this namespace of the target.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// What to do with a selected asset the target already has.
+    #[arg(long, value_enum, default_value_t = Conflict::Update)]
+    pub conflict: Conflict,
+
+    /// Prefix for the id of every restored asset (restores a copy beside the original).
+    #[arg(long, value_name = "PFX", default_value = "")]
+    pub prefix: String,
+
+    /// What QuickSight does when an import job fails.
+    #[arg(long, value_enum, default_value_t = Failure::DoNothing)]
+    pub failure_action: Failure,
+
+    /// Overrides file (YAML or JSON): IAM identities of IAM users, renamed groups and
+    /// namespaces, principals, data source parameters, secrets and VPC connections, tags.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+
+    /// Restore users, groups and memberships before the assets (the default).
+    #[arg(long, overrides_with = "no_identities")]
+    pub identities: bool,
+
+    /// Restore the assets only; permissions go to principals the target already has.
+    #[arg(long, overrides_with = "identities")]
+    pub no_identities: bool,
+
+    /// Print the plan (creates, updates, skips, job order, overrides) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write the plan as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+
+    /// Do not ask for confirmation (required when there is no terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Logs restore events beside the usual progress output.
+struct RestoreProgress {
+    inner: Box<dyn ProgressSink>,
+}
+
+impl ProgressSink for RestoreProgress {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::RestorePlanned { jobs, assets } => {
+                tracing::info!("planned {jobs} import jobs for {assets} assets")
+            }
+            Event::IdentitiesRestored {
+                what,
+                created,
+                existing,
+                skipped,
+                failed,
+            } => tracing::info!(
+                "{what}: {created} created, {existing} already there, {skipped} skipped, {failed} failed"
+            ),
+            Event::ImportJobStarted { job_id, assets } => {
+                tracing::info!("import job {job_id} started with {assets} assets")
+            }
+            Event::ImportJobFinished {
+                job_id,
+                status,
+                succeeded,
+                failed,
+            } => tracing::info!("import job {job_id} ended {status}: {succeeded} restored, {failed} not"),
+            Event::AssetRestoreFailed {
+                asset_type,
+                id,
+                message,
+            } => tracing::warn!("{asset_type}/{id} was not restored: {message}"),
+            other => self.inner.event(other),
+        }
+    }
+}
+
+fn options(args: &RestoreArgs, config: &Config, mapping: Mapping) -> RestoreOptions {
+    RestoreOptions {
+        selection: SelectionSpec {
+            ids: args.select.clone(),
+            names: args.select_name.clone(),
+        },
+        conflict: match args.conflict {
+            Conflict::Update => ConflictPolicy::Update,
+            Conflict::Skip => ConflictPolicy::Skip,
+            Conflict::Fail => ConflictPolicy::Fail,
+        },
+        prefix: args.prefix.clone(),
+        namespace: args.namespace.clone(),
+        failure_action: match args.failure_action {
+            Failure::Rollback => FailureAction::Rollback,
+            Failure::DoNothing => FailureAction::DoNothing,
+        },
+        mapping,
+        identities: !args.no_identities,
+        job_timeout: Duration::from_secs(config.backup.job_timeout_seconds),
+        ..Default::default()
+    }
+}
+
+/// The target's `aws:` section from the flags and the config.
+fn target_section(args: &RestoreArgs, config: &Config) -> Result<AwsSection, Outcome> {
+    let usage = |flag: &str, e: String| Outcome::usage(anyhow!("--{flag}: {e}"));
+    let account = match &args.target_account {
+        Some(a) => AccountId::try_from(a.clone()).map_err(|e| usage("target-account", e))?,
+        None => config.aws.account_id.clone(),
+    };
+    let region = match &args.target_region {
+        Some(r) => Region::try_from(r.clone()).map_err(|e| usage("target-region", e))?,
+        None => config.aws.region.clone(),
+    };
+    let identity_region = match &args.identity_region {
+        Some(r) => Region::try_from(r.clone()).map_err(|e| usage("identity-region", e))?,
+        None if account == config.aws.account_id => config.aws.identity_region().clone(),
+        None => region.clone(),
+    };
+    let mut section = AwsSection::new(account, region);
+    section.identity_region = Some(identity_region);
+    Ok(section)
+}
+
+fn restore_error(e: RestoreError) -> Outcome {
+    if e.is_usage() {
+        return Outcome::usage(e.into());
+    }
+    match e {
+        RestoreError::Core(core) => Outcome::from_core(core),
+        other => Outcome::failure(other.into()),
+    }
+}
+
+fn check_prefix(prefix: &str) -> Result<(), Outcome> {
+    let ok = prefix.len() <= 64
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Outcome::usage(anyhow!(
+            "--prefix {prefix:?}: QuickSight ids take letters, digits, `_` and `-` only (at most 64 here)"
+        )))
+    }
+}
+
+fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
+    let imported = plan.imported().count();
+    eprint!(
+        "Restore {imported} assets into account {} ({})? [y/N] ",
+        plan.target.account_id, plan.target.region
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Outcome::failure(anyhow!("reading the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Outcome {
+    match run_inner(global, args).await {
+        Ok(o) | Err(o) => o,
+    }
+}
+
+async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, Outcome> {
+    if !args.dry_run && !args.yes && !std::io::stdin().is_terminal() {
+        return Err(Outcome::usage(anyhow!(
+            "restore changes the target account: pass --yes to run it without a terminal, or --dry-run to see the plan"
+        )));
+    }
+    check_prefix(&args.prefix)?;
+    let config = common::load_config(global)?;
+    let mapping = match &args.overrides {
+        Some(path) => Mapping::load(path).map_err(restore_error)?,
+        None => Mapping::default(),
+    };
+    let target_section = target_section(args, &config)?;
+    let source = common::connect(&config, &AwsOptions::default()).await?;
+    let repository = common::open_repository(&config, Some(&source)).await?;
+    let target = AwsContext::connect(&target_section, &AwsOptions::default())
+        .await
+        .map_err(Outcome::from_core)?;
+    let lock = if args.dry_run {
+        None
+    } else {
+        Some(
+            RepositoryLock::acquire(&repository, LockPurpose::Restore, Duration::ZERO)
+                .await
+                .map_err(|e| Outcome::from_core(e.into()))?,
+        )
+    };
+    let result = plan_and_run(global, args, &config, mapping, &repository, &target).await;
+    if let Some(lock) = lock {
+        if let Err(e) = lock.release().await {
+            tracing::warn!("releasing the repository lock: {e}");
+        }
+    }
+    result
+}
+
+async fn plan_and_run(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    config: &Config,
+    mapping: Mapping,
+    repository: &qsbackup_core::repository::Repository,
+    target: &AwsContext,
+) -> Result<Outcome, Outcome> {
+    let manifest = qsbackup_core::snapshots::load(repository, &args.snapshot)
+        .await
+        .map_err(|e| match e {
+            qsbackup_core::Error::SnapshotRef { .. } => Outcome::usage(e.into()),
+            other => Outcome::from_core(other),
+        })?;
+    let options = options(args, config, mapping);
+    let sink = RestoreProgress {
+        inner: progress::sink(global),
+    };
+    let plan = restore::plan_restore(repository, &manifest, target, &options, &sink)
+        .await
+        .map_err(restore_error)?;
+    if let Some(path) = &args.plan_out {
+        let json = serde_json::to_vec_pretty(&plan).map_err(|e| Outcome::failure(e.into()))?;
+        std::fs::write(path, json).map_err(|e| Outcome::failure(anyhow!("writing {}: {e}", path.display())))?;
+    }
+    if args.dry_run {
+        if global.json {
+            common::print_json(&serde_json::json!({"dry_run": true, "plan": plan}))?;
+        } else {
+            print!("{}", plan_text(&plan));
+        }
+        return Ok(Outcome::success());
+    }
+    if global.json {
+        eprint!("{}", plan_text(&plan));
+    } else {
+        print!("{}", plan_text(&plan));
+    }
+    if !args.yes && !confirm(&plan)? {
+        return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
+    }
+    let report = restore::run_restore(repository, &plan, target, &options, &sink)
+        .await
+        .map_err(restore_error)?;
+    if global.json {
+        common::print_json(&report)?;
+    } else {
+        print!("\n{}", report_text(&report));
+    }
+    Ok(if report.succeeded() {
+        Outcome::success()
+    } else {
+        Outcome::partial()
+    })
+}
