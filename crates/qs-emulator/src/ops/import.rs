@@ -75,10 +75,21 @@ async fn read_source(ctx: &Ctx<'_>, source: &Value) -> Result<Vec<u8>, ApiError>
         ApiError::invalid("This emulator has no S3 endpoint (start it with --s3-endpoint) to read S3Uri sources from")
     })?;
     let url = format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/'));
+    // QuickSight reads the bundle as itself, not anonymously (a private bucket refuses anonymous
+    // reads). The local S3 this emulator talks to does not check signatures, so an
+    // unsigned credential scope is enough to be an authenticated reader there.
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=QUICKSIGHTEMULATOR/{}/{}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=0",
+        &date[..8],
+        ctx.region
+    );
     let resp = ctx
         .svc
         .http
         .get(&url)
+        .header("x-amz-date", date)
+        .header("authorization", authorization)
         .send()
         .await
         .map_err(|e| ApiError::invalid(format!("Could not read {uri}: {e}")))?;
