@@ -30,6 +30,8 @@ pub const LOCKS_PREFIX: &str = "locks/";
 #[serde(rename_all = "kebab-case")]
 pub enum LockPurpose {
     Backup,
+    /// `forget` without `--prune`: removes manifests only.
+    Forget,
     Prune,
     Restore,
     /// A tombstone written by `qsbackup unlock`: never held, always released.
@@ -40,6 +42,7 @@ impl fmt::Display for LockPurpose {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             LockPurpose::Backup => "backup",
+            LockPurpose::Forget => "forget",
             LockPurpose::Prune => "prune",
             LockPurpose::Restore => "restore",
             LockPurpose::Unlock => "unlock",

@@ -124,6 +124,8 @@ pub struct PruneOptions {
     pub safety_margin: chrono::TimeDelta,
     /// Only report what would be deleted.
     pub dry_run: bool,
+    /// Snapshots to treat as forgotten already (a dry run of `forget --prune`).
+    pub as_if_forgotten: Vec<String>,
 }
 
 impl Default for PruneOptions {
@@ -131,6 +133,7 @@ impl Default for PruneOptions {
         PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
             dry_run: false,
+            as_if_forgotten: Vec::new(),
         }
     }
 }
@@ -210,7 +213,11 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
             ),
         });
     }
-    let referenced: BTreeSet<String> = loaded.manifests.iter().flat_map(referenced_keys).collect();
+    let (pretend, live): (Vec<SnapshotManifest>, Vec<SnapshotManifest>) = loaded
+        .manifests
+        .into_iter()
+        .partition(|m| options.as_if_forgotten.contains(&m.id));
+    let referenced: BTreeSet<String> = live.iter().flat_map(referenced_keys).collect();
     let now = Utc::now();
     let cutoff = now - options.safety_margin;
     let mut p = Pruner {
@@ -224,20 +231,30 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
         done: BTreeSet::new(),
     };
 
-    // Forgotten snapshots: their objects, then the trash entry.
+    // Forgotten snapshots: their objects, then the trash entry (or, pretending, the manifest).
+    let mut forgotten: Vec<(SnapshotManifest, String)> = pretend
+        .into_iter()
+        .map(|m| {
+            let key = manifest_key(&m.id);
+            (m, key)
+        })
+        .collect();
     for o in repo.list(TRASH_PREFIX).await? {
         let bytes: Bytes = repo.get(&o.key).await?;
         let m: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             context: format!("{} in {}", o.key, repo.location()),
             source,
         })?;
+        forgotten.push((m, o.key));
+    }
+    for (m, record) in forgotten {
         let why = format!("of forgotten snapshot {}", m.id);
         for key in referenced_keys(&m) {
             if key != manifest_key(&m.id) {
                 p.remove(&key, &why).await?;
             }
         }
-        p.remove(&o.key, &format!("forgotten manifest of {}", m.id)).await?;
+        p.remove(&record, &format!("forgotten manifest of {}", m.id)).await?;
     }
 
     // Journals: committed runs' are garbage; crashed runs' go with what they wrote, once old.

@@ -217,6 +217,16 @@ async fn forget_keeps_by_policy_and_prune_deletes_only_unreferenced_objects() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(dry["removed"].as_array().map(Vec::len), Some(2));
     assert_eq!(env.snapshot_ids().await.len(), 3, "a dry run removes nothing");
+    let would: Vec<&str> = dry["prune"]["deleted"]
+        .as_array()
+        .expect("deleted")
+        .iter()
+        .filter_map(|o| o["key"].as_str())
+        .collect();
+    for key in &oldest_bundles {
+        assert!(would.contains(&key.as_str()), "the dry run lists {key}: {would:?}");
+        assert!(env.object(key).exists());
+    }
 
     let (out, doc) = env
         .json(&["forget", "--keep-last", "1", "--prune", "--safety-margin", "0s"])

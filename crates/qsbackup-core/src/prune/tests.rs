@@ -35,7 +35,7 @@ fn keys(objects: &[PrunedObject]) -> Vec<&str> {
 fn no_margin() -> PruneOptions {
     PruneOptions {
         safety_margin: chrono::TimeDelta::zero(),
-        dry_run: false,
+        ..Default::default()
     }
 }
 
@@ -62,6 +62,27 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
     forget(&repo, &plan.removed_ids()).await.unwrap();
     assert_eq!(crate::snapshots::list_ids(&repo).await.unwrap(), vec!["s2".to_string()]);
 
+    let pretend = prune(
+        &repo,
+        &PruneOptions {
+            dry_run: true,
+            as_if_forgotten: vec!["s2".into()],
+            ..no_margin()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        keys(&pretend.deleted),
+        vec![
+            "b/2.zip",
+            "b/shared.zip",
+            "snapshots/s2.json",
+            "b/1.zip",
+            "trash/s1.json"
+        ],
+        "a dry run counts what forgetting would free"
+    );
     let dry = prune(
         &repo,
         &PruneOptions {
@@ -131,7 +152,7 @@ async fn crashed_leftovers_go_only_after_the_safety_margin() {
         &repo,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
-            dry_run: false,
+            ..Default::default()
         },
     )
     .await

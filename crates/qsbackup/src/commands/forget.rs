@@ -101,7 +101,7 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
         let purpose = if args.prune {
             LockPurpose::Prune
         } else {
-            LockPurpose::Backup
+            LockPurpose::Forget
         };
         Some(
             RepositoryLock::acquire(&repository, purpose, Duration::from_secs(args.lock_wait))
@@ -162,16 +162,12 @@ async fn forget_and_prune(
         let options = PruneOptions {
             safety_margin: args.safety_margin,
             dry_run: args.dry_run,
+            // A dry run forgot nothing: prune pretends, to show what the removals would free.
+            as_if_forgotten: match (&plan, args.dry_run) {
+                (Some(p), true) => p.removed_ids(),
+                _ => Vec::new(),
+            },
         };
-        if args.dry_run {
-            if let Some(plan) = &plan {
-                // Without forgetting, prune cannot see what the removals would free.
-                tracing::info!(
-                    "dry run: {} snapshots would be forgotten first; objects only they reference are not listed",
-                    plan.removed_ids().len()
-                );
-            }
-        }
         Some(prune(repository, &options).await.map_err(Outcome::from_core)?)
     } else {
         None
