@@ -302,6 +302,17 @@ pub async fn plan_restore(
     sink: &dyn ProgressSink,
 ) -> Result<RestorePlan, RestoreError> {
     let mut warnings = Vec::new();
+    if !manifest.failed.is_empty() || !manifest.skipped.is_empty() {
+        warnings.push(format!(
+            "snapshot {} does not hold {} assets that could not be backed up ({} failed, {} skipped); \
+             `qsbackup show {}` lists them",
+            manifest.id,
+            manifest.failed.len() + manifest.skipped.len(),
+            manifest.failed.len(),
+            manifest.skipped.len(),
+            manifest.id
+        ));
+    }
     let members = SnapshotMembers::load(repository, manifest).await?;
     warnings.extend(members.notes.iter().cloned());
     let listed = crate::discover::list_all(target, &AssetType::ALL.into_iter().collect(), sink).await?;

@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::config::{AccountId, AwsSection, Config, Region};
 use qsbackup_core::events::{Event, ProgressSink};
+use qsbackup_core::identities::IdentityError;
 use qsbackup_core::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::restore::mapping::Mapping;
 use qsbackup_core::restore::report::{plan_text, report_text};
@@ -83,8 +84,8 @@ pub struct RestoreArgs {
     pub conflict: Conflict,
 
     /// Prefix for the id of every restored asset (restores a copy beside the original).
-    #[arg(long, value_name = "PFX", default_value = "")]
-    pub prefix: String,
+    #[arg(long, value_name = "PFX")]
+    pub prefix: Option<String>,
 
     /// What QuickSight does when an import job fails.
     #[arg(long, value_enum, default_value_t = Failure::DoNothing)]
@@ -166,7 +167,7 @@ fn options(args: &RestoreArgs, config: &Config, mapping: Mapping) -> RestoreOpti
             Conflict::Skip => ConflictPolicy::Skip,
             Conflict::Fail => ConflictPolicy::Fail,
         },
-        prefix: args.prefix.clone(),
+        prefix: args.prefix.clone().unwrap_or_default(),
         namespace: args.namespace.clone(),
         failure_action: match args.failure_action {
             Failure::Rollback => FailureAction::Rollback,
@@ -205,6 +206,14 @@ fn restore_error(e: RestoreError) -> Outcome {
         return Outcome::usage(e.into());
     }
     match e {
+        RestoreError::Identities(IdentityError::WrongIdentityRegion {
+            account_id,
+            identity_region,
+            called_region,
+        }) => Outcome::usage(anyhow!(
+            "the users and groups of account {account_id} are in its identity region {identity_region}, not \
+             {called_region}: pass --identity-region {identity_region}"
+        )),
         RestoreError::Core(core) => Outcome::from_core(core),
         other => Outcome::failure(other.into()),
     }
@@ -251,7 +260,7 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
             "restore changes the target account: pass --yes to run it without a terminal, or --dry-run to see the plan"
         )));
     }
-    check_prefix(&args.prefix)?;
+    check_prefix(args.prefix.as_deref().unwrap_or_default())?;
     let config = common::load_config(global)?;
     let mapping = match &args.overrides {
         Some(path) => Mapping::load(path).map_err(restore_error)?,
