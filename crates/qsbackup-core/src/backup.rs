@@ -249,9 +249,35 @@ pub async fn run_backup(
     options: &BackupOptions,
 ) -> Result<BackupOutcome> {
     let lock = RepositoryLock::acquire(repository, LockPurpose::Backup, options.lock_wait).await?;
-    let result = run_locked(config, aws, repository, sink, options, &lock).await;
+    let account_lock = match config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
+        None => None,
+        Some(table) => {
+            let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+            let lock_id = format!("qsbackup/quicksight-account/{}", aws.account_id);
+            let taken = crate::lock::dynamodb::acquire(
+                &client,
+                table,
+                &lock_id,
+                LockPurpose::Backup,
+                options.lock_wait,
+                &Default::default(),
+            )
+            .await;
+            match taken {
+                Ok(guard) => Some(guard),
+                Err(e) => {
+                    let _ = lock.release().await;
+                    return Err(e.into());
+                }
+            }
+        }
+    };
+    let result = run_locked(config, aws, repository, sink, options, &lock, account_lock.as_ref()).await;
     // A lock that cannot be marked released expires on its own (or is seen as the lock of a
     // dead process on this host); the snapshot is committed either way.
+    if let Some(guard) = account_lock {
+        let _ = guard.release().await;
+    }
     let _ = lock.release().await;
     result
 }
@@ -333,6 +359,7 @@ async fn run_locked(
     sink: &dyn ProgressSink,
     options: &BackupOptions,
     lock: &LockGuard,
+    account_lock: Option<&crate::lock::dynamodb::DynamoLockGuard>,
 ) -> Result<BackupOutcome> {
     let started_at = Utc::now();
     let id = new_snapshot_id(started_at);
@@ -429,6 +456,9 @@ async fn run_locked(
     };
     // Never commit under a lock that was taken away (a forced unlock, a lease that ran out).
     lock.confirm().await?;
+    if let Some(guard) = account_lock {
+        guard.check()?;
+    }
     manifest.commit(repository).await?;
     // The journals are garbage now; prune removes any that this leaves behind.
     let mut finished_runs = state.runs.clone();

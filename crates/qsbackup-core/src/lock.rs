@@ -10,6 +10,11 @@
 //! host. Lower generations are garbage and are removed by the next holder. A background task
 //! renews the lease while the guard lives and notices when the lock was lost (a forced unlock,
 //! or a renewal that came too late), which the run must check before committing.
+//!
+//! [`dynamodb`] adds an optional lease in a DynamoDB table, per QuickSight account, for teams
+//! whose backups of one account go to different repositories.
+
+pub mod dynamodb;
 
 use crate::error::{Error, Result};
 use crate::repository::Repository;

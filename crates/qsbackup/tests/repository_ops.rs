@@ -308,3 +308,43 @@ async fn a_held_lock_exits_4_naming_its_holder_until_unlock_removes_it() {
     env.backup().await;
     assert_eq!(env.snapshot_ids().await.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_lease_of_the_account_keeps_a_second_team_out() {
+    let moto = std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests through scripts/test, which starts a moto server")
+    });
+    let env = setup(0, 50).await;
+    let table = format!("qsb-team-locks-{}", std::process::id());
+    let mut text = std::fs::read_to_string(&env.config).expect("config");
+    text.push_str(&format!("lock:\n  dynamodb_table: {table}\n"));
+    std::fs::write(&env.config, text).expect("config");
+
+    let sdk = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .endpoint_url(moto)
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    // Another team's run of the same account, into another repository.
+    let other = qsbackup_core::lock::dynamodb::acquire(
+        &client,
+        &table,
+        &format!("qsbackup/quicksight-account/{ACCOUNT}"),
+        qsbackup_core::lock::LockPurpose::Backup,
+        std::time::Duration::ZERO,
+        &Default::default(),
+    )
+    .await
+    .expect("the other team's lease");
+    let out = env.run(&["backup"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&table), "{}", stderr(&out));
+    assert!(env.snapshot_ids().await.is_empty());
+    other.release().await.expect("release");
+    env.backup().await;
+    assert_eq!(env.snapshot_ids().await.len(), 1);
+}

@@ -63,8 +63,12 @@ impl Env {
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL_QUICKSIGHT", self.emu.endpoint())
-            .args(args)
+            .env("AWS_ENDPOINT_URL_QUICKSIGHT", self.emu.endpoint());
+        if let Ok(moto) = std::env::var("MOTO_ENDPOINT") {
+            cmd.env("AWS_ENDPOINT_URL_S3", &moto)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", &moto);
+        }
+        cmd.args(args)
             .arg("--config")
             .arg(&self.config)
             .arg("--no-progress")
