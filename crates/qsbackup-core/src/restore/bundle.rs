@@ -209,22 +209,35 @@ fn inline_budget(limits: &JobLimits) -> usize {
     limits.max_inline_bytes.saturating_sub(limits.max_inline_bytes / 8)
 }
 
-/// The planned job of `assets`, zipping them only when their JSON may not fit inline.
+/// The planned job of `assets` and the permissions it drops. The members are only rewritten
+/// and zipped when their JSON may not fit inline; otherwise their size is the estimate.
 fn job_of(
     number: usize,
     assets: Vec<AssetKey>,
-    files: &Files,
+    members: &SnapshotMembers,
     ctx: &Context,
     limits: &JobLimits,
-) -> Result<PlannedJob, Error> {
+) -> Result<(PlannedJob, Vec<DroppedPermission>), Error> {
     let data_source_overrides = assets.iter().map(|k| overrides_of(ctx, k)).sum();
-    let json = files.bytes();
-    let bytes = if json <= inline_budget(limits) {
-        json
+    let estimate: usize = assets.iter().map(|k| member_bytes(members, k)).sum();
+    let (bytes, dropped) = if estimate <= inline_budget(limits) {
+        let dropped = assets
+            .iter()
+            .filter_map(|k| members.assets.get(k))
+            .flat_map(|m| ctx.dropped(m))
+            .collect();
+        (estimate, dropped)
     } else {
-        zip(files)?.len()
+        let files = rewrite(ctx, members, &assets)?;
+        let json = files.bytes();
+        let bytes = if json <= inline_budget(limits) {
+            json
+        } else {
+            zip(&files)?.len()
+        };
+        (bytes, files.dropped)
     };
-    Ok(PlannedJob {
+    let job = PlannedJob {
         number,
         assets,
         depends_on: Vec::new(),
@@ -235,7 +248,8 @@ fn job_of(
             BundleSource::S3
         },
         data_source_overrides,
-    })
+    };
+    Ok((job, dropped))
 }
 
 /// Groups the imported assets (in dependency `levels`) into jobs. `single` asks for one job
@@ -261,13 +275,12 @@ pub fn group(
     }
     if single {
         let overrides: usize = all.iter().map(|k| overrides_of(ctx, k)).sum();
-        let files = rewrite(ctx, members, &all)?;
-        let job = job_of(1, all, &files, ctx, limits)?;
+        let (job, dropped) = job_of(1, all, members, ctx, limits)?;
         let fits = job.source == BundleSource::Inline || (s3 && job.bytes as usize <= MAX_S3_BYTES);
         if fits && overrides <= MAX_OVERRIDES_PER_TYPE {
             return Ok(Grouped {
                 jobs: vec![job],
-                dropped: files.dropped,
+                dropped,
                 warnings,
             });
         }
@@ -304,8 +317,7 @@ pub fn group(
     let mut jobs = Vec::new();
     let mut dropped = Vec::new();
     for chunk in planned_chunks {
-        let files = rewrite(ctx, members, &chunk)?;
-        let job = job_of(jobs.len() + 1, chunk, &files, ctx, limits)?;
+        let (job, job_dropped) = job_of(jobs.len() + 1, chunk, members, ctx, limits)?;
         if job.source == BundleSource::S3 && (!s3 || job.bytes as usize > MAX_S3_BYTES) {
             let names: Vec<String> = job.assets.iter().map(|k| k.to_string()).collect();
             return Err(RestoreError::Unsupported(format!(
@@ -320,7 +332,7 @@ pub fn group(
                 }
             )));
         }
-        dropped.extend(files.dropped);
+        dropped.extend(job_dropped);
         jobs.push(job);
     }
     let job_of_asset: BTreeMap<&AssetKey, usize> = jobs

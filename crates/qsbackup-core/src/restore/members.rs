@@ -89,58 +89,88 @@ impl SnapshotMembers {
                 manifest.export_format.as_str()
             )));
         }
-        let reads: Vec<_> = manifest.bundles.iter().map(|b| async move {
-            let bytes = repository.get(&b.key).await?;
-            let sha256 = hex::encode(Sha256::digest(&bytes));
-            if bytes.len() as u64 != b.size || sha256 != b.sha256 {
-                return Err(Error::Integrity {
-                    key: b.key.clone(),
-                    message: format!(
-                        "it has {} bytes with SHA-256 {sha256}, but the manifest of snapshot {} records {} bytes with {}",
-                        bytes.len(),
-                        manifest.id,
-                        b.size,
-                        b.sha256
-                    ),
-                });
-            }
-            let expected: BTreeMap<String, String> =
-                b.members.iter().map(|m| (m.path.clone(), m.sha256.clone())).collect();
-            let key = b.key.clone();
-            tokio::task::spawn_blocking(move || read_zip(&key, &bytes, &expected))
-                .await
-                .map_err(|e| Error::Bundle {
-                    key: b.key.clone(),
-                    message: format!("reading the bundle failed: {e}"),
-                })?
-        }).collect();
+        // An asset exported with several bundles is the same member in each: read it once.
+        let mut notes = Vec::new();
+        let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+        let wanted: Vec<Option<BTreeSet<String>>> = manifest
+            .bundles
+            .iter()
+            .map(|b| {
+                if b.members.is_empty() {
+                    return None;
+                }
+                let mut mine = BTreeSet::new();
+                for m in &b.members {
+                    match claimed.get(m.path.as_str()) {
+                        None => {
+                            claimed.insert(&m.path, &m.sha256);
+                            mine.insert(m.path.clone());
+                        }
+                        Some(sha) if *sha != m.sha256 => notes.push(format!(
+                            "{} differs between the bundles of the snapshot; the first copy is restored",
+                            m.path
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                Some(mine)
+            })
+            .collect();
+        let reads: Vec<_> = manifest
+            .bundles
+            .iter()
+            .zip(wanted)
+            .map(|(b, wanted)| async move {
+                let bytes = repository.get(&b.key).await?;
+                let sha256 = hex::encode(Sha256::digest(&bytes));
+                if bytes.len() as u64 != b.size || sha256 != b.sha256 {
+                    return Err(Error::Integrity {
+                        key: b.key.clone(),
+                        message: format!(
+                            "it has {} bytes with SHA-256 {sha256}, but the manifest of snapshot {} records {} bytes with {}",
+                            bytes.len(),
+                            manifest.id,
+                            b.size,
+                            b.sha256
+                        ),
+                    });
+                }
+                let key = b.key.clone();
+                tokio::task::spawn_blocking(move || read_zip(&key, &bytes, wanted.as_ref()))
+                    .await
+                    .map_err(|e| Error::Bundle {
+                        key: b.key.clone(),
+                        message: format!("reading the bundle failed: {e}"),
+                    })?
+            })
+            .collect();
         // Collected first: a stream over a borrowing closure is not `Send` (rust-lang/rust#102211).
-        let bundles: Vec<Vec<(String, Vec<u8>)>> = futures::stream::iter(reads)
+        let bundles: Vec<Vec<ZipMember>> = futures::stream::iter(reads)
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;
-        let mut members = SnapshotMembers::default();
+        let mut members = SnapshotMembers {
+            notes,
+            ..Default::default()
+        };
         for files in bundles {
-            for (path, bytes) in files {
-                members.add(&path, &bytes, &manifest.account_id);
+            for (path, size, json) in files {
+                match json {
+                    Ok(json) => members.add(&path, json, size, &manifest.account_id),
+                    Err(e) => members
+                        .notes
+                        .push(format!("bundle member {path} is not JSON ({e}); it is left out")),
+                }
             }
         }
         Ok(members)
     }
 
-    fn add(&mut self, path: &str, bytes: &[u8], account: &str) {
+    fn add(&mut self, path: &str, json: Value, size: usize, account: &str) {
         let Some((folder, _)) = path.rsplit_once('/') else {
             return;
         };
         let folder = folder.rsplit('/').next().unwrap_or(folder);
-        let json: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.notes
-                    .push(format!("bundle member {path} is not JSON ({e}); it is left out"));
-                return;
-            }
-        };
         if folder == "refreshSchedule" {
             let data_set_id = json
                 .get("dataSetId")
@@ -199,14 +229,18 @@ impl SnapshotMembers {
                 name,
                 json,
                 references,
-                size: bytes.len(),
+                size,
             },
         );
     }
 }
 
-/// The members of one zip, each checked against the SHA-256 the manifest records for it.
-fn read_zip(key: &str, bytes: &[u8], expected: &BTreeMap<String, String>) -> Result<Vec<(String, Vec<u8>)>, Error> {
+/// A member read from a zip: path, size, parsed JSON (or why not).
+type ZipMember = (String, usize, Result<Value, String>);
+
+/// The JSON members of one zip (only `wanted`, when given), parsed. The bundle's own SHA-256 is
+/// already checked, and each member's CRC-32 is checked while it is inflated.
+fn read_zip(key: &str, bytes: &[u8], wanted: Option<&BTreeSet<String>>) -> Result<Vec<ZipMember>, Error> {
     let bad = |message: String| Error::Bundle {
         key: key.to_string(),
         message,
@@ -216,24 +250,16 @@ fn read_zip(key: &str, bytes: &[u8], expected: &BTreeMap<String, String>) -> Res
     let mut out = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| bad(format!("member {i}: {e}")))?;
-        if entry.is_dir() || !entry.name().ends_with(".json") {
+        let path = entry.name().to_string();
+        if entry.is_dir() || !path.ends_with(".json") || wanted.is_some_and(|w| !w.contains(&path)) {
             continue;
         }
-        let path = entry.name().to_string();
         let mut content = Vec::new();
         entry
             .read_to_end(&mut content)
             .map_err(|e| bad(format!("{path}: {e}")))?;
-        if let Some(sha) = expected.get(&path) {
-            let got = hex::encode(Sha256::digest(&content));
-            if &got != sha {
-                return Err(Error::Integrity {
-                    key: format!("{key}:{path}"),
-                    message: format!("member has SHA-256 {got}, the manifest records {sha}"),
-                });
-            }
-        }
-        out.push((path, content));
+        let json = serde_json::from_slice(&content).map_err(|e| e.to_string());
+        out.push((path, content.len(), json));
     }
     Ok(out)
 }
@@ -252,12 +278,11 @@ mod tests {
             "themeArn": "arn:aws:quicksight:us-east-1:999999999999:theme/other",
             "folderArns": [format!("arn:aws:quicksight:us-east-1:{acct}:folder/f1")],
             "permissions": [{"principal": format!("arn:aws:quicksight:us-east-1:{acct}:user/default/ana"), "actions": []}]});
-        let bytes = serde_json::to_vec(&dash).unwrap();
-        m.add("dashboard/d1.json", &bytes, acct);
-        m.add("dashboard/d1.json", &bytes, acct);
+        m.add("dashboard/d1.json", dash.clone(), 10, acct);
+        m.add("dashboard/d1.json", dash, 10, acct);
         let sched = json!({"resourceType": "refreshSchedule", "dataSetId": "s1", "schedule": {"scheduleId": "daily"}});
-        m.add("refreshSchedule/daily.json", &serde_json::to_vec(&sched).unwrap(), acct);
-        m.add("topic/t1.json", b"{}", acct);
+        m.add("refreshSchedule/daily.json", sched, 10, acct);
+        m.add("topic/t1.json", json!({}), 2, acct);
         assert_eq!(m.assets.len(), 1);
         let d = &m.assets[&AssetKey::new(AssetType::Dashboard, "d1")];
         assert_eq!(d.name, "Sales");

@@ -266,6 +266,25 @@ impl Context<'_> {
         Rewritten { json, dropped }
     }
 
+    /// The permissions of `m` that cannot go to the target (what [`Context::rewrite_asset`]
+    /// would drop), without rewriting the member.
+    pub fn dropped(&self, m: &AssetMember) -> Vec<DroppedPermission> {
+        m.json
+            .get("permissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let principal = p.get("principal").and_then(Value::as_str).unwrap_or_default();
+                self.map_principal(principal).err().map(|reason| DroppedPermission {
+                    asset: m.key.clone(),
+                    principal: principal.to_string(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
     /// A refresh schedule as it is imported with its dataset.
     pub fn rewrite_schedule(&self, s: &ScheduleMember) -> Value {
         let mut json = s.json.clone();
