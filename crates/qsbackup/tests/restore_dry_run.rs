@@ -83,4 +83,31 @@ async fn a_dry_run_starts_no_import_job_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
     assert_eq!(calls(&emu, TARGET, "StartAssetBundleImportJob").await, 0);
+
+    // While another run holds the repository lock, a restore waits for nothing and exits 4.
+    let (repository, _, _) = latest(&repo).await;
+    let lock = qsbackup_core::lock::RepositoryLock::acquire(
+        &repository,
+        qsbackup_core::lock::LockPurpose::Backup,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("lock");
+    let out = run(qsbackup(
+        &emu,
+        &[
+            "--config",
+            &cfg_arg,
+            "restore",
+            "--snapshot",
+            "latest",
+            "--target-account",
+            TARGET,
+            "--yes",
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    lock.release().await.expect("release");
+    assert_eq!(calls(&emu, TARGET, "StartAssetBundleImportJob").await, 0);
 }
