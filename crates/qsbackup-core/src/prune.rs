@@ -7,8 +7,9 @@
 //!
 //! Prune only deletes objects qsbackup knows it wrote: those of forgotten snapshots (from the
 //! trash), those crashed runs recorded in their journals, staging uploads under `tmp/`, and
-//! identities/account objects of snapshots that were never committed — and never an object any
-//! remaining snapshot references. Leftovers of crashed runs younger than the safety margin are
+//! identities/account objects of snapshots that were never committed, and on local disk the
+//! `<name>#<n>` staging files of writes a killed process never finished (object_store hides
+//! them from listings) — and never an object any remaining snapshot references. Leftovers of crashed runs younger than the safety margin are
 //! kept (the next backup may resume from them). Bundles written by other tools under the same
 //! prefix (the AWS sample tool uses the same layout) are never touched. It refuses to run while
 //! any manifest is unreadable, since it could not know what that snapshot needs.
@@ -288,6 +289,10 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
         }
     }
 
+    if let Some(root) = local_root(repo.location()) {
+        prune_local_staging(&mut p, root, cutoff).await?;
+    }
+
     // Staging uploads and sections of snapshots that were never committed.
     for prefix in [TMP_PREFIX, "identities/", "account/"] {
         for o in repo.list(prefix).await? {
@@ -300,6 +305,68 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
         }
     }
     Ok(p.report)
+}
+
+/// The directory of a local repository (a path or `file://` URL).
+fn local_root(location: &str) -> Option<std::path::PathBuf> {
+    match location.split_once("://") {
+        None => Some(location.into()),
+        Some(("file", _)) => url::Url::parse(location).ok()?.to_file_path().ok(),
+        Some(_) => None,
+    }
+}
+
+/// `<name>#<digits>` files under `root` last written before `cutoff`: (path, key, size).
+fn staging_files(root: &std::path::Path, cutoff: DateTime<Utc>) -> Vec<(std::path::PathBuf, String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let staging = name
+                .split_once('#')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let old = meta
+                .modified()
+                .ok()
+                .map(DateTime::<Utc>::from)
+                .is_some_and(|t| t <= cutoff);
+            if staging && old {
+                let key = path
+                    .strip_prefix(root)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or(name);
+                out.push((path, key, meta.len()));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+async fn prune_local_staging(p: &mut Pruner<'_>, root: std::path::PathBuf, cutoff: DateTime<Utc>) -> Result<()> {
+    let found = tokio::task::spawn_blocking(move || staging_files(&root, cutoff))
+        .await
+        .unwrap_or_default();
+    for (path, key, size) in found {
+        if !p.dry_run {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        p.report.bytes_freed += size;
+        p.report.deleted.push(PrunedObject {
+            key,
+            size,
+            why: "staging file of a write that never finished".into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

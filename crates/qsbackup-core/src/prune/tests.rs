@@ -200,3 +200,32 @@ fn snapshots_are_grouped_by_account_region_and_mode() {
     assert_eq!(plan.groups.len(), 3);
     assert!(plan.removed_ids().is_empty(), "each group keeps its newest");
 }
+
+#[tokio::test]
+async fn staging_files_of_killed_local_writes_are_pruned() {
+    let dir = std::env::temp_dir().join(format!("qsb-prune-staging-{}", std::process::id()));
+    let repo = Repository::open(&dir.to_string_lossy(), &Default::default())
+        .await
+        .unwrap();
+    repo.put_create("2026/11/28/dataset/dataset-1.zip", Bytes::from_static(b"ok"))
+        .await
+        .unwrap();
+    std::fs::write(dir.join("2026/11/28/dataset/dataset-2.zip#1"), b"half a bundle").unwrap();
+    std::fs::write(dir.join("2026/11/28/dataset/notes#draft"), b"not staging").unwrap();
+    let young = prune(
+        &repo,
+        &PruneOptions {
+            safety_margin: chrono::TimeDelta::hours(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(young.deleted.is_empty());
+    let report = prune(&repo, &no_margin()).await.unwrap();
+    assert_eq!(keys(&report.deleted), vec!["2026/11/28/dataset/dataset-2.zip#1"]);
+    assert!(!dir.join("2026/11/28/dataset/dataset-2.zip#1").exists());
+    assert!(dir.join("2026/11/28/dataset/notes#draft").exists());
+    assert!(dir.join("2026/11/28/dataset/dataset-1.zip").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
