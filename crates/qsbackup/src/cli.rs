@@ -19,8 +19,7 @@ use crate::commands;
         bundle with its SHA-256 in a repository (a local directory, or s3://, gs://, az://), keeps users, \
         groups and memberships of every namespace, and commits a snapshot manifest last.\n\n\
         Run `qsbackup demo` to see a backup of an emulated account without an AWS account.",
-    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held.",
-    args_conflicts_with_subcommands = true
+    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -70,7 +69,7 @@ pub enum Mode {
     AssetsOnly,
 }
 
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args, Default, PartialEq)]
 pub struct BackupArgs {
     /// What to back up.
     #[arg(short = 'm', long, value_enum)]
@@ -96,6 +95,25 @@ pub struct BackupArgs {
     /// Wait this many seconds for another run's repository lock before giving up (exit 4).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lock_wait: u64,
+}
+
+impl BackupArgs {
+    /// True when any backup flag was given.
+    pub fn any(&self) -> bool {
+        self != &BackupArgs::default()
+    }
+
+    /// These flags, completed by those given before the command name.
+    pub fn or(&self, before: &BackupArgs) -> BackupArgs {
+        BackupArgs {
+            mode: self.mode.or(before.mode),
+            output_dir: self.output_dir.clone().or_else(|| before.output_dir.clone()),
+            dry_run: self.dry_run || before.dry_run,
+            generate_manifest: self.generate_manifest || before.generate_manifest,
+            generate_report: self.generate_report || before.generate_report,
+            lock_wait: self.lock_wait.max(before.lock_wait),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

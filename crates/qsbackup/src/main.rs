@@ -58,8 +58,13 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Outcome {
     let global = cli.global;
+    if cli.backup.any() && !matches!(cli.command, None | Some(Command::Backup(_))) {
+        return Outcome::usage(anyhow::anyhow!(
+            "backup flags (--mode, --dry-run, --output-dir, ...) apply to `backup` only"
+        ));
+    }
     match cli.command {
-        Some(Command::Backup(args)) => commands::backup::run(&global, &args).await,
+        Some(Command::Backup(args)) => commands::backup::run(&global, &args.or(&cli.backup)).await,
         Some(Command::Demo(args)) => commands::demo::run(&global, &args).await,
         Some(Command::Snapshots(a)) => commands::snapshots::run(&global, &a).await,
         Some(Command::Show(a)) => commands::show::run(&global, &a).await,

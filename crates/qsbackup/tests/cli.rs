@@ -1,0 +1,226 @@
+//! The command line as a user meets it: the sample tool's configs and flags,
+//! config validation with exit code 3, dry runs that change nothing, a backup
+//! with no command name, and the demo on a machine without AWS settings.
+
+mod support;
+
+use qs_emulator::{EmulatorOptions, Profile};
+use support::*;
+
+async fn emulator(account: &str, region: &str, identity_region: &str) -> qs_emulator::EmulatorHandle {
+    qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 7,
+        accounts: vec![account.into()],
+        region: region.into(),
+        identity_region: identity_region.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator")
+}
+
+async fn ensure_bucket(name: &str, region: &str) {
+    let body = if region == "us-east-1" {
+        String::new()
+    } else {
+        format!(
+            "<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
+        )
+    };
+    let resp = reqwest::Client::new()
+        .put(format!("{}/{name}", moto_endpoint()))
+        .body(body)
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(
+        resp.status().is_success() || resp.status() == 409,
+        "create bucket {name}: {}",
+        resp.status()
+    );
+}
+
+/// Every sample-tool config loads unchanged, and its dry run against the
+/// emulator and moto exits 0, starts no export job and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_configs_dry_run_changes_nothing() {
+    let cases = [
+        (
+            "config-basic.yaml",
+            "123456789012",
+            "us-east-1",
+            "us-east-1",
+            "my-quicksight-backups",
+        ),
+        (
+            "config-enterprise.yaml",
+            "123456789012",
+            "us-east-1",
+            "us-east-1",
+            "enterprise-quicksight-backups-compliance",
+        ),
+        (
+            "config.sample.yaml",
+            "123456789123",
+            "eu-west-1",
+            "us-east-1",
+            "sample-backup-bucket",
+        ),
+    ];
+    for (file, account, region, identity_region, bucket) in cases {
+        let emu = emulator(account, region, identity_region).await;
+        ensure_bucket(bucket, region).await;
+        let before = bucket_keys(bucket).await;
+        let out = run(qsbackup(&emu.endpoint(), region)
+            .arg("--config")
+            .arg(seed_config(file))
+            .args(["backup", "--dry-run", "--json"]));
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document on stdout");
+        assert_eq!(doc["dry_run"], true);
+        assert!(
+            doc["checks"]
+                .as_array()
+                .map(|c| c.iter().all(|c| c["ok"] == true))
+                .unwrap_or(false),
+            "{file}: {doc}"
+        );
+        assert!(
+            doc["plan"]["bundles"]["bundles"]
+                .as_array()
+                .map(|b| !b.is_empty())
+                .unwrap_or(false),
+            "{file}: plan has bundles"
+        );
+        assert!(
+            !doc["plan"]["skipped"].as_array().map(|s| s.is_empty()).unwrap_or(true),
+            "{file}: plan names skipped assets"
+        );
+        let stats = emulator_stats(&emu.endpoint(), account).await;
+        assert!(
+            stats["calls"].get("StartAssetBundleExportJob").is_none(),
+            "{file}: a dry run started an export job: {stats}"
+        );
+        assert_eq!(
+            bucket_keys(bucket).await,
+            before,
+            "{file}: a dry run wrote to the bucket"
+        );
+    }
+}
+
+fn bad_config(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    write_file(dir, name, text)
+}
+
+const GOOD: &str = "aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nrepository: /tmp/qsbackup-never-written\nbackup:\n  max_assets_per_bundle: 50\n";
+
+/// Each config rule refuses a bad value with exit code 3 and a message naming the key.
+#[test]
+fn bad_config_values_exit_3_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("bundle0.yaml", GOOD.replace("max_assets_per_bundle: 50", "max_assets_per_bundle: 0"), "max_assets_per_bundle"),
+        ("bundle101.yaml", GOOD.replace("max_assets_per_bundle: 50", "max_assets_per_bundle: 101"), "max_assets_per_bundle"),
+        ("account.yaml", GOOD.replace("\"123456789012\"", "\"12345\""), "account_id"),
+        ("region.yaml", GOOD.replace("region: us-east-1", "region: mars-north-1"), "region"),
+        ("prefix.yaml", format!("{GOOD}s3:\n  bucket_name: b\n  prefix_format: DD/MM/YYYY\n"), "prefix_format"),
+        ("format.yaml", GOOD.replace("backup:\n", "backup:\n  export_format: XML\n"), "export_format"),
+        ("unknown.yaml", GOOD.replace("backup:\n", "backup:\n  max_asset_per_bundle: 5\n"), "max_asset_per_bundle"),
+        ("type.yaml", GOOD.replace("backup:\n", "backup:\n  include_tags: sometimes\n"), "include_tags"),
+        ("keys.yaml", GOOD.replace("aws:\n", "aws:\n  access_key_id: AKIAEXAMPLE\n"), "access_key_id"),
+        ("bad.json", r#"{"aws": {"account_id": "123456789012", "region": "us-east-1"}, "backup": {"max_assets_per_bundle": 500}}"#.to_string(), "max_assets_per_bundle"),
+    ];
+    for (name, text, key) in cases {
+        let path = bad_config(dir.path(), name, &text);
+        let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+            .arg("--config")
+            .arg(&path)
+            .args(["backup", "--dry-run"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(err.contains(key), "{name}: message does not name {key}: {err}");
+        assert!(err.contains(name), "{name}: message does not name the file: {err}");
+    }
+    let path = bad_config(
+        dir.path(),
+        "keys2.yaml",
+        &GOOD.replace("aws:\n", "aws:\n  secret_access_key: abc\n"),
+    );
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+        .arg("--config")
+        .arg(&path)
+        .arg("backup"));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).to_lowercase().contains("profile"),
+        "advice to use a profile or role: {}",
+        stderr(&out)
+    );
+    // A usage error is 3 as well, and global options work after the command name.
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1").args(["backup", "--mode", "everything"]));
+    assert_eq!(out.status.code(), Some(3));
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+        .args(["backup", "--no-progress", "-v", "--config"])
+        .arg(dir.path().join("bundle0.yaml")));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "global options after the command: {}",
+        stderr(&out)
+    );
+}
+
+/// `qsbackup --config FILE` with no command runs a backup, as the sample tool's invocation did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_without_command_runs_a_backup() {
+    let emu = emulator("123456789012", "us-east-1", "us-east-1").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    let config = write_file(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nrepository: \"{}\"\n",
+            repo.display()
+        ),
+    );
+    let out = run(qsbackup(&emu.endpoint(), "us-east-1")
+        .arg("--config")
+        .arg(&config)
+        .args(["--no-progress", "--json"]));
+    // The small account holds assets with definition errors: a partial snapshot, exit 2.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
+    let id = doc["snapshot"].as_str().expect("snapshot id");
+    assert!(repo.join("snapshots").join(format!("{id}.json")).exists());
+    assert!(repo.join("identities").join(format!("{id}.json")).exists());
+    assert!(repo.join("account").join(format!("{id}.json")).exists());
+    assert!(doc["failed"].as_array().map(|f| !f.is_empty()).unwrap_or(false));
+    assert!(stderr(&out).contains("QuickSight backup report"), "report on stderr");
+    let stats = emulator_stats(&emu.endpoint(), "123456789012").await;
+    assert!(stats["calls"]["StartAssetBundleExportJob"].as_u64().unwrap_or(0) > 0);
+}
+
+/// `qsbackup demo` in an empty directory with no AWS settings at all exits 0
+/// and leaves a repository and config a later command reads.
+#[test]
+fn demo_needs_no_aws() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qsbackup"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .args(["demo", "--profile", "small", "--no-progress"])
+        .output()
+        .expect("run demo");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let snapshots: Vec<_> = std::fs::read_dir(dir.path().join("qsbackup-demo/snapshots"))
+        .expect("snapshots dir")
+        .collect();
+    assert_eq!(snapshots.len(), 1);
+    assert!(dir.path().join("qsbackup-demo.yaml").exists());
+    assert!(stdout(&out).contains("qsbackup --config qsbackup-demo.yaml"));
+}
