@@ -35,6 +35,104 @@ pub struct DemoArgs {
     /// Seed of the emulated account.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// Stop after the backup; by default the demo restores the snapshot into a second, empty
+    /// emulated account and checks the round trip.
+    #[arg(long)]
+    pub no_restore: bool,
+}
+
+/// Restores the whole snapshot into the empty second account, then counts
+/// there, through the QuickSight APIs, what the snapshot holds.
+async fn restore_into_second_account(
+    global: &GlobalArgs,
+    config: &qsbackup_core::config::Config,
+    aws: &AwsOptions,
+    manifest: &qsbackup_core::manifest::SnapshotManifest,
+) -> Result<String, Outcome> {
+    let args = super::restore::RestoreArgs {
+        snapshot: manifest.id.clone(),
+        select: Vec::new(),
+        select_name: Vec::new(),
+        target_account: Some(DEMO_TARGET_ACCOUNT.into()),
+        target_region: None,
+        identity_region: None,
+        namespace: None,
+        conflict: super::restore::Conflict::Update,
+        prefix: None,
+        failure_action: super::restore::Failure::DoNothing,
+        overrides: None,
+        identities: true,
+        no_identities: false,
+        dry_run: false,
+        plan_out: None,
+        yes: true,
+    };
+    let outcome = super::restore::run_with(global, &args, config, aws).await?;
+    if let Some(e) = outcome.error {
+        return Err(Outcome::failure(e.context("restoring the demo snapshot")));
+    }
+    let mut section = config.aws.clone();
+    section.account_id = qsbackup_core::config::AccountId::try_from(DEMO_TARGET_ACCOUNT.to_string())
+        .map_err(|e| Outcome::failure(anyhow!(e)))?;
+    let target = qsbackup_core::aws::AwsContext::connect(&section, aws)
+        .await
+        .map_err(Outcome::from_core)?;
+    let counts = round_trip_counts(&target, manifest).await.map_err(Outcome::failure)?;
+    Ok(counts)
+}
+
+/// "dashboard 320/320, dataset ..." for what the snapshot stored and the target now lists.
+async fn round_trip_counts(
+    target: &qsbackup_core::aws::AwsContext,
+    manifest: &qsbackup_core::manifest::SnapshotManifest,
+) -> anyhow::Result<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut stored: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for b in &manifest.bundles {
+        for m in &b.members {
+            stored.entry(m.member_type.clone()).or_default().insert(m.id.clone());
+        }
+    }
+    let qs = &target.quicksight;
+    let account = &target.account_id;
+    let mut present: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    macro_rules! ids {
+        ($kind:literal, $call:expr, $id:ident) => {{
+            let items = $call
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await?;
+            present.insert(
+                $kind,
+                items.iter().filter_map(|i| i.$id().map(str::to_string)).collect(),
+            );
+        }};
+    }
+    ids!(
+        "datasource",
+        qs.list_data_sources().aws_account_id(account),
+        data_source_id
+    );
+    ids!("dataset", qs.list_data_sets().aws_account_id(account), data_set_id);
+    ids!("analysis", qs.list_analyses().aws_account_id(account), analysis_id);
+    ids!("dashboard", qs.list_dashboards().aws_account_id(account), dashboard_id);
+    ids!(
+        "theme",
+        qs.list_themes()
+            .aws_account_id(account)
+            .r#type(aws_sdk_quicksight::types::ThemeType::Custom),
+        theme_id
+    );
+    ids!("folder", qs.list_folders().aws_account_id(account), folder_id);
+    let mut parts = Vec::new();
+    for (kind, ids) in &present {
+        let want = stored.get(*kind).cloned().unwrap_or_default();
+        parts.push(format!("{kind} {}/{}", want.intersection(ids).count(), want.len()));
+    }
+    Ok(parts.join(", "))
 }
 
 fn config_path(dir: &Path) -> PathBuf {
@@ -108,6 +206,11 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
     let Some(manifest) = manifest else {
         return Ok(Outcome::success());
     };
+    let restored = if args.no_restore {
+        None
+    } else {
+        Some(restore_into_second_account(global, &config, &aws, &manifest).await?)
+    };
     if !global.json {
         if !manifest.failed.is_empty() {
             println!(
@@ -115,6 +218,12 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
                  datasets with ML columns, and what depends on them): the {} listed as failed above are reported \
                  exactly as a real backup would report them; everything else is in the snapshot.",
                 manifest.failed.len()
+            );
+        }
+        if let Some(counts) = &restored {
+            println!(
+                "\nRound trip: the snapshot was restored into the empty emulated account {DEMO_TARGET_ACCOUNT}, \
+                 which now lists (restored/stored): {counts}."
             );
         }
         let c = config_file.display();

@@ -260,16 +260,26 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
             "restore changes the target account: pass --yes to run it without a terminal, or --dry-run to see the plan"
         )));
     }
-    check_prefix(args.prefix.as_deref().unwrap_or_default())?;
     let config = common::load_config(global)?;
+    run_with(global, args, &config, &AwsOptions::default()).await
+}
+
+/// The restore with explicit AWS overrides (the demo points it at its emulator).
+pub async fn run_with(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    config: &Config,
+    aws_options: &AwsOptions,
+) -> Result<Outcome, Outcome> {
+    check_prefix(args.prefix.as_deref().unwrap_or_default())?;
     let mapping = match &args.overrides {
         Some(path) => Mapping::load(path).map_err(restore_error)?,
         None => Mapping::default(),
     };
-    let target_section = target_section(args, &config)?;
-    let source = common::connect(&config, &AwsOptions::default()).await?;
-    let repository = common::open_repository(&config, Some(&source)).await?;
-    let target = AwsContext::connect(&target_section, &AwsOptions::default())
+    let target_section = target_section(args, config)?;
+    let source = common::connect(config, aws_options).await?;
+    let repository = common::open_repository(config, Some(&source)).await?;
+    let target = AwsContext::connect(&target_section, aws_options)
         .await
         .map_err(Outcome::from_core)?;
     let lock = if args.dry_run {
@@ -281,7 +291,7 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
                 .map_err(|e| Outcome::from_core(e.into()))?,
         )
     };
-    let result = plan_and_run(global, args, &config, mapping, &repository, &target).await;
+    let result = plan_and_run(global, args, config, mapping, &repository, &target).await;
     if let Some(lock) = lock {
         if let Err(e) = lock.release().await {
             tracing::warn!("releasing the repository lock: {e}");
