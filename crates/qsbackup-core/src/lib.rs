@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod filter;
+pub mod iam_policy;
 pub mod identities;
 pub mod journal;
 pub mod lock;

@@ -138,4 +138,6 @@ pub enum Command {
     Restore(commands::restore::RestoreArgs),
     /// Turn the AWS sample tool's backup of one day into a verified snapshot.
     ImportLegacy(commands::import_legacy::ImportLegacyArgs),
+    /// Print the least-privilege IAM policy a backup (or, with --restore, a restore) of this config needs.
+    IamPolicy(commands::iam_policy::IamPolicyArgs),
 }

@@ -7,6 +7,7 @@ pub mod common;
 pub mod demo;
 pub mod diff;
 pub mod forget;
+pub mod iam_policy;
 pub mod import_legacy;
 pub mod repo;
 pub mod restore;

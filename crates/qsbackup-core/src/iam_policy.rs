@@ -1,0 +1,256 @@
+//! The least-privilege IAM policy for a config: the QuickSight actions a backup (or a restore)
+//! calls, scoped to the account and its regions; the repository bucket and prefix; the
+//! date-suffixed identity tables and the lock table by name pattern; the KMS key when one is
+//! given. A statement only uses `"Resource": "*"` for actions IAM grants on `*` alone, and its
+//! `Sid` says so. The action lists are checked against what a real run calls (the emulator's and
+//! moto's request logs) by the `iam_policy` test of the `qsbackup` binary.
+
+use crate::config::Config;
+use serde_json::{json, Value};
+
+/// What the policy is for.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOptions {
+    /// Add what `qsbackup restore` calls (import jobs, identity creation).
+    pub restore: bool,
+    /// The KMS key that encrypts the bucket (SSE-KMS), if any.
+    pub kms_key_arn: Option<String>,
+}
+
+/// QuickSight actions of a backup that IAM scopes by resource ARN.
+const BACKUP_SCOPED: &[&str] = &[
+    "DescribeAnalysis",
+    "DescribeAssetBundleExportJob",
+    "DescribeDashboard",
+    "DescribeDataSet",
+    "DescribeDataSource",
+    "DescribeFolder",
+    "DescribeFolderPermissions",
+    "DescribeGroup",
+    "DescribeTheme",
+    "DescribeUser",
+    "ListAnalyses",
+    "ListAssetBundleExportJobs",
+    "ListDashboards",
+    "ListDataSets",
+    "ListDataSources",
+    "ListFolderMembers",
+    "ListFolders",
+    "ListGroupMemberships",
+    "ListGroups",
+    "ListRefreshSchedules",
+    "ListThemes",
+    "ListTopics",
+    "ListUsers",
+    "ListVPCConnections",
+    "StartAssetBundleExportJob",
+];
+
+/// Account-level QuickSight actions: the Service Authorization Reference lists no resource type
+/// for them, so IAM only grants them on `*` (narrowed here by `aws:RequestedRegion`).
+const ACCOUNT_LEVEL: &[&str] = &[
+    "DescribeAccountCustomization",
+    "DescribeAccountSettings",
+    "DescribeBrand",
+    "ListBrands",
+    "ListCustomPermissions",
+    "ListNamespaces",
+];
+
+/// Added for a restore: import jobs and the identities they need. QuickSight also checks that
+/// the caller may create and update every imported resource type (and pass data sets and data
+/// sources to them), so those actions come with the import.
+const RESTORE_SCOPED: &[&str] = &[
+    "CreateAnalysis",
+    "CreateDashboard",
+    "CreateDataSet",
+    "CreateDataSource",
+    "CreateFolder",
+    "CreateFolderMembership",
+    "CreateGroup",
+    "CreateGroupMembership",
+    "CreateNamespace",
+    "CreateRefreshSchedule",
+    "CreateTheme",
+    "CreateVPCConnection",
+    "DescribeAssetBundleImportJob",
+    "DescribeNamespace",
+    "DescribeDashboardPermissions",
+    "DescribeAnalysisPermissions",
+    "DescribeDataSetPermissions",
+    "DescribeDataSourcePermissions",
+    "DescribeThemePermissions",
+    "DescribeRefreshSchedule",
+    "DescribeVPCConnection",
+    "PassDataSet",
+    "PassDataSource",
+    "RegisterUser",
+    "StartAssetBundleImportJob",
+    "TagResource",
+    "UpdateAnalysis",
+    "UpdateAnalysisPermissions",
+    "UpdateDashboard",
+    "UpdateDashboardPermissions",
+    "UpdateDashboardPublishedVersion",
+    "UpdateDataSet",
+    "UpdateDataSetPermissions",
+    "UpdateDataSource",
+    "UpdateDataSourcePermissions",
+    "UpdateFolder",
+    "UpdateFolderPermissions",
+    "UpdateRefreshSchedule",
+    "UpdateTheme",
+    "UpdateThemePermissions",
+    "UpdateVPCConnection",
+];
+
+/// DynamoDB actions on the identity tables (one set of tables per day: created, described,
+/// written in batches, scanned to remove items a re-run of the same day no longer has).
+const IDENTITY_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:BatchWriteItem",
+    "dynamodb:CreateTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:Scan",
+];
+
+/// DynamoDB actions on the lock table (conditional lease writes).
+const LOCK_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:CreateTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+];
+
+/// The bucket and key prefix of an `s3://bucket/prefix` repository URL.
+pub fn s3_location(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    Some((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}
+
+/// A table name pattern for `base` under `format` (`{base}`, `{date}`): the date becomes `*`.
+fn table_pattern(format: &str, base: &str) -> String {
+    format.replace("{base}", base).replace("{date}", "*")
+}
+
+fn actions(names: &[&str]) -> Vec<String> {
+    names.iter().map(|a| format!("quicksight:{a}")).collect()
+}
+
+/// The regions the run calls QuickSight in: the account's and its identity region.
+fn regions(config: &Config) -> Vec<String> {
+    let mut r = vec![config.aws.region.as_str().to_string()];
+    let identity = config.aws.identity_region().as_str().to_string();
+    if !r.contains(&identity) {
+        r.push(identity);
+    }
+    r
+}
+
+/// The policy document for `config`.
+pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
+    let account = config.aws.account_id.as_str();
+    let regions = regions(config);
+    let mut scoped: Vec<&str> = BACKUP_SCOPED.to_vec();
+    if options.restore {
+        scoped.extend_from_slice(RESTORE_SCOPED);
+    }
+    scoped.sort_unstable();
+    scoped.dedup();
+    let quicksight_resources: Vec<String> = regions
+        .iter()
+        .map(|r| format!("arn:aws:quicksight:{r}:{account}:*"))
+        .collect();
+    let mut statements = vec![
+        json!({
+            "Sid": if options.restore { "QuickSightReadExportAndImport" } else { "QuickSightReadAndExport" },
+            "Effect": "Allow",
+            "Action": actions(&scoped),
+            "Resource": quicksight_resources,
+        }),
+        json!({
+            "Sid": "QuickSightAccountLevelActionsIamGrantsOnlyOnStar",
+            "Effect": "Allow",
+            "Action": actions(ACCOUNT_LEVEL),
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
+        }),
+    ];
+    if let Some((bucket, prefix)) = s3_location(&config.repository_url()) {
+        let objects = if prefix.is_empty() {
+            format!("arn:aws:s3:::{bucket}/*")
+        } else {
+            format!("arn:aws:s3:::{bucket}/{prefix}/*")
+        };
+        statements.push(json!({
+            "Sid": "RepositoryObjects",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": objects,
+        }));
+        let mut listing = json!({
+            "Sid": "RepositoryListing",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+        });
+        if !prefix.is_empty() {
+            listing["Condition"] = json!({"StringLike": {"s3:prefix": [prefix.clone(), format!("{prefix}/*")]}});
+        }
+        statements.push(listing);
+    }
+    let region = config.aws.region.as_str();
+    if let Some(d) = &config.dynamodb {
+        let tables: Vec<String> = [&d.users_table_name, &d.groups_table_name, &d.users_group_table_name]
+            .iter()
+            .map(|base| {
+                format!(
+                    "arn:aws:dynamodb:{region}:{account}:table/{}",
+                    table_pattern(&d.table_name_format, base)
+                )
+            })
+            .collect();
+        statements.push(json!({
+            "Sid": "IdentityTablesByDateSuffixedName",
+            "Effect": "Allow",
+            "Action": IDENTITY_TABLE_ACTIONS,
+            "Resource": tables,
+        }));
+    }
+    if let Some(table) = config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
+        statements.push(json!({
+            "Sid": "LockTable",
+            "Effect": "Allow",
+            "Action": LOCK_TABLE_ACTIONS,
+            "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
+        }));
+    }
+    if let Some(key) = &options.kms_key_arn {
+        statements.push(json!({
+            "Sid": "RepositoryKmsKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key,
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_patterns_put_a_wildcard_where_the_date_goes() {
+        assert_eq!(table_pattern("{base}-{date}", "users"), "users-*");
+        assert_eq!(table_pattern("{date}_{base}", "users"), "*_users");
+    }
+
+    #[test]
+    fn s3_locations_split_bucket_and_prefix() {
+        assert_eq!(s3_location("s3://b/p/q/"), Some(("b".into(), "p/q".into())));
+        assert_eq!(s3_location("s3://b"), Some(("b".into(), String::new())));
+        assert_eq!(s3_location("/tmp/repo"), None);
+    }
+}
