@@ -9,6 +9,7 @@ pub mod aws;
 pub mod backup;
 pub mod bundle_file;
 pub mod config;
+pub mod cost;
 pub mod diff;
 pub mod discover;
 pub mod download;

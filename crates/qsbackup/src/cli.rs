@@ -140,4 +140,6 @@ pub enum Command {
     ImportLegacy(commands::import_legacy::ImportLegacyArgs),
     /// Print the least-privilege IAM policy a backup (or, with --restore, a restore) of this config needs.
     IamPolicy(commands::iam_policy::IamPolicyArgs),
+    /// Estimate the monthly S3 and DynamoDB cost of scheduled backups of this config.
+    Cost(commands::cost::CostArgs),
 }

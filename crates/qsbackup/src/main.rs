@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> Outcome {
         Some(Command::Restore(a)) => commands::restore::run(&global, &a).await,
         Some(Command::ImportLegacy(a)) => commands::import_legacy::run(&global, &a).await,
         Some(Command::IamPolicy(a)) => commands::iam_policy::run(&global, &a).await,
+        Some(Command::Cost(a)) => commands::cost::run(&global, &a).await,
         None if global.config.is_some() => commands::backup::run(&global, &cli.backup).await,
         None => Outcome::usage(anyhow::anyhow!(
             "no command given: run `qsbackup --config FILE` to back up, `qsbackup demo` to try it \

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod common;
+pub mod cost;
 pub mod demo;
 pub mod diff;
 pub mod forget;
