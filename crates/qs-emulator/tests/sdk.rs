@@ -553,6 +553,20 @@ async fn quotas_and_faults() {
     )
     .await;
     assert_eq!(stats["peak_concurrent_export_jobs"], 5);
+    let jobs: Vec<_> = qs
+        .list_asset_bundle_export_jobs()
+        .aws_account_id(SOURCE)
+        .max_results(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("list export jobs");
+    assert_eq!(jobs.len(), 6, "five slow jobs and the broken one are listed");
+    assert!(jobs
+        .iter()
+        .any(|j| j.job_status() == Some(&AssetBundleExportJobStatus::Failed)));
 
     // An expired download URL answers 403; describing again gives a fresh one.
     admin(

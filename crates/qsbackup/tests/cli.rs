@@ -223,4 +223,118 @@ fn demo_needs_no_aws() {
     assert_eq!(snapshots.len(), 1);
     assert!(dir.path().join("qsbackup-demo.yaml").exists());
     assert!(stdout(&out).contains("qsbackup --config qsbackup-demo.yaml"));
+    assert!(
+        stdout(&out).contains("Round trip"),
+        "the demo restores and checks the round trip"
+    );
+    // A later command reads what the demo left.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qsbackup"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .args(["--config", "qsbackup-demo.yaml", "snapshots", "--json"])
+        .output()
+        .expect("run snapshots");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("snapshots json");
+    assert_eq!(
+        doc.as_array()
+            .map(|a| a.len())
+            .or_else(|| doc["snapshots"].as_array().map(|a| a.len())),
+        Some(1),
+        "{doc}"
+    );
+}
+
+async fn dynamodb_tables() -> Vec<String> {
+    let text = reqwest::Client::new()
+        .post(moto_endpoint())
+        .header("X-Amz-Target", "DynamoDB_20120810.ListTables")
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+        .body("{}")
+        .send()
+        .await
+        .expect("list tables")
+        .text()
+        .await
+        .expect("body");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("tables json");
+    doc["TableNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `--mode users-only` commits a snapshot of identities (and fills the
+/// date-suffixed DynamoDB tables) without exporting; `assets-only` leaves
+/// identities out. The identity object matches its checksum in the manifest
+/// and holds every namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modes_users_only_and_assets_only() {
+    use sha2::Digest;
+    let emu = emulator("123456789012", "us-east-1", "us-east-1").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    let base = format!("modes{}", std::process::id());
+    let config = write_file(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nrepository: \"{}\"\ndynamodb:\n  users_table_name: {base}-users\n  groups_table_name: {base}-groups\n  users_group_table_name: {base}-members\n",
+            repo.display()
+        ),
+    );
+    let out = run(qsbackup(&emu.endpoint(), "us-east-1")
+        .arg("--config")
+        .arg(&config)
+        .args(["backup", "--mode", "users-only", "--json", "--no-progress"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
+    assert_eq!(doc["bundles"], 0);
+    let identities = doc["identities"].clone();
+    let key = identities["key"].as_str().expect("identities key");
+    let bytes = std::fs::read(repo.join(key)).expect("identity object");
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        identities["sha256"].as_str().unwrap_or_default()
+    );
+    let snapshot: serde_json::Value = serde_json::from_slice(&bytes).expect("identity json");
+    let namespaces: Vec<&str> = snapshot["namespaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(namespaces, vec!["analytics", "default"]);
+    let stats = emulator_stats(&emu.endpoint(), "123456789012").await;
+    assert!(
+        stats["calls"].get("StartAssetBundleExportJob").is_none(),
+        "users-only exported assets"
+    );
+    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let tables = dynamodb_tables().await;
+    for t in ["users", "groups", "members"] {
+        assert!(
+            tables.contains(&format!("{base}-{t}-{date}")),
+            "table {base}-{t}-{date} in {tables:?}"
+        );
+    }
+
+    let out = run(qsbackup(&emu.endpoint(), "us-east-1")
+        .arg("--config")
+        .arg(&config)
+        .args(["backup", "--mode", "assets-only", "--json", "--no-progress"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
+    assert!(
+        doc["identities"].is_null(),
+        "assets-only has no identities: {}",
+        doc["identities"]
+    );
+    assert!(doc["bundles"].as_u64().unwrap_or(0) > 0);
+    assert!(doc["account"]["key"].as_str().is_some());
 }
