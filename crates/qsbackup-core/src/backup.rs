@@ -95,7 +95,9 @@ pub async fn dry_run(
     Ok(plan_assets(config, aws, sink, options).await?.0)
 }
 
-async fn plan_assets(
+/// Discovers, filters and plans, and hands back the inventory too (its dependencies drive the
+/// isolation of failing assets); the serverless workflow plans with it in one state.
+pub async fn plan_assets(
     config: &Config,
     aws: &AwsContext,
     sink: &dyn ProgressSink,

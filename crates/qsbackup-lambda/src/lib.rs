@@ -1,0 +1,153 @@
+//! qsbackup on AWS Lambda: one handler per state of the scheduled-backup workflow in
+//! `deploy/statemachine.asl.json` (begin-run, identities, discover-and-plan, start-export,
+//! check-export, record-bundle-failure, commit-snapshot, abort-run). The handlers are plain async
+//! functions of an [`Env`] and a small JSON payload, so tests call them without the Lambda
+//! runtime; `main.rs` only dispatches on `QSBACKUP_HANDLER`. Step Functions passes at most
+//! 256 KB between states, so plans and results live in the repository under `runs/<run-id>/`
+//! and states pass run ids, bundle numbers and job ids.
+
+pub mod handlers;
+pub mod lease;
+pub mod payload;
+pub mod state;
+
+use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::config::{self, Config, ConfigFormat};
+use qsbackup_core::export::Tuning;
+use qsbackup_core::manifest::BackupMode;
+use qsbackup_core::repository::{Repository, RepositoryOptions};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// A failed handler call. `kind` becomes the Lambda error type, which the state machine's Retry
+/// and Catch match (`QuickSightLimitExceeded`, `QuickSightThrottling`, `LeaseLost`, ...).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct HandlerError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl HandlerError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        HandlerError {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An engine error, typed by what it is.
+    pub fn core(e: qsbackup_core::Error) -> Self {
+        HandlerError::new("QsbackupError", e.to_string())
+    }
+}
+
+/// What every handler works with: the config, AWS clients, the repository and the run settings.
+pub struct Env {
+    pub config: Config,
+    pub aws: AwsContext,
+    pub repository: Repository,
+    pub mode: BackupMode,
+    pub tuning: Tuning,
+    /// Lease of the run's repository lock; longer than a Wait plus the longest handler call.
+    pub lease_ttl: Duration,
+    /// Bundles exported at once by the Map state (QuickSight allows 5 export jobs).
+    pub max_concurrency: u32,
+    /// Seconds the workflow waits between two checks of an export job.
+    pub poll_seconds: u32,
+}
+
+fn env_number(name: &str, default: u64) -> Result<u64, HandlerError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| HandlerError::new("ConfigError", format!("{name}={v:?}: expected a whole number"))),
+    }
+}
+
+impl Env {
+    /// Builds the environment from a config and connects to AWS and the repository.
+    pub async fn new(config: Config, aws_options: &AwsOptions) -> Result<Env, HandlerError> {
+        let aws = AwsContext::connect(&config.aws, aws_options)
+            .await
+            .map_err(HandlerError::core)?;
+        let repository = Repository::open(
+            &config.repository_url(),
+            &RepositoryOptions {
+                s3_endpoint: None,
+                aws: Some(aws.sdk.clone()),
+            },
+        )
+        .await
+        .map_err(HandlerError::core)?;
+        Ok(Env {
+            config,
+            aws,
+            repository,
+            mode: BackupMode::Full,
+            tuning: Tuning::default(),
+            lease_ttl: Duration::from_secs(1800),
+            max_concurrency: 5,
+            poll_seconds: 30,
+        })
+    }
+
+    /// The Lambda environment: the config as YAML text in `QSBACKUP_CONFIG` (or a file named by
+    /// `QSBACKUP_CONFIG_FILE`), `QSBACKUP_LEASE_TTL_SECONDS`, `QSBACKUP_MAX_CONCURRENCY`,
+    /// `QSBACKUP_POLL_SECONDS`.
+    pub async fn from_env() -> Result<Env, HandlerError> {
+        let bad = |e: qsbackup_core::Error| HandlerError::new("ConfigError", e.to_string());
+        let config = match (std::env::var("QSBACKUP_CONFIG"), std::env::var("QSBACKUP_CONFIG_FILE")) {
+            (Ok(text), _) => config::load_str(&text, ConfigFormat::Yaml, Path::new("QSBACKUP_CONFIG")).map_err(bad)?,
+            (Err(_), Ok(file)) => config::load(Path::new(&file)).map_err(bad)?,
+            _ => {
+                return Err(HandlerError::new(
+                    "ConfigError",
+                    "set QSBACKUP_CONFIG (the config as YAML) or QSBACKUP_CONFIG_FILE",
+                ))
+            }
+        };
+        let mut env = Env::new(config, &AwsOptions::default()).await?;
+        env.lease_ttl = Duration::from_secs(env_number("QSBACKUP_LEASE_TTL_SECONDS", 1800)?);
+        env.max_concurrency = env_number("QSBACKUP_MAX_CONCURRENCY", 5)?.clamp(1, 5) as u32;
+        env.poll_seconds = env_number("QSBACKUP_POLL_SECONDS", 30)?.max(1) as u32;
+        Ok(env)
+    }
+}
+
+/// Runs handler `name` (kebab-case, as `QSBACKUP_HANDLER` and the workflow's function names
+/// say) on `payload`.
+pub async fn dispatch(env: &Env, name: &str, payload: Value) -> Result<Value, HandlerError> {
+    fn input<T: serde::de::DeserializeOwned>(name: &str, v: Value) -> Result<T, HandlerError> {
+        serde_json::from_value(v).map_err(|e| HandlerError::new("BadInput", format!("{name}: {e}")))
+    }
+    fn output<T: serde::Serialize>(v: T) -> Result<Value, HandlerError> {
+        serde_json::to_value(v).map_err(|e| HandlerError::new("BadOutput", e.to_string()))
+    }
+    match name {
+        "begin-run" => output(handlers::begin_run(env).await?),
+        "identities" => output(handlers::identities(env, input(name, payload)?).await?),
+        "discover-and-plan" => output(handlers::discover_and_plan(env, input(name, payload)?).await?),
+        "start-export" => output(handlers::start_export(env, input(name, payload)?).await?),
+        "check-export" => output(handlers::check_export(env, input(name, payload)?).await?),
+        "record-bundle-failure" => output(handlers::record_bundle_failure(env, input(name, payload)?).await?),
+        "commit-snapshot" => output(handlers::commit_snapshot(env, input(name, payload)?).await?),
+        "abort-run" => output(handlers::abort_run(env, input(name, payload)?).await?),
+        other => Err(HandlerError::new("UnknownHandler", format!("no handler named {other}"))),
+    }
+}
+
+/// Every handler name, in workflow order.
+pub const HANDLERS: &[&str] = &[
+    "begin-run",
+    "identities",
+    "discover-and-plan",
+    "start-export",
+    "check-export",
+    "record-bundle-failure",
+    "commit-snapshot",
+    "abort-run",
+];
