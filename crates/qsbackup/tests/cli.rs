@@ -186,12 +186,29 @@ async fn config_without_command_runs_a_backup() {
             repo.display()
         ),
     );
+    let log = dir.path().join("logs/backup.log");
     let out = run(qsbackup(&emu.endpoint(), "us-east-1")
         .arg("--config")
         .arg(&config)
-        .args(["--no-progress", "--json"]));
+        .env("AWS_SECRET_ACCESS_KEY", "CANARY-SECRET-0a1b2c")
+        .env("AWS_SESSION_TOKEN", "CANARY-TOKEN-3d4e5f")
+        .args(["--no-progress", "--json", "-vv", "--log-file"])
+        .arg(&log));
     // The small account holds assets with definition errors: a partial snapshot, exit 2.
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Presigned download URLs are bearer secrets: not in the log, even at trace level.
+    let logged = std::fs::read_to_string(&log).expect("log file written");
+    assert!(!logged.is_empty());
+    for text in [&logged, &stderr(&out), &stdout(&out)] {
+        assert!(
+            !text.contains("X-Amz-Signature") && !text.contains("/_emulator/download/"),
+            "a download URL was logged"
+        );
+        assert!(
+            !text.contains("CANARY-SECRET") && !text.contains("CANARY-TOKEN"),
+            "a credential was logged"
+        );
+    }
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
     let id = doc["snapshot"].as_str().expect("snapshot id");
     assert!(repo.join("snapshots").join(format!("{id}.json")).exists());
