@@ -83,7 +83,12 @@ impl Env {
         )
         .await
         .map_err(HandlerError::core)?;
-        Ok(Env {
+        Ok(Env::from_parts(config, aws, repository))
+    }
+
+    /// An environment from clients built elsewhere (tests, embedders), with default settings.
+    pub fn from_parts(config: Config, aws: AwsContext, repository: Repository) -> Env {
+        Env {
             config,
             aws,
             repository,
@@ -92,7 +97,7 @@ impl Env {
             lease_ttl: Duration::from_secs(1800),
             max_concurrency: 5,
             poll_seconds: 30,
-        })
+        }
     }
 
     /// The Lambda environment: the config as YAML text in `QSBACKUP_CONFIG` (or a file named by

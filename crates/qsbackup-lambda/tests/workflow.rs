@@ -1,0 +1,474 @@
+//! The handlers driven by `deploy/statemachine.asl.json` itself: a small interpreter of the
+//! states the workflow uses (Task, Parallel, Map with ItemSelector and MaxConcurrencyPath, Wait,
+//! Choice, Succeed, Fail; Parameters, ResultSelector, ResultPath, Catch) runs a scheduled backup
+//! of an emulated account into an S3 repository on moto, with identity tables in moto's
+//! DynamoDB. The snapshot it commits holds the same assets and member checksums as a backup of
+//! the same account by the `qsbackup` binary, and no payload between states exceeds 256 KB; the
+//! `large` account is planned too, to check its payloads.
+
+use aws_credential_types::Credentials;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use qs_emulator::{EmulatorOptions, Profile};
+use qsbackup_core::aws::{AwsContext, AwsOptions, RetryPolicy};
+use qsbackup_core::config::{load_str, ConfigFormat};
+use qsbackup_core::export::Tuning;
+use qsbackup_core::manifest::SnapshotManifest;
+use qsbackup_core::repository::{Repository, RepositoryOptions};
+use qsbackup_lambda::{dispatch, Env};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const ACCOUNT: &str = "123456789012";
+const LIMIT: usize = 256 * 1024;
+
+fn moto() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests through scripts/test, which starts a moto server on loopback")
+    })
+}
+
+fn asl() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/statemachine.asl.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("read the state machine")).expect("ASL JSON")
+}
+
+/// `BeginRun` in `${BeginRunFunctionArn}` is handler `begin-run`.
+fn handler_of(resource: &str) -> String {
+    let name = resource
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix("FunctionArn}"))
+        .unwrap_or_else(|| panic!("Task resource {resource} is not a ${{<Name>FunctionArn}} substitution"));
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The subset of JSONPath the workflow uses: `$`, `$.a.b`, `$[1].a`, `$$.Map.Item.Value`.
+fn get(input: &Value, context: &Value, path: &str) -> Value {
+    let (mut cur, rest) = match path.strip_prefix("$$") {
+        Some(rest) => (context, rest),
+        None => (
+            input,
+            path.strip_prefix('$').unwrap_or_else(|| panic!("bad path {path}")),
+        ),
+    };
+    let normalized = rest.replace('[', ".[");
+    for part in normalized.split('.').filter(|p| !p.is_empty()) {
+        cur = match part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
+            Some(i) => &cur[i.parse::<usize>().expect("index")],
+            None => &cur[part],
+        };
+    }
+    cur.clone()
+}
+
+fn template(t: &Value, input: &Value, context: &Value) -> Value {
+    let mut out = Map::new();
+    for (k, v) in t.as_object().expect("Parameters object") {
+        match k.strip_suffix(".$") {
+            Some(key) => out.insert(key.to_string(), get(input, context, v.as_str().expect("path"))),
+            None => out.insert(k.clone(), v.clone()),
+        };
+    }
+    Value::Object(out)
+}
+
+fn put_result(state: &Value, input: Value, result: Value) -> Value {
+    match state.get("ResultPath") {
+        None => result,
+        Some(Value::Null) => input,
+        Some(Value::String(p)) if p == "$" => result,
+        Some(Value::String(p)) => {
+            let key = p.strip_prefix("$.").expect("ResultPath $.key");
+            let mut input = input;
+            input[key] = result;
+            input
+        }
+        Some(other) => panic!("ResultPath {other}"),
+    }
+}
+
+struct Run<'a> {
+    env: &'a Env,
+    /// (state, bytes) of every payload that crossed a state boundary.
+    payloads: Mutex<Vec<(String, usize)>>,
+    /// Stop after the Parallel (the large account's plan only).
+    stop_after_plan: bool,
+}
+
+impl Run<'_> {
+    fn record(&self, state: &str, v: &Value) {
+        let n = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+        self.payloads.lock().unwrap().push((state.to_string(), n));
+    }
+
+    fn states<'b>(
+        &'b self,
+        states: &'b Value,
+        start: &'b str,
+        input: Value,
+        context: Value,
+    ) -> BoxFuture<'b, Result<Value, (String, String)>> {
+        async move {
+            let mut name = start.to_string();
+            let mut input = input;
+            loop {
+                let state = &states[&name];
+                self.record(&name, &input);
+                let outcome: Result<Value, (String, String)> = match state["Type"].as_str().expect("Type") {
+                    "Task" => {
+                        let payload = match state.get("Parameters") {
+                            Some(p) => template(p, &input, &context),
+                            None => input.clone(),
+                        };
+                        let handler = handler_of(state["Resource"].as_str().expect("Resource"));
+                        let mut attempt = 0;
+                        loop {
+                            attempt += 1;
+                            match dispatch(self.env, &handler, payload.clone()).await {
+                                Ok(v) => break Ok(v),
+                                // The workflow retries a full account's job limit; so does this.
+                                Err(e) if e.kind == "QuickSightLimitExceeded" && attempt < 50 => {
+                                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                                }
+                                Err(e) => break Err((e.kind, e.message)),
+                            }
+                        }
+                    }
+                    "Parallel" => {
+                        let branches = state["Branches"].as_array().expect("Branches");
+                        let runs = branches.iter().map(|b| {
+                            self.states(
+                                &b["States"],
+                                b["StartAt"].as_str().expect("StartAt"),
+                                input.clone(),
+                                context.clone(),
+                            )
+                        });
+                        let results: Result<Vec<Value>, _> =
+                            futures::future::join_all(runs).await.into_iter().collect();
+                        results.map(|r| {
+                            let r = Value::Array(r);
+                            match state.get("ResultSelector") {
+                                Some(sel) => template(sel, &r, &context),
+                                None => r,
+                            }
+                        })
+                    }
+                    "Map" => {
+                        let items = get(&input, &context, state["ItemsPath"].as_str().expect("ItemsPath"));
+                        let max = get(
+                            &input,
+                            &context,
+                            state["MaxConcurrencyPath"].as_str().expect("MaxConcurrencyPath"),
+                        )
+                        .as_u64()
+                        .expect("MaxConcurrency number") as usize;
+                        let processor = &state["ItemProcessor"];
+                        let start = processor["StartAt"].as_str().expect("StartAt");
+                        let items: Vec<Value> = items.as_array().expect("items").clone();
+                        let mut results = Vec::new();
+                        for chunk in items.chunks(max.max(1)) {
+                            let runs = chunk.iter().map(|item| {
+                                let ctx = json!({"Map": {"Item": {"Value": item}}});
+                                let item_input = template(&state["ItemSelector"], &input, &ctx);
+                                self.record("Map item", &item_input);
+                                self.states(&processor["States"], start, item_input, ctx)
+                            });
+                            for r in futures::future::join_all(runs).await {
+                                results.push(r);
+                            }
+                        }
+                        results.into_iter().collect::<Result<Vec<Value>, _>>().map(Value::Array)
+                    }
+                    "Wait" => {
+                        let s = get(&input, &context, state["SecondsPath"].as_str().expect("SecondsPath"));
+                        assert!(s.as_u64().is_some(), "Wait SecondsPath is not a number: {s}");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok(input.clone())
+                    }
+                    "Choice" => {
+                        let next = state["Choices"]
+                            .as_array()
+                            .expect("Choices")
+                            .iter()
+                            .find(|c| {
+                                get(&input, &context, c["Variable"].as_str().expect("Variable")) == c["StringEquals"]
+                            })
+                            .map(|c| c["Next"].clone())
+                            .unwrap_or_else(|| state["Default"].clone());
+                        name = next.as_str().expect("Next").to_string();
+                        continue;
+                    }
+                    "Succeed" => return Ok(input),
+                    "Fail" => return Err((state["Error"].as_str().unwrap_or("Fail").to_string(), String::new())),
+                    other => panic!("the interpreter does not know state type {other}"),
+                };
+                match outcome {
+                    Ok(result) => {
+                        self.record(&name, &result);
+                        input = put_result(state, input, result);
+                    }
+                    Err((error, cause)) => {
+                        let caught = state["Catch"].as_array().and_then(|cs| {
+                            cs.iter().find(|c| {
+                                c["ErrorEquals"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .any(|e| e == "States.ALL" || *e == error)
+                            })
+                        });
+                        let Some(c) = caught else { return Err((error, cause)) };
+                        let key = c["ResultPath"]
+                            .as_str()
+                            .and_then(|p| p.strip_prefix("$."))
+                            .expect("Catch ResultPath");
+                        input[key] = json!({"Error": error, "Cause": cause});
+                        name = c["Next"].as_str().expect("Catch Next").to_string();
+                        continue;
+                    }
+                }
+                if self.stop_after_plan && name == "DiscoverAndIdentities" {
+                    return Ok(input);
+                }
+                if state.get("End").and_then(Value::as_bool) == Some(true) {
+                    return Ok(input);
+                }
+                name = state["Next"].as_str().expect("Next").to_string();
+            }
+        }
+        .boxed()
+    }
+}
+
+async fn create_bucket(moto: &str, name: &str) {
+    let resp = reqwest::Client::new()
+        .put(format!("{moto}/{name}"))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(resp.status().is_success(), "create bucket {name}: {}", resp.status());
+}
+
+fn config_text(bucket: &str, prefix: &str, tables: Option<&str>) -> String {
+    let mut t = format!(
+        "aws:\n  account_id: \"{ACCOUNT}\"\n  region: us-east-1\ns3:\n  bucket_name: {bucket}\n  prefix: {prefix}\nbackup:\n  job_timeout_seconds: 120\n"
+    );
+    if let Some(base) = tables {
+        t.push_str(&format!(
+            "dynamodb:\n  users_table_name: {base}-users\n  groups_table_name: {base}-groups\n  users_group_table_name: {base}-members\n"
+        ));
+    }
+    t
+}
+
+async fn env_for(endpoint: &str, text: &str) -> Env {
+    let moto = moto();
+    let config = load_str(text, ConfigFormat::Yaml, Path::new("workflow.yaml")).expect("config");
+    let options = AwsOptions {
+        quicksight_endpoint: Some(endpoint.to_string()),
+        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
+        retry: RetryPolicy::fast(),
+    };
+    let mut aws = AwsContext::connect(&config.aws, &options).await.expect("AWS context");
+    // DynamoDB (identity tables) on moto; QuickSight keeps its own endpoint.
+    aws.sdk = aws.sdk.to_builder().endpoint_url(&moto).build();
+    let repository = Repository::open(
+        &config.repository_url(),
+        &RepositoryOptions {
+            s3_endpoint: Some(moto),
+            aws: Some(aws.sdk.clone()),
+        },
+    )
+    .await
+    .expect("repository");
+    let mut env = Env::from_parts(config, aws, repository);
+    env.tuning = Tuning::fast();
+    env.poll_seconds = 1;
+    env
+}
+
+/// The `qsbackup` binary of this build (scripts/test exports QSBACKUP_BIN).
+fn qsbackup_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("QSBACKUP_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("qsbackup"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// `(member type, id, sha256)` of every bundle member of a snapshot.
+fn members(m: &SnapshotManifest) -> BTreeSet<(String, String, String)> {
+    m.bundles
+        .iter()
+        .flat_map(|b| &b.members)
+        .map(|x| (x.member_type.clone(), x.id.clone(), x.sha256.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 8,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let endpoint = emu.endpoint();
+    let bucket = format!("qsb-sfn-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let tables = format!("sfn{}", std::process::id());
+    let env = env_for(&endpoint, &config_text(&bucket, "sfn", Some(&tables))).await;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    let out = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    let committed = out.clone();
+    assert!(
+        matches!(committed["status"].as_str(), Some("complete" | "partial")),
+        "{committed}"
+    );
+    let snapshot_id = committed["snapshot_id"].as_str().expect("snapshot id").to_string();
+    for (state, n) in run.payloads.lock().unwrap().iter() {
+        assert!(*n < LIMIT, "{state} passed {n} bytes");
+    }
+    let lambda = SnapshotManifest::load(&env.repository, &snapshot_id)
+        .await
+        .expect("manifest");
+    assert!(lambda.identities.is_some(), "identities are in the snapshot");
+    assert!(!lambda.bundles.is_empty());
+    // The lock is released: another run may take it at once.
+    let again = qsbackup_core::lock::RepositoryLock::acquire(
+        &env.repository,
+        qsbackup_core::lock::LockPurpose::Backup,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("the run released its lock");
+    again.release().await.expect("release");
+
+    // The same account backed up by the binary.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cli_config = dir.path().join("cli.yaml");
+    std::fs::write(&cli_config, config_text(&bucket, "cli", None)).expect("config");
+    let out = std::process::Command::new(qsbackup_bin())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_QUICKSIGHT", &endpoint)
+        .env("AWS_ENDPOINT_URL_S3", &moto)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &moto)
+        .arg("--config")
+        .arg(&cli_config)
+        .args(["--no-progress", "--json", "backup"])
+        .output()
+        .expect("run qsbackup");
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "CLI backup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli_env = env_for(&endpoint, &config_text(&bucket, "cli", None)).await;
+    let cli_id = qsbackup_core::snapshots::resolve(&cli_env.repository, "latest")
+        .await
+        .expect("CLI snapshot");
+    let cli = SnapshotManifest::load(&cli_env.repository, &cli_id)
+        .await
+        .expect("CLI manifest");
+
+    assert_eq!(members(&lambda), members(&cli), "bundle members and checksums differ");
+    let arns = |v: &Vec<qsbackup_core::manifest::FailedAsset>| v.iter().map(|f| f.arn.clone()).collect::<BTreeSet<_>>();
+    assert_eq!(arns(&lambda.failed), arns(&cli.failed), "failed assets differ");
+    let skipped = |m: &SnapshotManifest| m.skipped.iter().map(|s| s.arn.clone()).collect::<BTreeSet<_>>();
+    assert_eq!(skipped(&lambda), skipped(&cli), "skipped assets differ");
+    assert_eq!(lambda.status, cli.status);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payloads_of_the_large_account_stay_under_256_kb() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Large,
+        seed: 2,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-large-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "large", None)).await;
+    // Assets only: the plan is what grows with the account.
+    env.mode = qsbackup_core::manifest::BackupMode::AssetsOnly;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: true,
+    };
+    let asl = asl();
+    let out = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    let bundles = out["planned"]["bundle_count"].as_u64().expect("bundle count");
+    assert!(bundles > 20, "the large account plans {bundles} bundles");
+    let payloads = run.payloads.lock().unwrap().clone();
+    assert!(payloads.iter().any(|(s, _)| s == "DiscoverAndIdentities"));
+    for (state, n) in &payloads {
+        assert!(*n < LIMIT, "{state} passed {n} bytes");
+    }
+    let plan_key = qsbackup_lambda::state::plan_key(out["run_id"].as_str().expect("run id"));
+    let plan = env
+        .repository
+        .head(&plan_key)
+        .await
+        .expect("head")
+        .expect("the plan is stored");
+    eprintln!("large plan: {bundles} bundles, plan.json {} bytes", plan.size);
+    let run_id = out["run_id"].as_str().expect("run id").to_string();
+    dispatch(&env, "abort-run", json!({"run_id": run_id}))
+        .await
+        .expect("abort releases the lock");
+}
