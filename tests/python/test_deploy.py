@@ -1,0 +1,79 @@
+"""deploy/: cfn-lint passes on the SAM template, and every Task of the state machine invokes a
+function the template defines, substituted by name, with the handler the Rust dispatcher knows."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+HANDLERS_RS = ROOT / "crates" / "qsbackup-lambda" / "src" / "lib.rs"
+
+
+def tasks(states):
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        for branch in state.get("Branches", []):
+            yield from tasks(branch["States"])
+        if "ItemProcessor" in state:
+            yield from tasks(state["ItemProcessor"]["States"])
+
+
+def kebab(name):
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
+
+
+def test_cfn_lint_passes_on_the_template():
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(DEPLOY / "template.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_task_names_a_function_the_template_defines():
+    template = cfn_yaml.load(str(DEPLOY / "template.yaml"))
+    resources = template["Resources"]
+    machine = next(r for r in resources.values() if r["Type"] == "AWS::Serverless::StateMachine")
+    assert machine["Properties"]["DefinitionUri"] == "statemachine.asl.json"
+    substitutions = machine["Properties"]["DefinitionSubstitutions"]
+    asl = json.loads((DEPLOY / "statemachine.asl.json").read_text())
+    known = set(re.findall(r'^    "([a-z-]+)",$', HANDLERS_RS.read_text(), re.M))
+    found = list(tasks(asl["States"]))
+    assert len(found) >= 8
+    for name, state in found:
+        m = re.fullmatch(r"\$\{(\w+)FunctionArn\}", state["Resource"])
+        assert m, f"{name}: {state['Resource']} is not a function substitution"
+        key = f"{m.group(1)}FunctionArn"
+        assert key in substitutions, f"{name}: {key} is not substituted by the template"
+        logical = substitutions[key]["Fn::GetAtt"][0]
+        function = resources.get(logical)
+        assert function and function["Type"] == "AWS::Serverless::Function", f"{name}: {logical} is no function"
+        handler = function["Properties"]["Environment"]["Variables"]["QSBACKUP_HANDLER"]
+        assert handler == kebab(m.group(1)), f"{logical} serves {handler}"
+        assert handler in known, f"{handler} is not a handler of qsbackup-lambda"
+        # Every function the workflow invokes is in the state machine role's policy.
+        role = resources[machine["Properties"]["Role"]["Fn::GetAtt"][0]]
+        invokable = [r["Fn::GetAtt"][0] for r in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]]
+        assert logical in invokable, f"the state machine role cannot invoke {logical}"
+
+
+def test_the_map_is_bounded_and_polls_with_a_wait_loop():
+    asl = json.loads((DEPLOY / "statemachine.asl.json").read_text())
+    states = asl["States"]
+    parallel = states["DiscoverAndIdentities"]
+    assert parallel["Type"] == "Parallel" and len(parallel["Branches"]) == 2
+    m = states["ExportBundles"]
+    assert m["Type"] == "Map" and m["MaxConcurrencyPath"] == "$.max_concurrency"
+    inner = m["ItemProcessor"]["States"]
+    assert inner["WaitForExport"]["Next"] == "CheckExport"
+    assert inner["ExportFinished"]["Choices"][0]["Next"] == "WaitForExport"
+    for name in ("StartExport", "CheckExport"):
+        assert inner[name]["Catch"][0]["Next"] == "RecordBundleFailure"
+    assert any("QuickSightLimitExceeded" in r["ErrorEquals"] for r in inner["StartExport"]["Retry"])
