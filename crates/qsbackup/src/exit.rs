@@ -41,14 +41,6 @@ impl Outcome {
             error: Some(error),
         }
     }
-    #[allow(dead_code)] // for the repository lock being added
-    pub fn code(code: u8, error: anyhow::Error) -> Outcome {
-        Outcome {
-            code,
-            error: Some(error),
-        }
-    }
-
     /// Classifies an engine error: configuration problems are usage errors.
     pub fn from_core(error: qsbackup_core::Error) -> Outcome {
         let code = if error.is_config() {

@@ -27,7 +27,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let _log_guard = match logging::init(&cli.global) {
+    // The config's `logging:` section (the sample tool's) sets defaults for
+    // the log; a config that does not load is reported by the command itself.
+    let logging_section = cli
+        .global
+        .config
+        .as_deref()
+        .and_then(|path| qsbackup_core::config::load(path).ok())
+        .and_then(|config| config.logging);
+    let _log_guard = match logging::init(&cli.global, logging_section.as_ref()) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -72,10 +72,14 @@ async fn seed_configs_dry_run_changes_nothing() {
         let emu = emulator(account, region, identity_region).await;
         ensure_bucket(bucket, region).await;
         let before = bucket_keys(bucket).await;
+        // --log-file keeps the configs' own log paths (./logs, /opt/...) off the test machine: flags win.
+        let log = std::env::temp_dir().join(format!("qsbackup-cli-{}-{file}.log", std::process::id()));
         let out = run(qsbackup(&emu.endpoint(), region)
             .arg("--config")
             .arg(seed_config(file))
-            .args(["backup", "--dry-run", "--json"]));
+            .args(["backup", "--dry-run", "--json", "--log-file"])
+            .arg(&log));
+        let _ = std::fs::remove_file(&log);
         assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
         let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document on stdout");
         assert_eq!(doc["dry_run"], true);
@@ -168,6 +172,49 @@ fn bad_config_values_exit_3_naming_the_key() {
         out.status.code(),
         Some(3),
         "global options after the command: {}",
+        stderr(&out)
+    );
+}
+
+/// The sample tool's `logging.file_path` is where the log goes when no
+/// --log-file is given, relative to the working directory as the tool had it.
+#[test]
+fn config_logging_file_path_is_honoured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_file(
+        dir.path(),
+        "config.yaml",
+        &GOOD.replace(
+            "backup:\n",
+            "logging:\n  level: DEBUG\n  file_path: ./logs/backup.log\nbackup:\n  max_assets_per_bundle: 0\n",
+        ),
+    );
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["backup", "--dry-run"]));
+    // A config that does not load is refused before any log file is opened.
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!dir.path().join("logs/backup.log").exists());
+    let config = write_file(
+        dir.path(),
+        "good.yaml",
+        &GOOD.replace(
+            "backup:\n",
+            "logging:\n  level: DEBUG\n  file_path: ./logs/backup.log\nbackup:\n",
+        ),
+    );
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["demo", "--profile", "small", "--no-restore", "--no-progress"]));
+    let logged = std::fs::read_to_string(dir.path().join("logs/backup.log")).unwrap_or_default();
+    assert!(
+        !logged.is_empty(),
+        "nothing logged to logging.file_path; exit {:?}: {}",
+        out.status.code(),
         stderr(&out)
     );
 }

@@ -43,7 +43,6 @@ pub async fn open_repository(config: &Config, aws: Option<&AwsContext>) -> Resul
         .map_err(Outcome::from_core)
 }
 
-#[allow(dead_code)] // for the repository commands (snapshots, show, verify...) being added
 /// Opens a repository for commands that only read or maintain it: the config's
 /// repository, without AWS clients beyond the standard environment.
 pub async fn open_config_repository(global: &GlobalArgs) -> Result<(Config, Repository), Outcome> {
