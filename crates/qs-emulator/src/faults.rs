@@ -37,6 +37,10 @@ pub struct FaultPlan {
     /// Rate of export jobs forced to end `FAILED`.
     #[serde(default)]
     pub fail_export_jobs: f64,
+    /// Rate of import rollbacks that fail (`FAILED_ROLLBACK_ERROR`), leaving
+    /// what had succeeded in the account.
+    #[serde(default)]
+    pub fail_rollback: f64,
     /// Extra time every asset bundle job takes, milliseconds.
     #[serde(default)]
     pub job_delay_ms: u64,
@@ -109,6 +113,11 @@ impl Faults {
 
     pub fn fail_export_job(&mut self) -> bool {
         let p = self.plan.fail_export_jobs;
+        self.roll(p)
+    }
+
+    pub fn fail_rollback(&mut self) -> bool {
+        let p = self.plan.fail_rollback;
         self.roll(p)
     }
 

@@ -43,11 +43,15 @@ impl Timing {
         }
     }
 
-    /// (time queued, time running) of an import job of `resources` resources.
+    /// (time queued at its start, whole duration) of an import job of `resources` resources.
     pub fn import_job(self, resources: usize) -> (Duration, Duration) {
         match self {
             Timing::Instant => (Duration::ZERO, Duration::ZERO),
-            Timing::Realistic => (Duration::ZERO, Duration::from_millis(3000 + 80 * resources as u64)),
+            // Queued for the first half second of its 3 s base time.
+            Timing::Realistic => (
+                Duration::from_millis(500),
+                Duration::from_millis(3000 + 80 * resources as u64),
+            ),
         }
     }
 }

@@ -910,3 +910,77 @@ async fn namespaces_are_created_and_principals_checked_in_the_identity_region() 
         .expect("theme in us-west-2");
     assert!(themes.theme().is_some());
 }
+
+/// A rollback that itself fails ends `FAILED_ROLLBACK_ERROR`: what had
+/// succeeded stays in the account and `RollbackErrors` names it.
+#[tokio::test]
+async fn failed_rollback_leaves_what_succeeded() {
+    let emu = emulator().await;
+    let ep = emu.endpoint();
+    let qs = client(&ep, "us-east-1");
+    let theme = format!("arn:aws:quicksight:us-east-1:{SOURCE}:theme/theme-000");
+    // Without dependencies the dashboard's datasets are missing in the target.
+    qs.start_asset_bundle_export_job()
+        .aws_account_id(SOURCE)
+        .asset_bundle_export_job_id("two")
+        .resource_arns(dashboard_arn("dashboard-0000"))
+        .resource_arns(&theme)
+        .export_format(AssetBundleExportFormat::QuicksightJson)
+        .send()
+        .await
+        .expect("export");
+    let url = wait_export(&qs, SOURCE, "two")
+        .await
+        .download_url()
+        .expect("url")
+        .to_string();
+    let bytes = reqwest::get(&url).await.expect("download").bytes().await.expect("body");
+    admin(
+        &ep,
+        reqwest::Method::PUT,
+        "/_emulator/faults",
+        Some(serde_json::json!({"fail_rollback": 1.0})),
+    )
+    .await;
+    qs.start_asset_bundle_import_job()
+        .aws_account_id(TARGET)
+        .asset_bundle_import_job_id("rb")
+        .asset_bundle_import_source(
+            AssetBundleImportSource::builder()
+                .body(aws_smithy_types::Blob::new(bytes.to_vec()))
+                .build(),
+        )
+        .failure_action(AssetBundleImportFailureAction::Rollback)
+        .send()
+        .await
+        .expect("import");
+    let d = qs
+        .describe_asset_bundle_import_job()
+        .aws_account_id(TARGET)
+        .asset_bundle_import_job_id("rb")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(d.job_status(), Some(&AssetBundleImportJobStatus::FailedRollbackError));
+    assert!(d
+        .errors()
+        .iter()
+        .any(|e| e.arn().is_some_and(|a| a.ends_with("dashboard/dashboard-0000"))));
+    assert!(d
+        .rollback_errors()
+        .iter()
+        .any(|e| e.arn().is_some_and(|a| a.ends_with("theme/theme-000"))));
+    qs.describe_theme()
+        .aws_account_id(TARGET)
+        .theme_id("theme-000")
+        .send()
+        .await
+        .expect("the theme stayed");
+    let gone = qs
+        .describe_dashboard()
+        .aws_account_id(TARGET)
+        .dashboard_id("dashboard-0000")
+        .send()
+        .await;
+    assert!(gone.is_err(), "the failing dashboard was not created");
+}

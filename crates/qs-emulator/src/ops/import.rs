@@ -36,14 +36,33 @@ pub struct ImportJob {
     pub errors: Vec<Value>,
     /// Final status once applied.
     pub outcome: Option<&'static str>,
+    /// Time spent queued at the start (part of `run`).
+    pub queue: Duration,
+    /// How long a rollback shows as in progress once the job has failed.
+    pub rollback_time: Duration,
+    /// When the job was applied or rolled back.
+    pub settled_at: Option<Instant>,
+    /// The rollback itself fails (fault injection): what succeeded stays.
+    pub rollback_fails: bool,
 }
 
 impl ImportJob {
     fn running(&self, now: Instant) -> bool {
         self.outcome.is_none() && now < self.started + self.run
     }
-    fn status(&self) -> &'static str {
-        self.outcome.unwrap_or("IN_PROGRESS")
+    fn status(&self, now: Instant) -> &'static str {
+        match (self.outcome, self.settled_at) {
+            (None, _) if now < self.started + self.queue => "QUEUED_FOR_IMMEDIATE_EXECUTION",
+            (None, _) => "IN_PROGRESS",
+            (Some(o @ ("FAILED_ROLLBACK_COMPLETED" | "FAILED_ROLLBACK_ERROR")), Some(at)) => {
+                if now < at + self.rollback_time {
+                    "FAILED_ROLLBACK_IN_PROGRESS"
+                } else {
+                    o
+                }
+            }
+            (Some(o), _) => o,
+        }
     }
 }
 
@@ -328,7 +347,10 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         "arn:aws:quicksight:{}:{}:asset-bundle-import-job/{}",
         region, ctx.account, job_id
     );
-    let delay = svc.faults().plan.job_delay_ms;
+    let (delay, rollback_fails) = {
+        let mut f = svc.faults();
+        (f.plan.job_delay_ms, f.fail_rollback())
+    };
     let principals = svc.with_account(&ctx.account, &svc.region, |acct, _| Ok(Principals::of(acct)))?;
     svc.with_account(&ctx.account, &region, |acct, stats| {
         let now = Instant::now();
@@ -404,7 +426,7 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 }
             }
         }
-        let (_, run) = svc.timing.import_job(planned.len());
+        let (queue, run) = svc.timing.import_job(planned.len());
         let run = run + Duration::from_millis(delay);
         stats.import_job(running as u64 + 1, run.as_secs_f64());
         acct.import_jobs.insert(
@@ -421,6 +443,10 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 schedules,
                 errors,
                 outcome: None,
+                queue,
+                rollback_time: if queue.is_zero() { Duration::ZERO } else { Duration::from_secs(1) },
+                settled_at: None,
+                rollback_fails,
             },
         );
         Ok(())
@@ -452,6 +478,9 @@ pub fn settle(_svc: &Service, acct: &mut Account, _region: &str) {
             .collect();
         let outcome = if job.errors.is_empty() {
             "SUCCESSFUL"
+        } else if job.rollback && job.rollback_fails {
+            // The rollback broke down: what had succeeded stays in the account.
+            "FAILED_ROLLBACK_ERROR"
         } else if job.rollback {
             "FAILED_ROLLBACK_COMPLETED"
         } else {
@@ -500,6 +529,7 @@ pub fn settle(_svc: &Service, acct: &mut Account, _region: &str) {
         }
         if let Some(j) = acct.import_jobs.get_mut(&id) {
             j.outcome = Some(outcome);
+            j.settled_at = Some(now);
         }
     }
 }
@@ -510,7 +540,7 @@ pub fn describe(ctx: &Ctx, job_id: &str) -> Result<Response, ApiError> {
             .import_jobs
             .get(job_id)
             .ok_or_else(|| ApiError::not_found(format!("Asset bundle import job {job_id} not found.")))?;
-        let status = job.status();
+        let status = job.status(Instant::now());
         let mut body = Map::new();
         body.insert("JobStatus".into(), json!(status));
         body.insert("Arn".into(), json!(job.arn));
@@ -526,6 +556,29 @@ pub fn describe(ctx: &Ctx, job_id: &str) -> Result<Response, ApiError> {
         if status == "FAILED_ROLLBACK_COMPLETED" {
             body.insert("RollbackErrors".into(), json!([]));
         }
+        if status == "FAILED_ROLLBACK_ERROR" {
+            let left: Vec<Value> = job
+                .planned
+                .iter()
+                .filter(|(_, a, _)| {
+                    !job.errors
+                        .iter()
+                        .any(|e| field(e, "Arn").is_some_and(|arn| arn.ends_with(&format!("/{}", a.id))))
+                })
+                .map(|(t, a, _)| {
+                    let arn = format!(
+                        "arn:aws:quicksight:{}:{}:{}/{}",
+                        ctx.region,
+                        acct.account_id,
+                        t.resource(),
+                        a.id
+                    );
+                    json!({"Arn": arn, "Type": "ROLLBACK_FAILED",
+                        "Message": format!("{arn} could not be rolled back and remains in the account.")})
+                })
+                .collect();
+            body.insert("RollbackErrors".into(), json!(left));
+        }
         body.insert("RequestId".into(), json!(wire::request_id()));
         Ok(Value::Object(body))
     })?;
@@ -539,7 +592,7 @@ pub fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         Ok(jobs
             .into_iter()
             .map(|j| {
-                json!({"JobStatus": j.status(), "Arn": j.arn, "CreatedTime": j.created, "AssetBundleImportJobId": j.id,
+                json!({"JobStatus": j.status(Instant::now()), "Arn": j.arn, "CreatedTime": j.created, "AssetBundleImportJobId": j.id,
                 "FailureAction": j.request.get("FailureAction")})
             })
             .collect())
