@@ -16,7 +16,7 @@
 
 use crate::error::{Error, Result};
 use crate::journal::{journals, JOURNAL_PREFIX};
-use crate::manifest::{manifest_key, BackupMode, SnapshotManifest};
+use crate::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::Repository;
 use crate::retention::{apply, Decision, RetentionPolicy};
 use crate::snapshots::{load_all, referenced_keys};
@@ -57,17 +57,30 @@ impl ForgetPlan {
     }
 }
 
-/// Applies `policy` to every group of `manifests` as of `now`.
+/// Why a snapshot the policy would remove is kept anyway.
+pub const LAST_COMPLETE: &str = "last complete snapshot";
+
+/// Applies `policy` to every group of `manifests` as of `now`. Whatever the
+/// policy says, the newest `complete` snapshot of each group is kept: when
+/// newer snapshots are `partial` (an asset stopped exporting), it may hold the
+/// only copy of what they lack.
 pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now: DateTime<Utc>) -> ForgetPlan {
     type Times = Vec<(String, DateTime<Utc>)>;
+    let last_complete: BTreeSet<String> = {
+        let mut newest: BTreeMap<(String, String, BackupModeKey), (&DateTime<Utc>, &str)> = BTreeMap::new();
+        for m in manifests.iter().filter(|m| m.status == SnapshotStatus::Complete) {
+            let key = (m.account_id.clone(), m.region.clone(), mode_key(m.mode));
+            let e = newest.entry(key).or_insert((&m.started_at, &m.id));
+            if m.started_at > *e.0 {
+                *e = (&m.started_at, &m.id);
+            }
+        }
+        newest.into_values().map(|(_, id)| id.to_string()).collect()
+    };
     let mut groups: BTreeMap<(String, String, String), (BackupMode, Times)> = BTreeMap::new();
     for m in manifests {
-        let mode = serde_json::to_value(m.mode)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
         groups
-            .entry((m.account_id.clone(), m.region.clone(), mode))
+            .entry((m.account_id.clone(), m.region.clone(), mode_key(m.mode)))
             .or_insert_with(|| (m.mode, Vec::new()))
             .1
             .push((m.id.clone(), m.started_at));
@@ -75,8 +88,14 @@ pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now
     let groups = groups
         .into_iter()
         .map(|((account_id, region, _), (mode, snaps))| {
-            let (keep, remove): (Vec<Decision>, Vec<Decision>) =
-                apply(policy, &snaps, now).into_iter().partition(|d| d.keep);
+            let decisions = apply(policy, &snaps, now).into_iter().map(|mut d| {
+                if !d.keep && last_complete.contains(&d.id) {
+                    d.keep = true;
+                    d.reasons.push(LAST_COMPLETE.to_string());
+                }
+                d
+            });
+            let (keep, remove): (Vec<Decision>, Vec<Decision>) = decisions.partition(|d| d.keep);
             ForgetGroup {
                 account_id,
                 region,
@@ -90,6 +109,15 @@ pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now
         policy: policy.to_string(),
         groups,
     }
+}
+
+type BackupModeKey = String;
+
+fn mode_key(mode: BackupMode) -> BackupModeKey {
+    serde_json::to_value(mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn trash_key(id: &str) -> String {

@@ -185,6 +185,36 @@ async fn prune_refuses_while_a_manifest_is_unreadable() {
     assert!(err.contains("snapshots/bad.json"), "{err}");
 }
 
+/// Three partial nights after a complete one: `--keep-last 2` keeps the last
+/// complete snapshot anyway, since it may hold the only good copy of an asset
+/// that stopped exporting.
+#[test]
+fn the_last_complete_snapshot_is_never_forgotten() {
+    let mut snaps = Vec::new();
+    for (id, day, status) in [
+        ("c1", "01", SnapshotStatus::Complete),
+        ("c2", "02", SnapshotStatus::Complete),
+        ("p3", "03", SnapshotStatus::Partial),
+        ("p4", "04", SnapshotStatus::Partial),
+        ("p5", "05", SnapshotStatus::Partial),
+    ] {
+        let mut m = manifest(id, at(&format!("2026-11-{day}T00:00:00Z")));
+        m.status = status;
+        snaps.push(m);
+    }
+    let policy = RetentionPolicy {
+        keep_last: 2,
+        ..Default::default()
+    };
+    let plan = plan_forget(&snaps, &policy, Utc::now());
+    let mut removed = plan.removed_ids();
+    removed.sort();
+    assert_eq!(removed, vec!["c1".to_string(), "p3".to_string()]);
+    let kept = &plan.groups[0].keep;
+    let c2 = kept.iter().find(|d| d.id == "c2").expect("c2 kept");
+    assert_eq!(c2.reasons, vec![LAST_COMPLETE.to_string()]);
+}
+
 #[test]
 fn snapshots_are_grouped_by_account_region_and_mode() {
     let mut a = manifest("a", at("2026-11-01T00:00:00Z"));
