@@ -70,6 +70,11 @@ pub struct LockInfo {
     pub expires_at: DateTime<Utc>,
     pub released: bool,
     pub tool_version: String,
+    /// Where `pid` means something: this kernel boot and PID namespace. Two
+    /// machines or containers can share a host name; only a holder in the same
+    /// scope can be judged dead by its pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_scope: Option<String>,
 }
 
 impl fmt::Display for LockInfo {
@@ -108,7 +113,8 @@ impl LockInfo {
                 self.expires_at.format("%Y-%m-%d %H:%M:%S UTC")
             ));
         }
-        if self.host == host_name() && process_alive(self.pid) == Some(false) {
+        let same_scope = self.process_scope.is_some() && self.process_scope == process_scope();
+        if self.host == host_name() && same_scope && process_alive(self.pid) == Some(false) {
             return LockState::Stale(format!("process {} on this host is not running", self.pid));
         }
         LockState::Live
@@ -177,6 +183,14 @@ pub fn host_name() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
         .or_else(|| std::env::var("COMPUTERNAME").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// This process's boot and PID namespace (`<boot id>/<pid namespace>`), when
+/// the platform tells them (Linux); pids compare only within one scope.
+pub fn process_scope() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let pid_ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), pid_ns.to_string_lossy()))
 }
 
 /// Whether process `pid` on this host runs; `None` when this platform cannot tell.
@@ -327,6 +341,7 @@ pub async fn unlock(repo: &Repository, force: bool) -> Result<UnlockReport> {
             expires_at: now,
             released: true,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            process_scope: process_scope(),
         };
         match write_lock(repo, &tombstone, PutMode::Create).await {
             Ok(()) | Err(Error::AlreadyExists { .. }) => {}
@@ -454,6 +469,7 @@ async fn try_acquire(repo: &Repository, purpose: LockPurpose, options: &LockOpti
         expires_at: now + ttl_delta(options.ttl),
         released: false,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        process_scope: process_scope(),
     };
     match write_lock(repo, &info, PutMode::Create).await {
         Ok(()) => {}

@@ -155,6 +155,7 @@ pub async fn acquire(
             expires_at: now + super::ttl_delta(options.ttl),
             released: false,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            process_scope: super::process_scope(),
         };
         let holder = current(client, table, lock_id).await?;
         let mut put = client

@@ -111,12 +111,21 @@ async fn a_lock_of_a_dead_process_on_this_host_is_stale_at_once() {
         expires_at: now + chrono::TimeDelta::hours(1),
         released: false,
         tool_version: "0".into(),
+        process_scope: process_scope(),
     };
     write_lock(&repo, &info, PutMode::Create).await.unwrap();
     assert!(matches!(info.state(Utc::now()), LockState::Stale(_)));
     let mut other_host = info.clone();
     other_host.host = "elsewhere".into();
     assert_eq!(other_host.state(Utc::now()), LockState::Live);
+    // Same host name, another machine or container (another boot or PID
+    // namespace): its pid says nothing here, the lock stays live.
+    let mut other_scope = info.clone();
+    other_scope.process_scope = Some("another-boot/pid:[1]".into());
+    assert_eq!(other_scope.state(Utc::now()), LockState::Live);
+    let mut unknown_scope = info.clone();
+    unknown_scope.process_scope = None;
+    assert_eq!(unknown_scope.state(Utc::now()), LockState::Live);
     let guard = RepositoryLock::acquire(&repo, LockPurpose::Backup, Duration::ZERO)
         .await
         .unwrap();
