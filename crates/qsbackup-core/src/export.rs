@@ -125,6 +125,9 @@ pub struct Exporter<'a> {
     dependencies: DependencyIndex,
     job_seq: AtomicUsize,
     extra_numbers: Mutex<HashMap<AssetType, usize>>,
+    /// Numbers skipped before the first split part's, so exporters sharing one [`KeyLayout`]
+    /// (one per bundle in the Lambda workflow) never name two split parts alike.
+    split_offset: usize,
     /// Progress records for resuming after a crash, and jobs of a crashed run to adopt.
     journal: Option<&'a dyn ExportJournal>,
     /// Job ids handed over by the journal: waited for, not started again.
@@ -231,6 +234,7 @@ impl<'a> Exporter<'a> {
             dependencies,
             job_seq: AtomicUsize::new(0),
             extra_numbers: Mutex::new(HashMap::new()),
+            split_offset: 0,
             journal: None,
             adopted: Mutex::new(HashSet::new()),
         })
@@ -240,6 +244,14 @@ impl<'a> Exporter<'a> {
     /// crashed run it hands over instead of starting them again (see [`crate::journal`]).
     pub fn with_journal(mut self, journal: &'a dyn ExportJournal) -> Self {
         self.journal = Some(journal);
+        self
+    }
+
+    /// Numbers this exporter's split parts after the first `offset` numbers past the planned
+    /// bundles; the CLI's single exporter keeps 0. A bundle of `n` assets uses at most `2 * n`
+    /// split numbers (each split partitions its assets into two or more non-empty parts).
+    pub fn with_split_offset(mut self, offset: usize) -> Self {
+        self.split_offset = offset;
         self
     }
 
@@ -272,7 +284,7 @@ impl<'a> Exporter<'a> {
             Naming::Planned { number, .. } => Some(number),
             Naming::Split { planned_of } => {
                 let mut extra = self.extra_numbers.lock().unwrap_or_else(|p| p.into_inner());
-                let n = extra.entry(w.asset_type).or_insert(planned_of);
+                let n = extra.entry(w.asset_type).or_insert(planned_of + self.split_offset);
                 *n += 1;
                 Some(*n)
             }
@@ -543,5 +555,85 @@ impl<'a> Exporter<'a> {
             more,
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::NoProgress;
+    use crate::testutil::memory_repo;
+
+    fn aws() -> AwsContext {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        let quicksight = aws_sdk_quicksight::Client::new(&sdk);
+        AwsContext {
+            sdk,
+            identity_quicksight: quicksight.clone(),
+            quicksight,
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            identity_region: "us-east-1".into(),
+        }
+    }
+
+    fn settings() -> ExportSettings {
+        ExportSettings {
+            format: ExportFormat::QuickSightJson,
+            include_dependencies: true,
+            include_permissions: true,
+            include_tags: true,
+            include_folder_memberships: true,
+            max_concurrent_jobs: 1,
+            job_timeout: Duration::from_secs(60),
+            tuning: Tuning::fast(),
+        }
+    }
+
+    fn split_keys(exporter: &Exporter<'_>, parts: usize) -> Vec<String> {
+        let w = Work {
+            asset_type: AssetType::Dashboard,
+            assets: vec![],
+            naming: Naming::Split { planned_of: 2 },
+            retry_whole: false,
+        };
+        (0..parts).map(|_| exporter.key_for(&w)).collect()
+    }
+
+    #[test]
+    fn exporters_with_disjoint_split_offsets_name_split_parts_apart() {
+        let aws = aws();
+        let repo = memory_repo("split-offset");
+        let layout = KeyLayout {
+            date_prefix: "2026/11/28".into(),
+            hhmmss: "072100".into(),
+        };
+        let new = |offset: usize| {
+            Exporter::new(
+                &aws,
+                &repo,
+                settings(),
+                &NoProgress,
+                "s",
+                layout.clone(),
+                DependencyIndex::new(std::iter::empty()),
+            )
+            .expect("exporter")
+            .with_split_offset(offset)
+        };
+        let cli = split_keys(&new(0), 2);
+        assert_eq!(
+            cli,
+            vec![
+                "2026/11/28/dashboard/dashboard_bundle_3-072100.zip",
+                "2026/11/28/dashboard/dashboard_bundle_4-072100.zip"
+            ]
+        );
+        let first = split_keys(&new(0), 4);
+        let second = split_keys(&new(4), 4);
+        assert!(first.iter().all(|k| !second.contains(k)), "{first:?} vs {second:?}");
     }
 }

@@ -41,6 +41,20 @@ fn planned(plan: &PlanDocument, bundle: usize) -> Result<&crate::state::PlanBund
         .ok_or_else(|| HandlerError::new("BadInput", format!("the plan has no bundle {bundle}")))
 }
 
+/// Split numbers reserved for the bundles of `bundle`'s type planned before it: every bundle gets
+/// its own exporter, and all share the run's key layout, so each numbers its split parts past
+/// the parts the earlier bundles could use (at most two per asset) and no two keys collide.
+fn split_offset(plan: &PlanDocument, bundle: usize) -> usize {
+    let Some(b) = plan.bundles.get(bundle) else {
+        return 0;
+    };
+    plan.bundles[..bundle]
+        .iter()
+        .filter(|p| p.asset_type == b.asset_type)
+        .map(|p| 2 * p.assets.len())
+        .sum()
+}
+
 /// Starts bundle `input.bundle`'s export job.
 pub async fn start_export(env: &Env, input: BundleInput) -> Result<ExportState, HandlerError> {
     let run = touch(env, &input.run_id).await?;
@@ -207,7 +221,8 @@ async fn store_with_engine(
         layout,
         dependencies,
     )
-    .map_err(HandlerError::core)?;
+    .map_err(HandlerError::core)?
+    .with_split_offset(split_offset(plan, bundle));
     let journal = AdoptOnce(Mutex::new(adopt));
     let exporter = exporter.with_journal(&journal);
     let one = BundlePlan {
@@ -234,4 +249,39 @@ async fn store_with_engine(
     };
     state::put(&env.repository, &state::bundle_key(&run.run_id, bundle), &result).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::PlanBundle;
+
+    fn bundle(asset_type: AssetType, number: usize, of: usize, assets: usize) -> PlanBundle {
+        PlanBundle {
+            asset_type,
+            number,
+            of,
+            assets: (0..assets).map(|i| (format!("arn:{i}"), format!("n{i}"))).collect(),
+        }
+    }
+
+    #[test]
+    fn bundles_of_one_type_get_disjoint_split_numbers() {
+        let plan = PlanDocument {
+            discovered: Default::default(),
+            skipped: vec![],
+            notes: vec![],
+            bundles: vec![
+                bundle(AssetType::Dashboard, 1, 3, 5),
+                bundle(AssetType::DataSet, 1, 1, 7),
+                bundle(AssetType::Dashboard, 2, 3, 4),
+                bundle(AssetType::Dashboard, 3, 3, 2),
+            ],
+            dependencies: vec![],
+        };
+        let offsets: Vec<usize> = (0..4).map(|i| split_offset(&plan, i)).collect();
+        assert_eq!(offsets, vec![0, 0, 10, 18]);
+        // Each bundle's range [offset, offset + 2 * assets) is its own.
+        assert!(offsets[0] + 2 * 5 <= offsets[2] && offsets[2] + 2 * 4 <= offsets[3]);
+    }
 }
