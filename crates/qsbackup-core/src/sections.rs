@@ -47,6 +47,16 @@ fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<Bytes> {
         })
 }
 
+/// Read limits for the sections. The SDK clients of [`AwsContext`] already
+/// retry throttling, 5xx and connection errors with capped backoff; one more
+/// try around them rides out a longer burst without multiplying the worst-case
+/// wait of a call that keeps failing.
+fn section_limits() -> IdentityLimits {
+    let mut limits = IdentityLimits::default();
+    limits.retry.max_attempts = 2;
+    limits
+}
+
 /// What the identities section learned, for the report.
 #[derive(Debug, Clone, Default)]
 pub struct IdentitiesSummary {
@@ -84,7 +94,7 @@ impl IdentitiesSection {
             quicksight: aws.identity_quicksight.clone(),
             dynamodb,
             account_id: aws.account_id.clone(),
-            limits: IdentityLimits::default(),
+            limits: section_limits(),
             summary: Mutex::new(IdentitiesSummary::default()),
         }
     }
@@ -190,9 +200,10 @@ impl SnapshotSection for AccountSection {
 
     async fn backup(&self, snapshot_id: &str, repository: &Repository, _sink: &dyn ProgressSink) -> Result<ObjectRef> {
         let (namespaces, namespace_note) = self.namespaces().await;
-        let snapshot: AccountSnapshot = account_config::snapshot(&self.quicksight, &self.account_id, &namespaces)
-            .await
-            .map_err(|e| section_error("account", e.to_string()))?;
+        let snapshot: AccountSnapshot =
+            account_config::snapshot_with_limits(&self.quicksight, &self.account_id, &namespaces, &section_limits())
+                .await
+                .map_err(|e| section_error("account", e.to_string()))?;
         if let Ok(mut notes) = self.notes.lock() {
             *notes = namespace_note
                 .into_iter()
