@@ -8,6 +8,8 @@
 //! Prune only deletes objects qsbackup knows it wrote: those of forgotten snapshots (from the
 //! trash), those crashed runs recorded in their journals, staging uploads under `tmp/`, and
 //! identities/account objects of snapshots that were never committed, and on local disk the
+//! state of scheduled runs that ended under `runs/` (and bundles an aborted one recorded),
+//! restore staging files, and on local disk the
 //! `<name>#<n>` staging files of writes a killed process never finished (object_store hides
 //! them from listings) — and never an object any remaining snapshot references. Leftovers of crashed runs younger than the safety margin are
 //! kept (the next backup may resume from them). Bundles written by other tools under the same
@@ -29,6 +31,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const TRASH_PREFIX: &str = "trash/";
 /// Staging objects of streamed uploads.
 pub const TMP_PREFIX: &str = "tmp/";
+/// Bundles a restore stages for `S3Uri` imports (it removes them itself when it ends).
+pub const RESTORE_STAGING_PREFIX: &str = "restore-staging/";
+/// State of scheduled runs (the Step Functions workflow).
+pub const RUNS_PREFIX: &str = "runs/";
 
 /// One group of snapshots and the policy's decisions for it.
 #[derive(Debug, Clone, Serialize)]
@@ -321,8 +327,27 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
         prune_local_staging(&mut p, root, cutoff).await?;
     }
 
-    // Staging uploads and sections of snapshots that were never committed.
-    for prefix in [TMP_PREFIX, "identities/", "account/"] {
+    // Bookkeeping of scheduled (Step Functions) runs. Prune holds the
+    // repository lock, which a scheduled run keeps for its whole duration, so
+    // what is here belongs to runs that ended; the bundles an aborted run
+    // recorded go too, unless a snapshot references them.
+    for o in repo.list(RUNS_PREFIX).await? {
+        if o.last_modified > cutoff {
+            p.keep_recent(&o.key, "scheduled run state, younger than the safety margin")
+                .await?;
+            continue;
+        }
+        if o.key.contains("/bundles/") {
+            if let Ok(record) = serde_json::from_slice::<crate::manifest::BundleRecord>(&repo.get(&o.key).await?) {
+                p.remove(&record.key, &format!("recorded by scheduled run state {}", o.key))
+                    .await?;
+            }
+        }
+        p.remove(&o.key, "state of a scheduled run that ended").await?;
+    }
+
+    // Staging uploads (backup and restore) and sections of snapshots that were never committed.
+    for prefix in [TMP_PREFIX, RESTORE_STAGING_PREFIX, "identities/", "account/"] {
         for o in repo.list(prefix).await? {
             if o.last_modified > cutoff {
                 p.keep_recent(&o.key, "unreferenced, younger than the safety margin")

@@ -259,3 +259,38 @@ async fn staging_files_of_killed_local_writes_are_pruned() {
     assert!(dir.join("2026/11/28/dataset/dataset-1.zip").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The state a scheduled run left (and the bundles an aborted one recorded)
+/// goes once older than the margin; a bundle a snapshot references stays, and
+/// so do restore staging files younger than the margin.
+#[tokio::test]
+async fn scheduled_run_state_and_restore_staging_are_pruned() {
+    let repo = memory_repo("prune-runs");
+    let kept = snapshot(&repo, "s1", "2026-11-01T00:00:00Z", &["b/kept.zip"]).await;
+    let orphan = store_bundle(&repo, "b/orphan.zip", AssetType::DataSet, &[("dataset/d.json", "{}")]).await;
+    for (n, record) in [(1, &kept.bundles[0]), (2, &orphan)] {
+        let body = serde_json::to_vec(record).unwrap();
+        repo.put_create(&format!("runs/r1/bundles/{n:05}.json"), Bytes::from(body))
+            .await
+            .unwrap();
+    }
+    repo.put_create("runs/r1/plan.json", Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    repo.put_create("restore-staging/x/job-1.zip", Bytes::from_static(b"zip"))
+        .await
+        .unwrap();
+    let report = prune(&repo, &no_margin()).await.unwrap();
+    let deleted = keys(&report.deleted);
+    for key in [
+        "b/orphan.zip",
+        "runs/r1/bundles/00001.json",
+        "runs/r1/bundles/00002.json",
+        "runs/r1/plan.json",
+        "restore-staging/x/job-1.zip",
+    ] {
+        assert!(deleted.contains(&key), "{key} not pruned: {deleted:?}");
+    }
+    assert!(!deleted.contains(&"b/kept.zip"));
+    assert!(repo.head("b/kept.zip").await.unwrap().is_some());
+}
