@@ -51,11 +51,14 @@ enum Attempt {
     Stored(ObjectRef),
     /// Worth another try; the URL is renewed first.
     Retry(String),
+    /// The key already holds an object (a retried invocation stored it); the download
+    /// announced this many bytes.
+    Exists(Option<u64>),
     Fatal(FailReason, Error),
 }
 
 impl Exporter<'_> {
-    async fn download_once(&self, key: &str, url: &str) -> Attempt {
+    async fn download_once(&self, key: &str, url: &str, adopt_existing: bool) -> Attempt {
         let response = match self.http.get(url).send().await {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(e.without_url().to_string()),
@@ -67,9 +70,11 @@ impl Exporter<'_> {
         if !status.is_success() {
             return Attempt::Retry(format!("the download answered HTTP {status}"));
         }
+        let announced = response.content_length();
         match self.repository.put_stream_create(key, checked_body(response)).await {
             Ok(object) => Attempt::Stored(object),
             Err(StreamPutError::Source(e)) => Attempt::Retry(format!("the download broke off: {e}")),
+            Err(StreamPutError::Store(Error::AlreadyExists { .. })) if adopt_existing => Attempt::Exists(announced),
             Err(StreamPutError::Store(e)) => Attempt::Fatal(FailReason::StoreFailed, e),
         }
     }
@@ -82,7 +87,50 @@ impl Exporter<'_> {
         })
     }
 
+    /// The object an earlier attempt at this very job left at `key`, taken as the bundle only
+    /// when it is a zip bundle of the size the download announces (its members are then read
+    /// from it, which fails for anything but a readable zip).
+    async fn existing_bundle(&self, key: &str, announced: Option<u64>) -> Result<ObjectRef, (FailReason, Error)> {
+        let refuse = |message: String| {
+            (
+                FailReason::StoreFailed,
+                Error::Bundle {
+                    key: key.to_string(),
+                    message,
+                },
+            )
+        };
+        if self.settings.format != ExportFormat::QuickSightJson {
+            return Err(refuse("the key is already taken".into()));
+        }
+        let mut stream = self
+            .repository
+            .get_stream(key)
+            .await
+            .map_err(|e| (FailReason::StoreFailed, e))?;
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| (FailReason::StoreFailed, e))?;
+            sha2::Digest::update(&mut hasher, &chunk);
+            size += chunk.len() as u64;
+        }
+        if announced != Some(size) {
+            return Err(refuse(format!(
+                "the key already holds {size} bytes, but the export job's download is {}",
+                announced.map_or("of unknown size".to_string(), |n| format!("{n} bytes"))
+            )));
+        }
+        Ok(ObjectRef {
+            key: key.to_string(),
+            size,
+            sha256: hex::encode(sha2::Digest::finalize(hasher)),
+        })
+    }
+
     /// Downloads the bundle of finished job `job_id` into `key`, then records its members.
+    /// With `adopt_existing`, an object already at `key` (stored by an earlier attempt at this
+    /// job) is taken as the bundle instead of failing.
     pub(crate) async fn store(
         &self,
         job_id: &str,
@@ -90,6 +138,7 @@ impl Exporter<'_> {
         first_url: Option<String>,
         asset_type: AssetType,
         requested_arns: &[String],
+        adopt_existing: bool,
     ) -> Result<BundleRecord, (FailReason, Error)> {
         let tuning = &self.settings.tuning;
         let mut url = first_url;
@@ -104,9 +153,13 @@ impl Exporter<'_> {
                     Err(e) => return Err((FailReason::DownloadFailed, e)),
                 },
             };
-            match self.download_once(key, &current).await {
+            match self.download_once(key, &current, adopt_existing).await {
                 Attempt::Stored(object) => {
                     stored = Some(object);
+                    break;
+                }
+                Attempt::Exists(announced) => {
+                    stored = Some(self.existing_bundle(key, announced).await?);
                     break;
                 }
                 Attempt::Fatal(reason, e) => return Err((reason, e)),

@@ -128,6 +128,8 @@ pub struct Exporter<'a> {
     /// Numbers skipped before the first split part's, so exporters sharing one [`KeyLayout`]
     /// (one per bundle in the Lambda workflow) never name two split parts alike.
     split_offset: usize,
+    /// Whether a resumed job whose key is already stored takes that object as its bundle.
+    adopt_existing: bool,
     /// Progress records for resuming after a crash, and jobs of a crashed run to adopt.
     journal: Option<&'a dyn ExportJournal>,
     /// Job ids handed over by the journal: waited for, not started again.
@@ -235,6 +237,7 @@ impl<'a> Exporter<'a> {
             job_seq: AtomicUsize::new(0),
             extra_numbers: Mutex::new(HashMap::new()),
             split_offset: 0,
+            adopt_existing: false,
             journal: None,
             adopted: Mutex::new(HashSet::new()),
         })
@@ -252,6 +255,14 @@ impl<'a> Exporter<'a> {
     /// split numbers (each split partitions its assets into two or more non-empty parts).
     pub fn with_split_offset(mut self, offset: usize) -> Self {
         self.split_offset = offset;
+        self
+    }
+
+    /// For a retried step that adopts its own job: when that job's bundle key already holds a
+    /// zip of the download's size (stored before the step's record was written), it is read
+    /// and recorded as the bundle instead of failing the assets. The CLI keeps this off.
+    pub fn with_existing_bundles_adopted(mut self) -> Self {
+        self.adopt_existing = true;
         self
     }
 
@@ -408,7 +419,11 @@ impl<'a> Exporter<'a> {
                 if let Some(j) = self.journal {
                     j.storing(&job_id, &key).await;
                 }
-                match self.store(&job_id, &key, download_url, w.asset_type, &arns).await {
+                let adopt_existing = self.adopt_existing && resumed;
+                match self
+                    .store(&job_id, &key, download_url, w.asset_type, &arns, adopt_existing)
+                    .await
+                {
                     Ok(record) => {
                         if let Some(j) = self.journal {
                             j.bundle_stored(&record).await;

@@ -472,3 +472,76 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
         .await
         .expect("abort releases the lock");
 }
+
+/// Step Functions retries check-export after the bundle was stored but before its record was
+/// written: the retry finds the bundle's key taken and records the stored object, not a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_check_export_records_the_bundle_it_already_stored() {
+    use qsbackup_lambda::state::{self, BundleResult};
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 3,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-retry-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "retry", None)).await;
+    env.mode = qsbackup_core::manifest::BackupMode::AssetsOnly;
+    let begun = dispatch(&env, "begin-run", json!({})).await.expect("begin-run");
+    let run_id = begun["run_id"].as_str().expect("run id").to_string();
+    let planned = dispatch(&env, "discover-and-plan", json!({"run_id": run_id}))
+        .await
+        .expect("discover-and-plan");
+    let count = planned["bundle_count"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("bundle count in {planned}"));
+    // The first bundle whose export job QuickSight starts.
+    let mut bundle = None;
+    for n in 0..count {
+        let started = dispatch(&env, "start-export", json!({"run_id": run_id, "bundle": n}))
+            .await
+            .expect("start-export");
+        if started["status"] == "RUNNING" {
+            bundle = Some((n as usize, started));
+            break;
+        }
+    }
+    let (bundle, mut polled) = bundle.expect("a bundle ran as an export job");
+    let mut running = polled.clone();
+    for _ in 0..200 {
+        if polled["status"] == "DONE" {
+            break;
+        }
+        running = polled.clone();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        polled = dispatch(&env, "check-export", polled).await.expect("check-export");
+    }
+    assert_eq!(polled["status"], "DONE", "{polled}");
+    let key = state::bundle_key(&run_id, bundle);
+    let first: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    assert!(!first.bundles.is_empty() && first.failed.is_empty(), "{first:?}");
+
+    // The record is lost as if the invocation died right after storing the bundle.
+    env.repository.delete(&key).await.expect("delete record");
+    let again = dispatch(&env, "check-export", running)
+        .await
+        .expect("retried check-export");
+    assert_eq!(again["status"], "DONE", "{again}");
+    let retried: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    assert!(
+        retried.failed.is_empty(),
+        "the retry failed the assets: {:?}",
+        retried.failed
+    );
+    let object = |r: &BundleResult| r.bundles.iter().map(|b| b.object()).collect::<Vec<_>>();
+    assert_eq!(object(&retried), object(&first));
+    let members = |r: &BundleResult| r.bundles.iter().map(|b| b.members.len()).sum::<usize>();
+    assert_eq!(members(&retried), members(&first));
+    dispatch(&env, "abort-run", json!({"run_id": run_id}))
+        .await
+        .expect("abort releases the lock");
+}

@@ -222,7 +222,8 @@ async fn store_with_engine(
         dependencies,
     )
     .map_err(HandlerError::core)?
-    .with_split_offset(split_offset(plan, bundle));
+    .with_split_offset(split_offset(plan, bundle))
+    .with_existing_bundles_adopted();
     let journal = AdoptOnce(Mutex::new(adopt));
     let exporter = exporter.with_journal(&journal);
     let one = BundlePlan {
