@@ -130,6 +130,8 @@ pub struct Exporter<'a> {
     split_offset: usize,
     /// Whether a resumed job whose key is already stored takes that object as its bundle.
     adopt_existing: bool,
+    /// No job is waited for past this, whatever `job_timeout` allows (a Lambda call's budget).
+    deadline: Option<Instant>,
     /// Progress records for resuming after a crash, and jobs of a crashed run to adopt.
     journal: Option<&'a dyn ExportJournal>,
     /// Job ids handed over by the journal: waited for, not started again.
@@ -238,6 +240,7 @@ impl<'a> Exporter<'a> {
             extra_numbers: Mutex::new(HashMap::new()),
             split_offset: 0,
             adopt_existing: false,
+            deadline: None,
             journal: None,
             adopted: Mutex::new(HashSet::new()),
         })
@@ -263,6 +266,13 @@ impl<'a> Exporter<'a> {
     /// and recorded as the bundle instead of failing the assets. The CLI keeps this off.
     pub fn with_existing_bundles_adopted(mut self) -> Self {
         self.adopt_existing = true;
+        self
+    }
+
+    /// Stops waiting for any job at `deadline` (the job then times out like one past
+    /// `job_timeout`); for callers that are killed at a fixed time. The CLI sets none.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -383,7 +393,8 @@ impl<'a> Exporter<'a> {
     }
 
     async fn run(&self, job_id: String, w: Work, slot: SemaphorePermit<'_>) -> Step {
-        let deadline = Instant::now() + self.settings.job_timeout;
+        let own = Instant::now() + self.settings.job_timeout;
+        let deadline = self.deadline.map_or(own, |d| d.min(own));
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
         let resumed = self.resumable(&job_id).await;
         let started = if resumed {

@@ -56,6 +56,9 @@ pub struct Env {
     pub max_concurrency: u32,
     /// Seconds the workflow waits between two checks of an export job.
     pub poll_seconds: u32,
+    /// How long one handler call may wait on export jobs, kept below the function's Timeout so
+    /// the engine gives up (and the assets are recorded as timed out) before Lambda kills it.
+    pub handler_budget: Duration,
 }
 
 fn env_number(name: &str, default: u64) -> Result<u64, HandlerError> {
@@ -97,12 +100,13 @@ impl Env {
             lease_ttl: Duration::from_secs(1800),
             max_concurrency: 5,
             poll_seconds: 30,
+            handler_budget: Duration::from_secs(840),
         }
     }
 
     /// The Lambda environment: the config as YAML text in `QSBACKUP_CONFIG` (or a file named by
     /// `QSBACKUP_CONFIG_FILE`), `QSBACKUP_LEASE_TTL_SECONDS`, `QSBACKUP_MAX_CONCURRENCY`,
-    /// `QSBACKUP_POLL_SECONDS`.
+    /// `QSBACKUP_POLL_SECONDS`, `QSBACKUP_HANDLER_BUDGET_SECONDS`.
     pub async fn from_env() -> Result<Env, HandlerError> {
         let bad = |e: qsbackup_core::Error| HandlerError::new("ConfigError", e.to_string());
         let config = match (std::env::var("QSBACKUP_CONFIG"), std::env::var("QSBACKUP_CONFIG_FILE")) {
@@ -119,6 +123,7 @@ impl Env {
         env.lease_ttl = Duration::from_secs(env_number("QSBACKUP_LEASE_TTL_SECONDS", 1800)?);
         env.max_concurrency = env_number("QSBACKUP_MAX_CONCURRENCY", 5)?.clamp(1, 5) as u32;
         env.poll_seconds = env_number("QSBACKUP_POLL_SECONDS", 30)?.max(1) as u32;
+        env.handler_budget = Duration::from_secs(env_number("QSBACKUP_HANDLER_BUDGET_SECONDS", 840)?.max(1));
         Ok(env)
     }
 }

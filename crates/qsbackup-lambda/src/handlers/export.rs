@@ -197,6 +197,9 @@ async fn store_with_engine(
 ) -> Result<(), HandlerError> {
     let b = planned(plan, bundle)?;
     let s = &env.config.backup;
+    // The call must return before the function's Timeout; what is unfinished by then is
+    // recorded as timed out rather than lost with a killed invocation.
+    let deadline = tokio::time::Instant::now() + env.handler_budget;
     let settings = ExportSettings {
         format: s.export_format,
         include_dependencies: s.include_dependencies,
@@ -204,7 +207,7 @@ async fn store_with_engine(
         include_tags: s.include_tags,
         include_folder_memberships: s.include_folder_memberships,
         max_concurrent_jobs: 1,
-        job_timeout: Duration::from_secs(s.job_timeout_seconds),
+        job_timeout: Duration::from_secs(s.job_timeout_seconds).min(env.handler_budget),
         tuning: env.tuning.clone(),
     };
     let layout = KeyLayout {
@@ -223,7 +226,8 @@ async fn store_with_engine(
     )
     .map_err(HandlerError::core)?
     .with_split_offset(split_offset(plan, bundle))
-    .with_existing_bundles_adopted();
+    .with_existing_bundles_adopted()
+    .with_deadline(deadline);
     let journal = AdoptOnce(Mutex::new(adopt));
     let exporter = exporter.with_journal(&journal);
     let one = BundlePlan {
