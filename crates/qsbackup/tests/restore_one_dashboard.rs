@@ -118,7 +118,10 @@ async fn a_deleted_dashboard_comes_back_alone() {
         .assets
         .values()
         .filter(|m| m.key.asset_type.as_str() == "dashboard")
-        .find(|m| m.json.get("folderArns").is_some() && m.json.get("permissions").is_some())
+        .find(|m| {
+            let j = m.json.value();
+            j.get("folderArns").is_some() && j.get("permissions").is_some()
+        })
         .expect("a dashboard in a folder")
         .clone();
     let id = dashboard.key.id.clone();
@@ -206,5 +209,5 @@ async fn a_deleted_dashboard_comes_back_alone() {
     backup(&emu, &cfg).await;
     let (_, _, again) = latest(&repo).await;
     let restored = &again.assets[&dashboard.key];
-    assert_eq!(normalize(&restored.json), normalize(&dashboard.json));
+    assert_eq!(normalize(&restored.json.value()), normalize(&dashboard.json.value()));
 }

@@ -19,7 +19,8 @@ async fn a_failed_import_is_rolled_back_and_reported() {
         .assets
         .values()
         .find_map(|m| {
-            let p = m.json["permissions"][0]["principal"].as_str()?;
+            let json = m.json.value();
+            let p = json["permissions"][0]["principal"].as_str()?;
             Some((m.key.to_string(), p.to_string()))
         })
         .expect("an asset with a permission");

@@ -153,7 +153,7 @@ fn member_bytes(members: &SnapshotMembers, key: &AssetKey) -> usize {
             .get(&key.id)
             .into_iter()
             .flatten()
-            .map(|s| s.json.to_string().len())
+            .map(|s| s.json.len())
             .sum()
     } else {
         0

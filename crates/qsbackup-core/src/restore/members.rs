@@ -15,9 +15,36 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::sync::Arc;
 
 /// Bundles read from the repository at once.
 const READ_CONCURRENCY: usize = 4;
+
+/// A member's JSON, kept as compact text: a parsed `Value` takes several
+/// times the memory, and a restore holds every member of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberJson(Arc<str>);
+
+impl MemberJson {
+    pub fn new(value: &Value) -> MemberJson {
+        MemberJson(Arc::from(value.to_string()))
+    }
+
+    /// The member as a value. The text was produced from a parsed value, so it
+    /// parses again; `Null` would only follow memory corruption.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+
+    /// Bytes of the compact text.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// One asset of the snapshot.
 #[derive(Debug, Clone)]
@@ -25,7 +52,7 @@ pub struct AssetMember {
     pub key: AssetKey,
     pub name: String,
     /// The member as exported.
-    pub json: Value,
+    pub json: MemberJson,
     /// Assets of the source account it references (its dependencies and folders).
     pub references: BTreeSet<AssetKey>,
     /// Bytes of the member as stored.
@@ -37,7 +64,7 @@ pub struct AssetMember {
 pub struct ScheduleMember {
     pub data_set_id: String,
     pub schedule_id: String,
-    pub json: Value,
+    pub json: MemberJson,
 }
 
 /// Every asset of a snapshot.
@@ -193,7 +220,7 @@ impl SnapshotMembers {
                 list.push(ScheduleMember {
                     data_set_id,
                     schedule_id,
-                    json,
+                    json: MemberJson::new(&json),
                 });
             }
             return;
@@ -210,8 +237,11 @@ impl SnapshotMembers {
             .unwrap_or(file_id)
             .to_string();
         let key = AssetKey::new(asset_type, &id);
+        let compact = MemberJson::new(&json);
         if let Some(existing) = self.assets.get(&key) {
-            if existing.json != json {
+            // Both texts come from parsed values, whose maps are sorted: equal
+            // members give equal text.
+            if existing.json != compact {
                 self.notes.push(format!(
                     "{key} differs between the bundles of the snapshot; the first copy is restored"
                 ));
@@ -227,7 +257,7 @@ impl SnapshotMembers {
             AssetMember {
                 key,
                 name,
-                json,
+                json: compact,
                 references,
                 size,
             },

@@ -201,7 +201,7 @@ impl Context<'_> {
 
     /// The member of `m` as it is imported into the target.
     pub fn rewrite_asset(&self, m: &AssetMember) -> Rewritten {
-        let mut json = m.json.clone();
+        let mut json = m.json.value();
         let mut dropped = Vec::new();
         let permissions = json.as_object_mut().and_then(|o| o.remove("permissions"));
         walk(&mut json, &|s| self.move_string(s));
@@ -270,6 +270,7 @@ impl Context<'_> {
     /// would drop), without rewriting the member.
     pub fn dropped(&self, m: &AssetMember) -> Vec<DroppedPermission> {
         m.json
+            .value()
             .get("permissions")
             .and_then(Value::as_array)
             .into_iter()
@@ -287,7 +288,7 @@ impl Context<'_> {
 
     /// A refresh schedule as it is imported with its dataset.
     pub fn rewrite_schedule(&self, s: &ScheduleMember) -> Value {
-        let mut json = s.json.clone();
+        let mut json = s.json.value();
         walk(&mut json, &|x| self.move_string(x));
         let key = AssetKey::new(AssetType::DataSet, &s.data_set_id);
         if let Some(o) = json.as_object_mut() {

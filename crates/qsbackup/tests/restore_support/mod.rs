@@ -166,11 +166,14 @@ pub fn contents(members: &SnapshotMembers) -> BTreeMap<String, Value> {
     let mut out: BTreeMap<String, Value> = members
         .assets
         .iter()
-        .map(|(k, m)| (k.to_string(), normalize(&m.json)))
+        .map(|(k, m)| (k.to_string(), normalize(&m.json.value())))
         .collect();
     for (set, schedules) in &members.schedules {
         for s in schedules {
-            out.insert(format!("refreshSchedule/{set}/{}", s.schedule_id), normalize(&s.json));
+            out.insert(
+                format!("refreshSchedule/{set}/{}", s.schedule_id),
+                normalize(&s.json.value()),
+            );
         }
     }
     out

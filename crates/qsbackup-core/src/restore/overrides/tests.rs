@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::restore::identities::{Naming, Principals};
-use crate::restore::members::AssetMember;
+use crate::restore::members::{AssetMember, MemberJson};
 use serde_json::json;
 use std::path::Path;
 
@@ -17,7 +17,7 @@ fn member(json: Value) -> AssetMember {
         name: id.clone(),
         size: json.to_string().len(),
         references: BTreeSet::new(),
-        json,
+        json: MemberJson::new(&json),
     }
 }
 
@@ -165,8 +165,8 @@ fn schedules_follow_their_dataset_and_explicit_principals_win() {
         let s = ScheduleMember {
             data_set_id: "s1".into(),
             schedule_id: "daily".into(),
-            json: json!({"resourceType": "refreshSchedule", "dataSetId": "s1",
-                "schedule": {"scheduleId": "daily", "arn": format!("arn:aws:quicksight:us-east-1:{SRC}:dataset/s1/refresh-schedule/daily")}}),
+            json: MemberJson::new(&json!({"resourceType": "refreshSchedule", "dataSetId": "s1",
+                "schedule": {"scheduleId": "daily", "arn": format!("arn:aws:quicksight:us-east-1:{SRC}:dataset/s1/refresh-schedule/daily")}})),
         };
         let j = ctx.rewrite_schedule(&s);
         assert_eq!(j["dataSetId"], "dr-s1");

@@ -18,7 +18,7 @@ fn members() -> SnapshotMembers {
             AssetMember {
                 key: k,
                 name: name.into(),
-                json: serde_json::Value::Null,
+                json: crate::restore::members::MemberJson::new(&serde_json::Value::Null),
                 references: refs.iter().cloned().collect(),
                 size: 10,
             },
