@@ -6,7 +6,7 @@ mod export;
 
 use crate::payload::{AbortInput, BundleFailure, Committed, ExportState, Planned, RunInput, RunStarted, SectionsDone};
 use crate::state::{self, BundleResult, PlanBundle, PlanDocument, RunRecord, SectionsResult};
-use crate::{lease, Env, HandlerError};
+use crate::{account_lock, lease, Env, HandlerError};
 use chrono::Utc;
 use qsbackup_core::backup::{plan_assets, BackupOptions, SnapshotSection};
 use qsbackup_core::events::NoProgress;
@@ -21,6 +21,9 @@ pub use export::{check_export, start_export};
 pub(crate) async fn touch(env: &Env, run_id: &str) -> Result<RunRecord, HandlerError> {
     let run: RunRecord = state::get(&env.repository, &state::run_key(run_id)).await?;
     lease::renew(&env.repository, &run.lease, env.lease_ttl).await?;
+    if let Some(account) = &run.account_lease {
+        account_lock::renew(env, account, env.lease_ttl).await?;
+    }
     Ok(run)
 }
 
@@ -33,13 +36,24 @@ pub async fn begin_run(env: &Env) -> Result<RunStarted, HandlerError> {
     let started_at = Utc::now();
     let run_id = new_snapshot_id(started_at);
     let lease = lease::acquire(&env.repository, &run_id, env.lease_ttl).await?;
+    let account_lease = match account_lock::acquire(env, &run_id, env.lease_ttl).await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = lease::release(&env.repository, &lease).await;
+            return Err(e);
+        }
+    };
     let record = RunRecord {
         run_id: run_id.clone(),
         started_at,
         mode: env.mode,
         lease: lease.clone(),
+        account_lease: account_lease.clone(),
     };
     if let Err(e) = state::put(&env.repository, &state::run_key(&run_id), &record).await {
+        if let Some(account) = &account_lease {
+            let _ = account_lock::release(env, account).await;
+        }
         let _ = lease::release(&env.repository, &lease).await;
         return Err(e);
     }
@@ -270,6 +284,10 @@ pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, Ha
     };
     lease::confirm(repo, &run.lease).await?;
     manifest.commit(repo).await.map_err(HandlerError::core)?;
+    // An account lease that cannot be marked released expires on its own.
+    if let Some(account) = &run.account_lease {
+        let _ = account_lock::release(env, account).await;
+    }
     let _ = lease::release(repo, &run.lease).await;
     Ok(Committed {
         snapshot_id: manifest.id.clone(),
@@ -287,6 +305,9 @@ pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, Ha
 /// it to expire; nothing is committed.
 pub async fn abort_run(env: &Env, input: AbortInput) -> Result<RunInput, HandlerError> {
     let run: RunRecord = state::get(&env.repository, &state::run_key(&input.run_id)).await?;
+    if let Some(account) = &run.account_lease {
+        account_lock::release(env, account).await?;
+    }
     lease::release(&env.repository, &run.lease).await?;
     Ok(RunInput { run_id: run.run_id })
 }

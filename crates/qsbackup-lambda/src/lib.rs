@@ -6,6 +6,7 @@
 //! 256 KB between states, so plans and results live in the repository under `runs/<run-id>/`
 //! and states pass run ids, bundle numbers and job ids.
 
+pub mod account_lock;
 pub mod handlers;
 pub mod lease;
 pub mod payload;

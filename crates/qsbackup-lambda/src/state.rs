@@ -2,6 +2,7 @@
 //! record (start time, lease), the plan, the sections' results and one result per bundle. All
 //! written create-only; a state retried after it wrote finds its result and does not redo it.
 
+use crate::account_lock::AccountLease;
 use crate::lease::LeaseRef;
 use crate::HandlerError;
 use bytes::Bytes;
@@ -41,6 +42,9 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     pub mode: BackupMode,
     pub lease: LeaseRef,
+    /// The account's DynamoDB lease, when `lock.dynamodb_table` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_lease: Option<AccountLease>,
 }
 
 /// One planned bundle as the plan document keeps it.

@@ -545,3 +545,67 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
         .await
         .expect("abort releases the lock");
 }
+
+/// With `lock.dynamodb_table`, a run holds the account's DynamoDB lease from begin-run to its
+/// end: a run of the same account into another repository, or a CLI backup, cannot start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_holds_the_accounts_dynamodb_lease_until_it_ends() {
+    use qsbackup_core::lock::{dynamodb, LockError, LockPurpose};
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Empty,
+        seed: 1,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-lock-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let table = format!("qsb-sfn-locks-{}", std::process::id());
+    let with_lock = |prefix: &str| {
+        format!(
+            "{}lock:\n  dynamodb_table: {table}\n",
+            config_text(&bucket, prefix, None)
+        )
+    };
+    let first = env_for(&emu.endpoint(), &with_lock("one")).await;
+    let second = env_for(&emu.endpoint(), &with_lock("two")).await;
+
+    let begun = dispatch(&first, "begin-run", json!({})).await.expect("begin-run");
+    let run_id = begun["run_id"].as_str().expect("run id").to_string();
+    let refused = dispatch(&second, "begin-run", json!({}))
+        .await
+        .expect_err("the account is locked by the first run");
+    assert_eq!(refused.kind, "RepositoryLocked", "{refused}");
+    let client = aws_sdk_dynamodb::Client::new(&first.aws.sdk);
+    let lock_id = format!("qsbackup/quicksight-account/{ACCOUNT}");
+    let cli = dynamodb::acquire(
+        &client,
+        &table,
+        &lock_id,
+        LockPurpose::Backup,
+        std::time::Duration::ZERO,
+        &Default::default(),
+    )
+    .await;
+    match cli {
+        Err(LockError::Held { holder, .. }) => assert_eq!(holder.host, format!("step-functions:{run_id}")),
+        other => panic!("a CLI backup took the account lock: {other:?}"),
+    }
+    // Every state renews it.
+    dispatch(&first, "identities", json!({"run_id": run_id}))
+        .await
+        .expect("identities renews both leases");
+
+    dispatch(&first, "abort-run", json!({"run_id": run_id}))
+        .await
+        .expect("abort releases the locks");
+    let begun = dispatch(&second, "begin-run", json!({}))
+        .await
+        .expect("the account lock was released");
+    let run_id = begun["run_id"].as_str().expect("run id").to_string();
+    dispatch(&second, "abort-run", json!({"run_id": run_id}))
+        .await
+        .expect("abort");
+}

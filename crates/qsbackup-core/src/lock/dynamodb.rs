@@ -233,35 +233,80 @@ async fn renew_loop(
             l.get_or_insert_with(|| "the lease could not be renewed before it ended".into());
             return;
         }
-        let mut next = info.clone();
-        next.renewed_at = now;
-        next.expires_at = now + super::ttl_delta(options.ttl);
-        let Ok(holder) = serde_json::to_string(&next) else {
-            continue;
-        };
-        let renewed = client
-            .update_item()
-            .table_name(&table)
-            .key(KEY, AttributeValue::S(lock_id.clone()))
-            .update_expression("SET expires_at = :exp, holder = :holder")
-            .condition_expression("#t = :mine AND released = :no")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_values(":exp", AttributeValue::N(next.expires_at.timestamp().to_string()))
-            .expression_attribute_values(":holder", AttributeValue::S(holder))
-            .expression_attribute_values(":mine", AttributeValue::S(info.token.clone()))
-            .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .send()
-            .await;
-        match renewed {
-            Ok(_) => expires_at = next.expires_at,
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+        match renew(&client, &table, &lock_id, &info, options.ttl).await {
+            Ok(next) => expires_at = next.expires_at,
+            Err(LockError::Lost { reason, .. }) => {
                 let mut l = lost.lock().unwrap_or_else(|p| p.into_inner());
-                l.get_or_insert_with(|| "another run took the lease over".into());
+                l.get_or_insert(reason);
                 return;
             }
-            // Transient: retry on the next tick while the lease lasts.
             Err(_) => {}
         }
+    }
+}
+
+/// Extends lease `info` (held under `info.token`) by `ttl` from now and rewrites its holder
+/// record from `info`; [`LockError::Lost`] when the item is no longer that token's or was
+/// released. For holders that renew across processes (the Lambda workflow), with the
+/// [`LockInfo`] kept by [`DynamoLockGuard::detach`].
+pub async fn renew(
+    client: &Client,
+    table: &str,
+    lock_id: &str,
+    info: &LockInfo,
+    ttl: Duration,
+) -> Result<LockInfo, LockError> {
+    let now = Utc::now();
+    let mut next = info.clone();
+    next.renewed_at = now;
+    next.expires_at = now + super::ttl_delta(ttl);
+    let holder = serde_json::to_string(&next).map_err(|source| {
+        LockError::Store(Error::Json {
+            context: "DynamoDB lock item".into(),
+            source,
+        })
+    })?;
+    let renewed = client
+        .update_item()
+        .table_name(table)
+        .key(KEY, AttributeValue::S(lock_id.to_string()))
+        .update_expression("SET expires_at = :exp, holder = :holder")
+        .condition_expression("#t = :mine AND released = :no")
+        .expression_attribute_names("#t", "token")
+        .expression_attribute_values(":exp", AttributeValue::N(next.expires_at.timestamp().to_string()))
+        .expression_attribute_values(":holder", AttributeValue::S(holder))
+        .expression_attribute_values(":mine", AttributeValue::S(info.token.clone()))
+        .expression_attribute_values(":no", AttributeValue::Bool(false))
+        .send()
+        .await;
+    match renewed {
+        Ok(_) => Ok(next),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Err(LockError::Lost {
+            repository: format!("DynamoDB table {table}"),
+            key: lock_id.to_string(),
+            reason: "another run took the lease over".into(),
+        }),
+        Err(e) => Err(store_error(table, "UpdateItem", e.into_service_error())),
+    }
+}
+
+/// Marks lease `lock_id` released if `token` still holds it (another holder's is left alone).
+pub async fn release(client: &Client, table: &str, lock_id: &str, token: &str) -> Result<(), LockError> {
+    let done = client
+        .update_item()
+        .table_name(table)
+        .key(KEY, AttributeValue::S(lock_id.to_string()))
+        .update_expression("SET released = :yes")
+        .condition_expression("#t = :mine")
+        .expression_attribute_names("#t", "token")
+        .expression_attribute_values(":yes", AttributeValue::Bool(true))
+        .expression_attribute_values(":mine", AttributeValue::S(token.to_string()))
+        .send()
+        .await;
+    match done {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(store_error(table, "UpdateItem", e.into_service_error())),
     }
 }
 
@@ -287,23 +332,16 @@ impl DynamoLockGuard {
         if let Some(t) = self.renewer.take() {
             t.abort();
         }
-        let done = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(KEY, AttributeValue::S(self.lock_id.clone()))
-            .update_expression("SET released = :yes")
-            .condition_expression("#t = :mine")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":mine", AttributeValue::S(self.info.token.clone()))
-            .send()
-            .await;
-        match done {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(e) => Err(store_error(&self.table, "UpdateItem", e.into_service_error())),
+        release(&self.client, &self.table, &self.lock_id, &self.info.token).await
+    }
+
+    /// Stops renewing and hands back the lease without releasing it: it stays held until its
+    /// expiry unless [`renew`] extends it or [`release`] ends it by its token.
+    pub fn detach(mut self) -> LockInfo {
+        if let Some(t) = self.renewer.take() {
+            t.abort();
         }
+        self.info.clone()
     }
 }
 
