@@ -163,7 +163,8 @@ impl SnapshotMembers {
                     });
                 }
                 let key = b.key.clone();
-                tokio::task::spawn_blocking(move || read_zip(&key, &bytes, wanted.as_ref()))
+                let account = manifest.account_id.clone();
+                tokio::task::spawn_blocking(move || read_zip(&key, &bytes, wanted.as_ref(), &account))
                     .await
                     .map_err(|e| Error::Bundle {
                         key: b.key.clone(),
@@ -171,26 +172,34 @@ impl SnapshotMembers {
                     })?
             })
             .collect();
-        // Collected first: a stream over a borrowing closure is not `Send` (rust-lang/rust#102211).
-        let bundles: Vec<Vec<ZipMember>> = futures::stream::iter(reads)
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        // The futures are collected first: a stream over a borrowing closure is not `Send`
+        // (rust-lang/rust#102211). Each bundle's members are kept as compact text as soon as
+        // they are parsed, so no more than one parsed member per reader is alive at once.
+        let mut bundles = futures::stream::iter(reads).buffered(READ_CONCURRENCY);
         let mut members = SnapshotMembers {
             notes,
             ..Default::default()
         };
-        for files in bundles {
-            for (path, size, json) in files {
-                match json {
-                    Ok(json) => members.add(&path, json, size, &manifest.account_id),
-                    Err(e) => members
-                        .notes
-                        .push(format!("bundle member {path} is not JSON ({e}); it is left out")),
+        while let Some(part) = bundles.try_next().await? {
+            members.merge(part);
+        }
+        Ok(members)
+    }
+
+    /// Takes in the members another bundle contributed (each path is read from one bundle only).
+    fn merge(&mut self, part: SnapshotMembers) {
+        for (key, member) in part.assets {
+            self.assets.entry(key).or_insert(member);
+        }
+        for (data_set_id, schedules) in part.schedules {
+            let list = self.schedules.entry(data_set_id).or_default();
+            for s in schedules {
+                if !list.iter().any(|x| x.schedule_id == s.schedule_id) {
+                    list.push(s);
                 }
             }
         }
-        Ok(members)
+        self.notes.extend(part.notes);
     }
 
     fn add(&mut self, path: &str, json: Value, size: usize, account: &str) {
@@ -265,19 +274,22 @@ impl SnapshotMembers {
     }
 }
 
-/// A member read from a zip: path, size, parsed JSON (or why not).
-type ZipMember = (String, usize, Result<Value, String>);
-
-/// The JSON members of one zip (only `wanted`, when given), parsed. The bundle's own SHA-256 is
-/// already checked, and each member's CRC-32 is checked while it is inflated.
-fn read_zip(key: &str, bytes: &[u8], wanted: Option<&BTreeSet<String>>) -> Result<Vec<ZipMember>, Error> {
+/// The JSON members of one zip (only `wanted`, when given), each parsed and kept as compact
+/// text. The bundle's own SHA-256 is already checked, and each member's CRC-32 is checked while
+/// it is inflated.
+fn read_zip(
+    key: &str,
+    bytes: &[u8],
+    wanted: Option<&BTreeSet<String>>,
+    account: &str,
+) -> Result<SnapshotMembers, Error> {
     let bad = |message: String| Error::Bundle {
         key: key.to_string(),
         message,
     };
     let mut archive =
         zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not a valid zip: {e}")))?;
-    let mut out = Vec::new();
+    let mut out = SnapshotMembers::default();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| bad(format!("member {i}: {e}")))?;
         let path = entry.name().to_string();
@@ -288,8 +300,12 @@ fn read_zip(key: &str, bytes: &[u8], wanted: Option<&BTreeSet<String>>) -> Resul
         entry
             .read_to_end(&mut content)
             .map_err(|e| bad(format!("{path}: {e}")))?;
-        let json = serde_json::from_slice(&content).map_err(|e| e.to_string());
-        out.push((path, content.len(), json));
+        match serde_json::from_slice(&content) {
+            Ok(json) => out.add(&path, json, content.len(), account),
+            Err(e) => out
+                .notes
+                .push(format!("bundle member {path} is not JSON ({e}); it is left out")),
+        }
     }
     Ok(out)
 }
