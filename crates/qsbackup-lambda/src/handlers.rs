@@ -13,7 +13,7 @@ use qsbackup_core::events::NoProgress;
 use qsbackup_core::manifest::{
     manifest_key, new_snapshot_id, FailReason, FailedAsset, SnapshotManifest, SnapshotStatus,
 };
-use qsbackup_core::sections::{AccountSection, IdentitiesSection};
+use qsbackup_core::sections::{account_key, identities_key, AccountSection, IdentitiesSection};
 
 pub use export::{check_export, start_export};
 
@@ -84,6 +84,16 @@ pub async fn identities(env: &Env, input: RunInput) -> Result<SectionsDone, Hand
     for (section, wanted) in sections {
         if !wanted {
             continue;
+        }
+        // A retried state finds what an earlier attempt of this run stored before it failed
+        // (e.g. during the DynamoDB writes): no snapshot references it yet, so it is written again.
+        let earlier = match section.name() {
+            "identities" => identities_key(&run.run_id),
+            _ => account_key(&run.run_id),
+        };
+        let store = |e: qsbackup_core::Error| HandlerError::new("RepositoryError", format!("{earlier}: {e}"));
+        if env.repository.head(&earlier).await.map_err(store)?.is_some() {
+            env.repository.delete(&earlier).await.map_err(store)?;
         }
         match section.backup(&run.run_id, &env.repository, &NoProgress).await {
             Ok(object) => {

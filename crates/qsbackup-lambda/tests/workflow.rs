@@ -609,3 +609,44 @@ async fn a_run_holds_the_accounts_dynamodb_lease_until_it_ends() {
         .await
         .expect("abort");
 }
+
+/// The identities state retried after it stored its objects but before it
+/// recorded them (the invocation died): the retry stores them again instead
+/// of failing on the objects its first attempt left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_identities_state_stores_its_sections_again() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 3,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-ids-retry-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let env = env_for(&emu.endpoint(), &config_text(&bucket, "ids-retry", None)).await;
+    let begun = dispatch(&env, "begin-run", json!({})).await.expect("begin-run");
+    let run_id = begun["run_id"].as_str().expect("run id").to_string();
+    let first = dispatch(&env, "identities", json!({"run_id": run_id}))
+        .await
+        .expect("identities");
+    assert_eq!(first["errors"], 0, "{first}");
+    // The record is lost as if the invocation died right after storing the sections.
+    env.repository
+        .delete(&qsbackup_lambda::state::sections_key(&run_id))
+        .await
+        .expect("delete record");
+    let again = dispatch(&env, "identities", json!({"run_id": run_id}))
+        .await
+        .expect("identities again");
+    assert_eq!(
+        again["errors"], 0,
+        "a retry must not fail on its own earlier objects: {again}"
+    );
+    assert_eq!(again["stored"], first["stored"]);
+    dispatch(&env, "abort-run", json!({"run_id": run_id}))
+        .await
+        .expect("abort");
+}
