@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )
     .await?;
-    let repository = Repository::open(repo_dir, &Default::default()).await?;
+    let (repository, _) = Repository::create_or_open(repo_dir, &Default::default()).await?;
     let started = Instant::now();
     let trace = Trace(started);
     let sink: &dyn ProgressSink = if std::env::var_os("QSB_BENCH_TRACE").is_some() {

@@ -11,7 +11,7 @@ use crate::asset::AssetType;
 use crate::aws::AwsContext;
 use crate::config::Config;
 use crate::discover::{discover, DiscoverOptions, Inventory};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::{Event, ProgressSink};
 use crate::export::{DependencyIndex, ExportOutcome, ExportSettings, Exporter, KeyLayout, Tuning};
 use crate::filter::{filter, FilterOptions, SkippedAsset};
@@ -354,6 +354,58 @@ fn plan_resume_jobs(state: &ResumeState) -> std::collections::HashMap<(AssetType
         .collect()
 }
 
+/// Refuses to commit a run that holds nothing worth a snapshot ([`Error::NothingStored`]):
+/// assets were planned and no bundle was stored, or nothing at all (no bundle, identities or
+/// account object) was stored. Such a run is not a snapshot, because retention would count it
+/// and `latest` would name it. Every driver calls this before it commits.
+pub fn check_something_stored(
+    planned: usize,
+    bundles: &[crate::manifest::BundleRecord],
+    failed: &[crate::manifest::FailedAsset],
+    sections: [&Option<ObjectRef>; 2],
+    section_errors: &[String],
+) -> Result<()> {
+    match stored_nothing(planned, bundles, failed, sections, section_errors) {
+        None => Ok(()),
+        Some(summary) => Err(Error::NothingStored {
+            planned,
+            summary,
+            failed: failed.to_vec(),
+        }),
+    }
+}
+
+fn stored_nothing(
+    planned: usize,
+    bundles: &[crate::manifest::BundleRecord],
+    failed: &[crate::manifest::FailedAsset],
+    sections: [&Option<ObjectRef>; 2],
+    section_errors: &[String],
+) -> Option<String> {
+    if !bundles.is_empty() {
+        return None;
+    }
+    if planned > 0 {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for f in failed {
+            let reason = serde_json::to_value(f.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *reasons.entry(reason).or_default() += 1;
+        }
+        let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        return Some(format!(
+            "all {planned} assets planned for export failed ({})",
+            reasons.join(", ")
+        ));
+    }
+    if sections.iter().all(|s| s.is_none()) && !section_errors.is_empty() {
+        return Some(section_errors.join("; "));
+    }
+    None
+}
+
 async fn run_locked(
     config: &Config,
     aws: &AwsContext,
@@ -409,7 +461,9 @@ async fn run_locked(
     let assets = assets?;
 
     let (mut bundles, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut planned = 0;
     if let Some((plan, outcome)) = assets {
+        planned = plan.bundles.asset_count();
         notes.extend(plan.notes);
         notes.extend(outcome.notes);
         skipped = plan.skipped;
@@ -420,6 +474,9 @@ async fn run_locked(
     bundles.sort_by(|a, b| a.key.cmp(&b.key));
     failed.sort_by(|a, b| a.arn.cmp(&b.arn));
     let section_errors: Vec<String> = identities_error.into_iter().chain(account_error).collect();
+    // The journal stays when this refuses, so the next run can take over export jobs that
+    // finished but could not be downloaded.
+    check_something_stored(planned, &bundles, &failed, [&identities, &account], &section_errors)?;
     for section in [&options.identities, &options.account].into_iter().flatten() {
         notes.extend(section.notes());
     }

@@ -101,6 +101,37 @@ pub enum Error {
         message: String,
     },
 
+    /// A read-only operation was pointed at a repository that does not exist. Only a backup
+    /// creates one: reading a mistyped path or an unmounted disk must not look like an empty
+    /// repository.
+    #[error("no repository at {location}: {message}")]
+    RepositoryNotFound { location: String, message: String },
+
+    /// The newest manifest cannot be read, so `latest` cannot be resolved: falling back to an
+    /// older snapshot would restore stale data without anyone noticing.
+    #[error(
+        "the newest snapshot manifest {key} in {repository} cannot be read ({reason}); `latest` never \
+         falls back to an older snapshot: run `qsbackup verify --all` to see what is wrong, and name \
+         the snapshot you want by its id (`qsbackup snapshots` lists them)"
+    )]
+    LatestUnreadable {
+        repository: String,
+        key: String,
+        reason: String,
+    },
+
+    /// A backup stored no bundle although it had assets to export: it is not a snapshot, so it
+    /// is not committed (retention and `latest` must never count a run that holds nothing).
+    #[error("nothing was stored: {summary}; no snapshot was committed and earlier snapshots are untouched")]
+    NothingStored {
+        /// Assets planned for export (0 in a users-only run).
+        planned: usize,
+        /// What failed, e.g. `all 34 assets planned for export failed (download_failed: 34)`.
+        summary: String,
+        /// Every asset that failed, for the report.
+        failed: Vec<crate::manifest::FailedAsset>,
+    },
+
     /// (De)serialization of a manifest or snapshot document.
     #[error("{context}: {source}")]
     Json {
@@ -119,7 +150,10 @@ impl From<crate::lock::LockError> for Error {
 impl Error {
     /// True for a config problem (exit code 3 in the CLI).
     pub fn is_config(&self) -> bool {
-        matches!(self, Error::Config { .. } | Error::ConfigRead { .. })
+        matches!(
+            self,
+            Error::Config { .. } | Error::ConfigRead { .. } | Error::RepositoryNotFound { .. }
+        )
     }
 
     /// True when another run holds the repository lock (exit code 4 in the CLI).

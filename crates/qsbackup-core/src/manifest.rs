@@ -171,10 +171,19 @@ impl SnapshotManifest {
     pub async fn load(repository: &Repository, id: &str) -> Result<SnapshotManifest> {
         let key = manifest_key(id);
         let bytes = repository.get(&key).await?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        let manifest: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             context: format!("{} in {}", key, repository.location()),
             source,
-        })
+        })?;
+        // A manifest copied or renamed under another id would make `latest`, retention and
+        // restore disagree about which snapshot they handle.
+        if manifest.id != id {
+            return Err(Error::Integrity {
+                key,
+                message: format!("the manifest names snapshot {:?}, not {id:?}", manifest.id),
+            });
+        }
+        Ok(manifest)
     }
 }
 

@@ -83,6 +83,7 @@ pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now
         }
         newest.into_values().map(|(_, id)| id.to_string()).collect()
     };
+    let last_copies = last_stored_copies(manifests);
     let mut groups: BTreeMap<(String, String, String), (BackupMode, Times)> = BTreeMap::new();
     for m in manifests {
         groups
@@ -98,6 +99,10 @@ pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now
                 if !d.keep && last_complete.contains(&d.id) {
                     d.keep = true;
                     d.reasons.push(LAST_COMPLETE.to_string());
+                }
+                if let Some(why) = last_copies.get(&d.id).filter(|_| !d.keep) {
+                    d.keep = true;
+                    d.reasons.push(why.clone());
                 }
                 d
             });
@@ -115,6 +120,104 @@ pub fn plan_forget(manifests: &[SnapshotManifest], policy: &RetentionPolicy, now
         policy: policy.to_string(),
         groups,
     }
+}
+
+/// Why a snapshot the policy would remove is kept: it holds the newest stored copy of assets
+/// the newest snapshot lists, or the newest identities.
+pub const LAST_STORED_COPY: &str = "last stored copy of";
+
+/// `type/id` of an asset ARN (`arn:aws:quicksight:r:a:dashboard/sales` gives `dashboard/sales`).
+fn asset_key_of_arn(arn: &str) -> Option<&str> {
+    arn.splitn(6, ':').nth(5)
+}
+
+/// Snapshots that must outlive any retention policy, with the reason: for each account and
+/// region, the newest snapshot holding a stored copy of each asset that the newest snapshot of
+/// a group lists (stored, failed or skipped), and the newest snapshot holding identities. After
+/// nights where an asset stopped exporting, the only good copy of it may be weeks old; keep
+/// rules count snapshots, not what they hold, so they alone would delete it.
+pub fn last_stored_copies(manifests: &[SnapshotManifest]) -> BTreeMap<String, String> {
+    let mut by_place: BTreeMap<(&str, &str), Vec<&SnapshotManifest>> = BTreeMap::new();
+    for m in manifests {
+        by_place.entry((&m.account_id, &m.region)).or_default().push(m);
+    }
+    let mut protected: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
+    for snaps in by_place.values_mut() {
+        // Newest first; ids start with the time and break ties.
+        snaps.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut newest_of_mode: BTreeSet<BackupModeKey> = BTreeSet::new();
+        for m in snaps.iter() {
+            if newest_of_mode.insert(mode_key(m.mode)) {
+                wanted.extend(listed_assets(m).into_iter().map(str::to_string));
+            }
+        }
+        for m in snaps.iter() {
+            if wanted.is_empty() {
+                break;
+            }
+            let held: Vec<String> = stored_assets(m)
+                .into_iter()
+                .filter(|k| wanted.remove(*k))
+                .map(str::to_string)
+                .collect();
+            if !held.is_empty() {
+                protected.entry(m.id.clone()).or_default().0.extend(held);
+            }
+        }
+        if let Some(m) = snaps.iter().find(|m| m.identities.is_some()) {
+            protected.entry(m.id.clone()).or_default().1 = true;
+        }
+    }
+    protected
+        .into_iter()
+        .map(|(id, (assets, identities))| {
+            let mut what = Vec::new();
+            if !assets.is_empty() {
+                let shown: Vec<&str> = assets.iter().take(3).map(String::as_str).collect();
+                let more = assets.len().saturating_sub(shown.len());
+                what.push(format!(
+                    "{} assets ({}{})",
+                    assets.len(),
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(", {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            if identities {
+                what.push("the identities".into());
+            }
+            (id, format!("{LAST_STORED_COPY} {}", what.join(" and ")))
+        })
+        .collect()
+}
+
+/// `type/id` of every asset a snapshot names: stored, failed or skipped.
+fn listed_assets(m: &SnapshotManifest) -> BTreeSet<&str> {
+    let mut out = stored_assets(m);
+    out.extend(m.failed.iter().filter_map(|f| asset_key_of_arn(&f.arn)));
+    out.extend(m.skipped.iter().filter_map(|s| asset_key_of_arn(&s.arn)));
+    out
+}
+
+/// `type/id` of every asset a snapshot holds a stored copy of: the roots its bundles were asked
+/// for, and what the bundles carry as members (dependencies exported with them).
+fn stored_assets(m: &SnapshotManifest) -> BTreeSet<&str> {
+    let mut out: BTreeSet<&str> = m
+        .bundles
+        .iter()
+        .flat_map(|b| b.requested_arns.iter().filter_map(|a| asset_key_of_arn(a)))
+        .collect();
+    out.extend(
+        m.bundles
+            .iter()
+            .flat_map(|b| b.members.iter())
+            .filter_map(|mem| mem.path.strip_suffix(".json")),
+    );
+    out
 }
 
 type BackupModeKey = String;

@@ -66,11 +66,8 @@ pub async fn resolve(repo: &Repository, reference: &str) -> Result<String> {
     }
     let ids = list_ids(repo).await?;
     if reference == "latest" {
-        let loaded = load_all(repo).await?;
-        return loaded
-            .manifests
-            .last()
-            .map(|m| m.id.clone())
+        return latest(repo)
+            .await?
             .ok_or_else(|| fail("the repository has no snapshot yet".into()));
     }
     if ids.iter().any(|id| id == reference) {
@@ -89,6 +86,32 @@ pub async fn resolve(repo: &Repository, reference: &str) -> Result<String> {
             many.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ))),
     }
+}
+
+/// The id of the newest snapshot, `None` in an empty repository. A manifest that cannot be read
+/// and is not older than every readable one is an error ([`Error::LatestUnreadable`]), never
+/// skipped: it may be the newest backup, and silently taking the one before it would hand a
+/// disaster-recovery restore stale data.
+pub async fn latest(repo: &Repository) -> Result<Option<String>> {
+    let loaded = load_all(repo).await?;
+    // Ids begin with the start time, so they order snapshots; a key that is not an id cannot be
+    // placed in time and counts as possibly the newest.
+    let newest = loaded.manifests.iter().map(|m| m.id.as_str()).max();
+    let blocking = loaded
+        .unreadable
+        .iter()
+        .find(|(key, _)| match (id_from_key(key), newest) {
+            (Some(id), Some(newest)) => id > newest,
+            _ => true,
+        });
+    if let Some((key, reason)) = blocking {
+        return Err(Error::LatestUnreadable {
+            repository: repo.location().to_string(),
+            key: key.clone(),
+            reason: reason.clone(),
+        });
+    }
+    Ok(newest.map(str::to_string))
 }
 
 /// Resolves `reference` and loads that manifest.
@@ -207,10 +230,21 @@ mod tests {
             m.bundles.push(bundle);
             m.commit(&repo).await.unwrap();
         }
-        repo.put_create("snapshots/broken.json", Bytes::from_static(b"{"))
+        assert_eq!(resolve(&repo, "latest").await.unwrap(), "20261129T000000Z-cccccc");
+        // An unreadable manifest older than the newest readable one does not hide `latest`...
+        repo.put_create("snapshots/20261127T000000Z-oooooo.json", Bytes::from_static(b"{"))
             .await
             .unwrap();
         assert_eq!(resolve(&repo, "latest").await.unwrap(), "20261129T000000Z-cccccc");
+        // ...but one that may be newer (or cannot be placed in time) makes `latest` an error.
+        repo.put_create("snapshots/broken.json", Bytes::from_static(b"{"))
+            .await
+            .unwrap();
+        let err = resolve(&repo, "latest").await.unwrap_err();
+        assert!(
+            matches!(&err, Error::LatestUnreadable { key, .. } if key == "snapshots/broken.json"),
+            "{err}"
+        );
         assert_eq!(resolve(&repo, "20261129").await.unwrap(), "20261129T000000Z-cccccc");
         assert_eq!(
             resolve(&repo, "20261128T072100Z-aabb").await.unwrap(),
@@ -225,8 +259,8 @@ mod tests {
             .contains("no such snapshot"));
         let all = load_all(&repo).await.unwrap();
         assert_eq!(all.manifests.len(), 3);
-        assert_eq!(all.unreadable.len(), 1);
-        assert_eq!(all.unreadable[0].0, "snapshots/broken.json");
+        assert_eq!(all.unreadable.len(), 2);
+        assert_eq!(all.unreadable[1].0, "snapshots/broken.json");
         let s = SnapshotSummary::of(&all.manifests[0]);
         assert_eq!(s.assets.get(&AssetType::DataSet), Some(&1));
         assert_eq!((s.skipped, s.failed, s.bundles), (0, 1, 1));

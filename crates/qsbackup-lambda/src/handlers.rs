@@ -271,6 +271,18 @@ pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, Ha
     } else {
         SnapshotStatus::Partial
     };
+    let planned = plan.bundles.iter().map(|b| b.assets.len()).sum();
+    if let Err(e) = qsbackup_core::backup::check_something_stored(
+        planned,
+        &bundles,
+        &failed,
+        [&sections.identities, &sections.account],
+        &sections.errors,
+    ) {
+        // The Catch aborts the run (releasing the locks) and the execution fails, so the alarm
+        // on failed runs fires; what was stored stays for prune.
+        return Err(HandlerError::new("NothingStored", e.to_string()));
+    }
     notes.extend(sections.errors);
     let b = &env.config.backup;
     let manifest = SnapshotManifest {

@@ -136,7 +136,7 @@ async fn a_lock_of_a_dead_process_on_this_host_is_stale_at_once() {
 #[tokio::test]
 async fn of_many_contenders_exactly_one_wins() {
     let dir = std::env::temp_dir().join(format!("qsb-lock-race-{}", std::process::id()));
-    let repo = Repository::open(&dir.to_string_lossy(), &Default::default())
+    let (repo, _) = Repository::create_or_open(&dir.to_string_lossy(), &Default::default())
         .await
         .unwrap();
     let tasks: Vec<_> = (0..12)

@@ -234,7 +234,7 @@ fn snapshots_are_grouped_by_account_region_and_mode() {
 #[tokio::test]
 async fn staging_files_of_killed_local_writes_are_pruned() {
     let dir = std::env::temp_dir().join(format!("qsb-prune-staging-{}", std::process::id()));
-    let repo = Repository::open(&dir.to_string_lossy(), &Default::default())
+    let (repo, _) = Repository::create_or_open(&dir.to_string_lossy(), &Default::default())
         .await
         .unwrap();
     repo.put_create("2026/11/28/dataset/dataset-1.zip", Bytes::from_static(b"ok"))
@@ -293,4 +293,58 @@ async fn scheduled_run_state_and_restore_staging_are_pruned() {
     }
     assert!(!deleted.contains(&"b/kept.zip"));
     assert!(repo.head("b/kept.zip").await.unwrap().is_some());
+}
+
+fn with_assets(id: &str, day: &str, stored: &[&str], failed: &[&str]) -> SnapshotManifest {
+    let arn = |key: &str| format!("arn:aws:quicksight:us-east-1:123456789012:{key}");
+    let mut m = manifest(id, at(&format!("2026-11-{day}T00:00:00Z")));
+    m.status = SnapshotStatus::Partial;
+    m.bundles.push(crate::manifest::BundleRecord {
+        key: format!("b/{id}.zip"),
+        size: 1,
+        sha256: "x".into(),
+        export_job_id: "j".into(),
+        asset_type: AssetType::Dashboard,
+        requested_arns: stored.iter().map(|k| arn(k)).collect(),
+        members: vec![],
+    });
+    m.failed = failed
+        .iter()
+        .map(|k| crate::manifest::FailedAsset {
+            arn: arn(k),
+            asset_type: AssetType::Dashboard,
+            name: k.to_string(),
+            reason: crate::manifest::FailReason::DownloadFailed,
+            message: "download failed".into(),
+        })
+        .collect();
+    m
+}
+
+/// Nights after dashboard/b stopped exporting: `--keep-last 1` keeps, besides the newest, the
+/// newest snapshot that still holds a stored copy of b, and says so; the night between goes.
+#[test]
+fn the_last_stored_copy_of_an_asset_is_never_forgotten() {
+    let mut s1 = with_assets("s1", "01", &["dashboard/a", "dashboard/b"], &["dashboard/c"]);
+    s1.identities = Some(crate::repository::ObjectRef {
+        key: "identities/s1.json".into(),
+        size: 1,
+        sha256: "x".into(),
+    });
+    let s2 = with_assets("s2", "02", &["dashboard/a"], &["dashboard/b", "dashboard/c"]);
+    let s3 = with_assets("s3", "03", &["dashboard/a"], &["dashboard/b", "dashboard/c"]);
+    let policy = RetentionPolicy {
+        keep_last: 1,
+        ..Default::default()
+    };
+    let plan = plan_forget(&[s1, s2, s3], &policy, Utc::now());
+    assert_eq!(plan.removed_ids(), vec!["s2".to_string()]);
+    let s1 = plan.groups[0].keep.iter().find(|d| d.id == "s1").expect("s1 kept");
+    assert_eq!(
+        s1.reasons,
+        vec![format!("{LAST_STORED_COPY} 1 assets (dashboard/b) and the identities")]
+    );
+    // dashboard/c was never stored anywhere: nothing to protect for it, and no rule invented.
+    let s3 = plan.groups[0].keep.iter().find(|d| d.id == "s3").expect("s3 kept");
+    assert_eq!(s3.reasons, vec!["last".to_string()]);
 }

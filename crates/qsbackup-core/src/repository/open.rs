@@ -108,18 +108,46 @@ fn with_prefix(store: Arc<dyn ObjectStore>, prefix: &str) -> Arc<dyn ObjectStore
 }
 
 impl Repository {
-    /// Opens the repository at `url` (see the module docs for the accepted forms).
-    /// A local directory is created when missing.
+    /// Opens the existing repository at `url` (see the module docs for the accepted forms).
+    /// A local directory that does not exist is [`Error::RepositoryNotFound`]: commands that only
+    /// read or maintain a repository must not create one on a mistyped path or an unmounted disk.
     pub async fn open(url: &str, options: &RepositoryOptions) -> Result<Repository> {
+        Self::open_with(url, options, false).await.map(|(repo, _)| repo)
+    }
+
+    /// Opens the repository at `url`, creating a local directory when it is missing (what a
+    /// backup does). The flag says whether it was created, so the caller can say so.
+    pub async fn create_or_open(url: &str, options: &RepositoryOptions) -> Result<(Repository, bool)> {
+        Self::open_with(url, options, true).await
+    }
+
+    async fn open_with(url: &str, options: &RepositoryOptions, create: bool) -> Result<(Repository, bool)> {
         let bad = |message: String| Error::RepositoryUrl {
             url: url.to_string(),
             message,
         };
         let target = parse(url).map_err(bad)?;
         let store_err = |e: object_store::Error| bad(e.to_string());
+        let mut created = false;
         let (store, part_size): (Arc<dyn ObjectStore>, usize) = match target {
             Target::Local(dir) => {
-                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                match std::fs::metadata(&dir) {
+                    Ok(meta) if meta.is_dir() => {}
+                    Ok(_) => return Err(bad(format!("{} is not a directory", dir.display()))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                        created = true;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(Error::RepositoryNotFound {
+                            location: dir.display().to_string(),
+                            message: "the directory does not exist (check the path and that the disk is \
+                                      mounted; only `qsbackup backup` creates a repository)"
+                                .into(),
+                        })
+                    }
+                    Err(e) => return Err(Error::io(&dir, e)),
+                }
                 let fs = LocalFileSystem::new_with_prefix(&dir)
                     .map_err(store_err)?
                     .with_automatic_cleanup(true);
@@ -145,11 +173,14 @@ impl Repository {
                 (with_prefix(Arc::new(az), &prefix), CLOUD_PART_SIZE)
             }
         };
-        Ok(Repository {
-            store,
-            location: url.to_string(),
-            part_size,
-        })
+        Ok((
+            Repository {
+                store,
+                location: url.to_string(),
+                part_size,
+            },
+            created,
+        ))
     }
 }
 

@@ -131,7 +131,7 @@ mod tests {
     async fn local_disk_multipart_publishes_without_overwriting() {
         let dir = std::env::temp_dir().join(format!("qsb-stream-{}", std::process::id()));
         let url = dir.to_string_lossy().to_string();
-        let mut repo = Repository::open(&url, &Default::default()).await.unwrap();
+        let (mut repo, _) = Repository::create_or_open(&url, &Default::default()).await.unwrap();
         repo.part_size = 1000;
         check_round_trip(&repo, "2026/01/02/dataset/dataset-010203.zip", 30, 100).await;
         let _ = std::fs::remove_dir_all(&dir);

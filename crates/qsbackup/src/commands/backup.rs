@@ -11,7 +11,7 @@ use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
 use qsbackup_core::config::Config;
 use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_sample_report};
 use qsbackup_core::manifest::{BackupMode, SnapshotManifest};
-use qsbackup_core::repository::Repository;
+use qsbackup_core::repository::{Repository, RepositoryOptions};
 use qsbackup_core::sections::{AccountSection, IdentitiesSection};
 use serde_json::json;
 
@@ -47,7 +47,6 @@ pub async fn run_with(
         )));
     }
     let aws = common::connect(config, aws_options).await?;
-    let repository = common::open_repository(config, Some(&aws)).await?;
     let identities = IdentitiesSection::new(config, &aws);
     let options = BackupOptions {
         mode: mode(args),
@@ -58,13 +57,28 @@ pub async fn run_with(
         no_resume: false,
     };
     if args.dry_run {
-        dry_run(global, config, &aws, &repository, &options).await?;
+        // A dry run writes nothing, so it does not create a missing repository either.
+        let repository = Repository::open(
+            &config.repository_url(),
+            &RepositoryOptions {
+                s3_endpoint: None,
+                aws: Some(aws.sdk.clone()),
+            },
+        )
+        .await;
+        dry_run(global, config, &aws, repository, &options).await?;
         return Ok(None);
     }
+    let repository = common::create_repository(config, Some(&aws)).await?;
     let sink = progress::sink(global);
     let outcome = backup::run_backup(config, &aws, &repository, sink.as_ref(), &options)
         .await
-        .map_err(Outcome::from_core)?;
+        .map_err(|e| {
+            if let qsbackup_core::Error::NothingStored { failed, .. } = &e {
+                eprintln!("\n{}", failed_list(failed));
+            }
+            Outcome::from_core(e)
+        })?;
     let manifest = outcome.manifest;
     eprintln!("\n{}", report_text(&manifest, repository.location()));
     if let Some(dir) = &args.output_dir {
@@ -93,6 +107,19 @@ async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOpti
         }
         _ => Outcome::success(),
     })
+}
+
+/// The assets of a run that stored nothing, so the error is actionable without a snapshot.
+fn failed_list(failed: &[qsbackup_core::manifest::FailedAsset]) -> String {
+    const SHOWN: usize = 50;
+    let mut out = format!("{} assets failed:\n", failed.len());
+    for f in failed.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {} {} ({}): {}", f.asset_type, f.name, f.arn, f.message);
+    }
+    if failed.len() > SHOWN {
+        let _ = writeln!(out, "  ... and {} more", failed.len() - SHOWN);
+    }
+    out
 }
 
 /// The machine-readable summary of a committed backup.
@@ -131,7 +158,7 @@ async fn dry_run(
     global: &GlobalArgs,
     config: &Config,
     aws: &AwsContext,
-    repository: &Repository,
+    repository: qsbackup_core::Result<Repository>,
     options: &BackupOptions,
 ) -> Result<(), Outcome> {
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
@@ -167,16 +194,24 @@ async fn dry_run(
             .map_err(|e| aws_error(&e));
         checks.push(("QuickSight (identities)".into(), ids));
     }
-    let probe_key = format!("locks/.dry-run-probe-{}", std::process::id());
-    let probe = match repository
-        .put_create(&probe_key, bytes::Bytes::from_static(b"probe"))
-        .await
-    {
-        Ok(_) => repository
-            .delete(&probe_key)
-            .await
-            .map(|_| format!("{} writable (probe written and deleted)", repository.location()))
-            .map_err(|e| e.to_string()),
+    let probe = match &repository {
+        Ok(repository) => {
+            let probe_key = format!("locks/.dry-run-probe-{}", std::process::id());
+            match repository
+                .put_create(&probe_key, bytes::Bytes::from_static(b"probe"))
+                .await
+            {
+                Ok(_) => repository
+                    .delete(&probe_key)
+                    .await
+                    .map(|_| format!("{} writable (probe written and deleted)", repository.location()))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(qsbackup_core::Error::RepositoryNotFound { location, .. }) => {
+            Ok(format!("{location} does not exist yet; the backup will create it"))
+        }
         Err(e) => Err(e.to_string()),
     };
     checks.push(("Repository".into(), probe));

@@ -32,15 +32,30 @@ pub async fn connect(config: &Config, options: &AwsOptions) -> Result<AwsContext
         .map_err(Outcome::from_core)
 }
 
-/// Opens the config's repository; S3 gets its credentials from `aws` when given.
-pub async fn open_repository(config: &Config, aws: Option<&AwsContext>) -> Result<Repository, Outcome> {
-    let options = RepositoryOptions {
+fn repository_options(aws: Option<&AwsContext>) -> RepositoryOptions {
+    RepositoryOptions {
         s3_endpoint: None,
         aws: aws.map(|a| a.sdk.clone()),
-    };
-    Repository::open(&config.repository_url(), &options)
+    }
+}
+
+/// Opens the config's existing repository (a missing one is an error, exit 3); S3 gets its
+/// credentials from `aws` when given.
+pub async fn open_repository(config: &Config, aws: Option<&AwsContext>) -> Result<Repository, Outcome> {
+    Repository::open(&config.repository_url(), &repository_options(aws))
         .await
         .map_err(Outcome::from_core)
+}
+
+/// Opens the config's repository for a backup, creating a missing local one and saying so.
+pub async fn create_repository(config: &Config, aws: Option<&AwsContext>) -> Result<Repository, Outcome> {
+    let (repository, created) = Repository::create_or_open(&config.repository_url(), &repository_options(aws))
+        .await
+        .map_err(Outcome::from_core)?;
+    if created {
+        eprintln!("Created a new repository at {}", repository.location());
+    }
+    Ok(repository)
 }
 
 /// Opens a repository for commands that only read or maintain it: the config's

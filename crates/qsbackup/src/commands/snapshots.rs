@@ -26,9 +26,6 @@ async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome,
     let repository = repo::open(global, &args.repo).await?;
     let loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
     let summaries: Vec<SnapshotSummary> = loaded.manifests.iter().map(SnapshotSummary::of).collect();
-    for (key, why) in &loaded.unreadable {
-        tracing::warn!("cannot read manifest {key}: {why}");
-    }
     if global.json {
         let unreadable: Vec<_> = loaded
             .unreadable
@@ -43,7 +40,19 @@ async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome,
     } else {
         repo::out(&render(&summaries, repository.location()));
     }
-    Ok(Outcome::success())
+    if loaded.unreadable.is_empty() {
+        return Ok(Outcome::success());
+    }
+    // A listing that hides an unreadable manifest would let a monitoring job stay green while
+    // the newest backup is unusable.
+    let mut message = format!(
+        "{} snapshot manifests cannot be read (run `qsbackup verify --all`):",
+        loaded.unreadable.len()
+    );
+    for (key, why) in &loaded.unreadable {
+        let _ = write!(message, "\n  {key}: {why}");
+    }
+    Ok(Outcome::failure(anyhow::anyhow!(message)))
 }
 
 fn render(summaries: &[SnapshotSummary], location: &str) -> String {

@@ -54,6 +54,14 @@ async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Ou
     } else {
         repo::out(&render(&report));
     }
+    if report.is_ok() && report.snapshots.is_empty() {
+        // "No problems" over nothing would keep a monitoring job green on an empty or wrong
+        // repository.
+        return Ok(Outcome::failure(anyhow!(
+            "nothing was verified: {} holds no snapshot",
+            repository.location()
+        )));
+    }
     if report.is_ok() {
         return Ok(Outcome::success());
     }
@@ -73,8 +81,11 @@ fn render(r: &VerifyReport) -> String {
         r.objects,
         repo::bytes(r.bytes)
     );
-    if r.is_ok() {
+    if r.is_ok() && !r.snapshots.is_empty() {
         let _ = writeln!(out, "No problems found.");
+        return out;
+    }
+    if r.is_ok() {
         return out;
     }
     let _ = writeln!(out, "{} problems:", r.problems.len());
