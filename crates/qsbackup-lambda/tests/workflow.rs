@@ -650,3 +650,55 @@ async fn a_retried_identities_state_stores_its_sections_again() {
         .await
         .expect("abort");
 }
+
+/// Every download fails: the scheduled run stores no bundle, so CommitSnapshot refuses
+/// (`NothingStored`), the Catch aborts the run and the execution fails — no snapshot that
+/// retention would count or `latest` would name, and the locks are released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_run_that_stores_nothing_commits_no_snapshot_and_fails() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 8,
+        accounts: vec![ACCOUNT.into()],
+        faults: qs_emulator::FaultPlan {
+            drop_download: 1.0,
+            url_ttl_seconds: Some(0.0),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-nothing-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let env = env_for(&emu.endpoint(), &config_text(&bucket, "nothing", None)).await;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    let failed = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
+        .await
+        .expect_err("a run that stored nothing must fail the execution");
+    assert_eq!(failed.0, "BackupRunFailed", "{failed:?}");
+    let ids = qsbackup_core::snapshots::list_ids(&env.repository)
+        .await
+        .expect("list snapshots");
+    assert!(ids.is_empty(), "no snapshot of nothing: {ids:?}");
+    let again = qsbackup_core::lock::RepositoryLock::acquire(
+        &env.repository,
+        qsbackup_core::lock::LockPurpose::Backup,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("the aborted run released its lock");
+    again.release().await.expect("release");
+}
