@@ -413,7 +413,7 @@ impl RepositoryLock {
         wait: Duration,
         options: &LockOptions,
     ) -> Result<LockGuard, LockError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = crate::poll::deadline_after(wait);
         let mut backoff = Duration::from_millis(100);
         let mut races = 0u32;
         loop {
