@@ -185,8 +185,7 @@ fn bad_config_values_exit_3_naming_the_key() {
 fn config_values_that_would_break_the_run_are_refused_before_anything_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("repo");
-    let base =
-        format!("aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nbackup:\n  max_assets_per_bundle: 50\n");
+    let base = "aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nbackup:\n  max_assets_per_bundle: 50\n";
     let local = format!("{base}repository: {}\n", repo.display());
     let dynamodb = "dynamodb:\n  users_table_name: qs-users\n  groups_table_name: qs-groups\n";
     let cases: Vec<(&str, String, &str, usize, &str)> = vec![
