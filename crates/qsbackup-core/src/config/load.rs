@@ -109,7 +109,8 @@ fn check_across_keys(config: &Config) -> Result<(), (String, String)> {
             ),
         ));
     }
-    // Also refused while parsing; kept for a config built in code and checked again here.
+    // Already refused while parsing; repeated so the range holds even if the field is ever read
+    // another way (a default, a serde attribute change).
     if !(1..=super::MAX_JOB_TIMEOUT_SECONDS).contains(&config.backup.job_timeout_seconds) {
         return Err((
             "backup.job_timeout_seconds".into(),
