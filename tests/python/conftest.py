@@ -115,6 +115,17 @@ def _read_first_line(stream, timeout: float) -> str | None:
 
 @pytest.fixture(scope="session")
 def emulator():
+    yield from _serve("small")
+
+
+@pytest.fixture(scope="session")
+def emulator_medium():
+    """The `medium` profile (971 assets, every generated data source kind) in ACCOUNT; only
+    read by the shape tests, so nothing here changes it."""
+    yield from _serve("medium")
+
+
+def _serve(profile: str):
     binary = emulator_binary()
     if not binary.is_file():
         pytest.fail(
@@ -129,7 +140,7 @@ def emulator():
         "--listen",
         "127.0.0.1:0",
         "--profile",
-        "small",
+        profile,
         "--seed",
         "1",
         "--accounts",
@@ -273,8 +284,7 @@ def checker() -> ShapeChecker:
     return ShapeChecker(allow_loopback_http=True)
 
 
-@pytest.fixture(scope="session")
-def make_client(emulator, checker) -> Callable[..., QuickSight]:
+def _client_factory(emulator: Emulator, checker: ShapeChecker) -> Callable[..., QuickSight]:
     def make(region: str = REGION, parameter_validation: bool = True) -> QuickSight:
         client = boto3.session.Session().client(
             "quicksight",
@@ -297,8 +307,19 @@ def make_client(emulator, checker) -> Callable[..., QuickSight]:
 
 
 @pytest.fixture(scope="session")
+def make_client(emulator, checker) -> Callable[..., QuickSight]:
+    return _client_factory(emulator, checker)
+
+
+@pytest.fixture(scope="session")
 def qs(make_client) -> QuickSight:
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def qs_medium(emulator_medium, checker) -> QuickSight:
+    """A checked client of the `medium` profile's emulator."""
+    return _client_factory(emulator_medium, checker)()
 
 
 @pytest.fixture

@@ -2,11 +2,18 @@
 against botocore's output shape (see shape_check.py).
 
 The `small` profile of seed 1 lives in account 123456789012; 210987654321 starts
-empty and receives an import of the exported bundle.
+empty and receives an import of the exported bundle. The read-only sweeps (lists,
+describes, refresh schedules, folders, identities) also run on the `medium` profile,
+which generates every kind of asset and data source the emulator knows (the small one
+has too few data sources to reach them all).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
 import pytest
 
 from qs_helpers import (
@@ -25,28 +32,58 @@ from qs_helpers import (
 from shape_check import format_problems
 
 KIND_IDS = [k.resource for k in ASSET_KINDS]
+PROFILES = ["small", "medium"]
 
 
-@pytest.fixture(scope="module")
-def inventory(qs) -> dict[str, list[dict]]:
-    """Every asset of the small account, by ARN resource type."""
-    return {kind.resource: list_assets(qs, kind) for kind in ASSET_KINDS}
+@dataclass
+class World:
+    """One generated account: its client, every asset by ARN resource type, its namespaces."""
+
+    profile: str
+    qs: Any  # conftest.QuickSight
+    inventory: dict[str, list[dict]]
+    namespaces: list[str]
 
 
-@pytest.fixture(scope="module")
-def namespaces(qs) -> list[str]:
+def _world(profile: str, qs) -> World:
+    inventory = {kind.resource: list_assets(qs, kind) for kind in ASSET_KINDS}
     found = qs.pages("ListNamespaces", "Namespaces", page_size=100, AwsAccountId=ACCOUNT)
-    return [ns["Name"] for ns in found]
+    return World(profile, qs, inventory, [ns["Name"] for ns in found])
+
+
+@pytest.fixture(scope="module")
+def small(qs) -> World:
+    return _world("small", qs)
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def world(request) -> World:
+    """The small and the medium account in turn, for the read-only sweeps."""
+    if request.param == "small":
+        return request.getfixturevalue("small")
+    return _world("medium", request.getfixturevalue("qs_medium"))
+
+
+@pytest.fixture(scope="module")
+def inventory(small) -> dict[str, list[dict]]:
+    """Every asset of the small account, by ARN resource type."""
+    return small.inventory
+
+
+@pytest.fixture(scope="module")
+def namespaces(small) -> list[str]:
+    return small.namespaces
 
 
 # ----- lists and pagination ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("resource", KIND_IDS)
-def test_list_assets_paginates(qs, inventory, resource):
+def test_list_assets_paginates(world, resource):
+    qs = world.qs
     kind = KIND_BY_RESOURCE[resource]
-    full = inventory[resource]
-    assert full, f"{kind.list_op}: the small account has no {resource}"
+    full = world.inventory[resource]
+    assert full, f"{kind.list_op}: the {world.profile} account has no {resource}"
     by_two = list_assets(qs, kind, page_size=2)
     assert [a[kind.id_key] for a in by_two] == [a[kind.id_key] for a in full]
     ids = [a[kind.id_key] for a in full]
@@ -158,11 +195,12 @@ def describe_params(kind, summary):
 
 
 @pytest.mark.parametrize("resource", KIND_IDS)
-def test_describe_every_asset(qs, inventory, resource):
+def test_describe_every_asset(world, resource):
     """All describe bodies of one type, problems gathered across assets."""
+    qs = world.qs
     kind = KIND_BY_RESOURCE[resource]
     problems: list[str] = []
-    for summary in inventory[resource]:
+    for summary in world.inventory[resource]:
         described, found = qs.checked(kind.describe_op, **describe_params(kind, summary))
         label = f"{kind.describe_op}({summary[kind.id_key]})"
         problems += [f"{label} {p}" for p in found]
@@ -174,10 +212,35 @@ def test_describe_every_asset(qs, inventory, resource):
     assert not problems, format_problems(kind.describe_op, problems)
 
 
-def test_refresh_schedules_of_every_dataset(qs, inventory):
+def test_every_data_source_type_is_one_of_the_service_model(world):
+    """Real accounts hold only types of the model's DataSourceType enum (an RDS
+    source is typed by its engine and carries RdsParameters): a type outside it
+    would be a test world no real account can be."""
+    model = botocore.session.get_session().get_service_model("quicksight")
+    enum = set(model.shape_for("DataSourceType").enum)
+    sources = world.inventory["datasource"]
+    listed = {s["DataSourceId"]: s.get("Type") for s in sources}
+    described = {
+        s["DataSourceId"]: world.qs.call("DescribeDataSource", AwsAccountId=ACCOUNT, DataSourceId=s["DataSourceId"])[
+            "DataSource"
+        ]
+        for s in sources
+    }
+    outside = {i: t for i, t in listed.items() if t not in enum}
+    outside.update({i: d.get("Type") for i, d in described.items() if d.get("Type") not in enum})
+    assert not outside, f"{world.profile}: data source types outside the model's enum: {outside}"
+    rds = [d for d in described.values() if "RdsParameters" in d.get("DataSourceParameters", {})]
+    if world.profile == "medium":
+        assert rds, "the medium account has RDS data sources"
+    for d in rds:
+        assert d["Type"] in {"AURORA", "AURORA_POSTGRESQL", "MARIADB", "MYSQL", "ORACLE", "POSTGRESQL", "SQLSERVER"}, d
+
+
+def test_refresh_schedules_of_every_dataset(world):
+    qs = world.qs
     problems: list[str] = []
     counts = []
-    for summary in inventory["dataset"]:
+    for summary in world.inventory["dataset"]:
         parsed, found = qs.checked("ListRefreshSchedules", AwsAccountId=ACCOUNT, DataSetId=summary["DataSetId"])
         problems += [f"ListRefreshSchedules({summary['DataSetId']}) {p}" for p in found]
         counts.append(len(parsed.get("RefreshSchedules", [])))
@@ -186,10 +249,11 @@ def test_refresh_schedules_of_every_dataset(qs, inventory):
     assert max(counts) <= 5, "at most 5 refresh schedules per dataset"
 
 
-def test_folder_permissions_and_members(qs, inventory):
+def test_folder_permissions_and_members(world):
+    qs = world.qs
     problems: list[str] = []
     member_total = 0
-    for folder in inventory["folder"]:
+    for folder in world.inventory["folder"]:
         fid = folder["FolderId"]
         perms, found = qs.checked("DescribeFolderPermissions", AwsAccountId=ACCOUNT, FolderId=fid)
         problems += [f"DescribeFolderPermissions({fid}) {p}" for p in found]
@@ -199,9 +263,9 @@ def test_folder_permissions_and_members(qs, inventory):
         member_total += len(members)
     assert not problems, format_problems("folders", problems)
     assert member_total > 0, "no folder has members"
-    nested = [f for f in inventory["folder"] if f.get("FolderId")]
+    nested = [f for f in world.inventory["folder"] if f.get("FolderId")]
     described = [qs.call("DescribeFolder", AwsAccountId=ACCOUNT, FolderId=f["FolderId"])["Folder"] for f in nested]
-    assert any(d.get("FolderPath") for d in described), "no nested folder (FolderPath) in the small account"
+    assert any(d.get("FolderPath") for d in described), f"no nested folder (FolderPath) in the {world.profile} account"
 
 
 @pytest.mark.parametrize("resource", KIND_IDS)
@@ -224,7 +288,8 @@ def test_namespaces(namespaces):
     assert len(namespaces) >= 2
 
 
-def test_users_groups_memberships(qs, namespaces):
+def test_users_groups_memberships(world):
+    qs, namespaces = world.qs, world.namespaces
     problems: list[str] = []
     roles, identity_types, active = set(), set(), set()
     empty_groups = 0

@@ -99,7 +99,8 @@ impl Profile {
     }
 }
 
-/// Data source types that export and their parameters.
+/// Kinds of data source that export, each generated with its parameters: the kind is the
+/// DataSourceType, except `RDS_INSTANCE`, which is typed by its engine (see [`RDS_ENGINES`]).
 const SUPPORTED_SOURCES: &[&str] = &[
     "ATHENA",
     "REDSHIFT",
@@ -109,8 +110,11 @@ const SUPPORTED_SOURCES: &[&str] = &[
     "S3",
     "AURORA_POSTGRESQL",
     "SQLSERVER",
-    "RDS_LIKE",
+    "RDS_INSTANCE",
 ];
+/// Engines an RDS-backed source is typed by: QuickSight has no `RDS` DataSourceType; a source
+/// built on an RDS instance carries `RdsParameters` and the engine's type.
+const RDS_ENGINES: &[&str] = &["MYSQL", "POSTGRESQL", "MARIADB", "ORACLE", "SQLSERVER"];
 /// Data source types the AssetsAsBundle APIs refuse (QUICKSIGHT_FACTS.md).
 pub const UNSUPPORTED_SOURCE_TYPES: &[&str] = &[
     "ADOBE_ANALYTICS",
@@ -429,7 +433,7 @@ impl Gen<'_> {
                     json!({"SqlServerParameters": {"Host": format!("mssql-{i}.example.com"), "Port": 1433, "Database": "erp"}}),
                 ),
                 _ => (
-                    "RDS",
+                    RDS_ENGINES[(i / SUPPORTED_SOURCES.len()) % RDS_ENGINES.len()],
                     json!({"RdsParameters": {"InstanceId": format!("db-{i}"), "Database": "ops"}}),
                 ),
             };

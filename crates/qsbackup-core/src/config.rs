@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{load, load_str, ConfigFormat};
 pub use regions::KNOWN_REGIONS;
-pub use values::{AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region};
+pub use values::{
+    AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
+    MAX_JOB_TIMEOUT_SECONDS,
+};
 
 /// Repository used when the config names neither `repository` nor `s3`.
 pub const DEFAULT_REPOSITORY: &str = "./qsbackup-repo";
@@ -58,6 +61,10 @@ pub struct AwsSection {
 }
 
 impl AwsSection {
+    /// Keys of `aws:` that are read only to be refused (plain credentials): never listed as
+    /// accepted.
+    pub const REFUSED_KEYS: &'static [&'static str] = &["access_key_id", "secret_access_key", "session_token"];
+
     /// A section for `account_id` in `region` (identity region the same).
     pub fn new(account_id: AccountId, region: Region) -> Self {
         AwsSection {
@@ -133,8 +140,10 @@ pub struct BackupSection {
     /// Export each asset's folder memberships with it.
     #[serde(default = "yes")]
     pub include_folder_memberships: bool,
-    /// Longest an export job may run before it is given up.
-    #[serde(default = "default_job_timeout")]
+    /// Longest an export job may run before it is given up: 1 to
+    /// [`values::MAX_JOB_TIMEOUT_SECONDS`] when read from a file. The engine clamps a larger value
+    /// set in code rather than overflow the clock.
+    #[serde(default = "default_job_timeout", deserialize_with = "values::job_timeout_seconds")]
     pub job_timeout_seconds: u64,
 }
 

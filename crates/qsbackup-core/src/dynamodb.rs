@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::identities::retry::{self, RetryPolicy};
 use crate::identities::IdentitySnapshot;
 use items::{IdentityTable, Item, Stamp, SORT_KEY};
-pub use names::{ResolvedTableNames, TableNames};
+pub use names::{is_valid_table_name, ResolvedTableNames, TableNames};
 
 /// Most write requests one `BatchWriteItem` call accepts.
 const BATCH_SIZE: usize = 25;

@@ -393,7 +393,7 @@ impl<'a> Exporter<'a> {
     }
 
     async fn run(&self, job_id: String, w: Work, slot: SemaphorePermit<'_>) -> Step {
-        let own = Instant::now() + self.settings.job_timeout;
+        let own = crate::poll::deadline_after(self.settings.job_timeout);
         let deadline = self.deadline.map_or(own, |d| d.min(own));
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
         let resumed = self.resumable(&job_id).await;

@@ -219,8 +219,12 @@ fn generation_of(key: &str) -> Option<u64> {
     key.strip_prefix(LOCKS_PREFIX)?.strip_suffix(".json")?.parse().ok()
 }
 
-fn ttl_delta(d: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+/// A lease length as a TimeDelta to add to the current time. Clamped to a century: adding
+/// `TimeDelta::MAX` to a date overflows chrono's range and panics, and a lease that long is
+/// "held until released" anyway.
+pub fn ttl_delta(d: Duration) -> chrono::TimeDelta {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    chrono::TimeDelta::from_std(d.min(CENTURY)).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// Generations present under `locks/`, ascending.
@@ -413,7 +417,7 @@ impl RepositoryLock {
         wait: Duration,
         options: &LockOptions,
     ) -> Result<LockGuard, LockError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = crate::poll::deadline_after(wait);
         let mut backoff = Duration::from_millis(100);
         let mut races = 0u32;
         loop {

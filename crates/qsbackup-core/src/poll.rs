@@ -48,11 +48,23 @@ where
         if let Poll::Done(t) = describe().await? {
             return Ok(Some(t));
         }
-        let age = started.elapsed();
-        delay = age
-            .mul_f64(schedule.fraction)
-            .clamp(schedule.first, schedule.max.max(schedule.first));
+        // try_from_secs_f64, not mul_f64: a schedule from an embedder with a negative, NaN or
+        // huge fraction must not panic; out of range means the longest interval.
+        let grown =
+            Duration::try_from_secs_f64(started.elapsed().as_secs_f64() * schedule.fraction).unwrap_or(schedule.max);
+        delay = grown.clamp(schedule.first, schedule.max.max(schedule.first));
     }
+}
+
+/// Longest wait a deadline stands for: a deadline further out than this is as good as none, and
+/// clamping to it keeps the addition from overflowing the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// The instant `wait` from now. A wait too long for the clock (a huge timeout from a config or
+/// an embedder) becomes "far in the future" instead of a panic.
+pub fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait.min(FAR_FUTURE)).unwrap_or(now)
 }
 
 /// Full jitter: a random wait in `[0, d]`, so jobs refused together do not return together.
@@ -90,5 +102,41 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(never, None);
+    }
+
+    #[test]
+    fn a_deadline_too_far_for_the_clock_is_far_away_instead_of_a_panic() {
+        for wait in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX),
+            Duration::from_secs(18_446_744_073_709),
+        ] {
+            let deadline = deadline_after(wait);
+            assert!(
+                deadline > Instant::now() + Duration::from_secs(10 * 365 * 86_400),
+                "{wait:?}"
+            );
+        }
+        let soon = deadline_after(Duration::from_secs(5));
+        assert!(soon <= Instant::now() + Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_schedule_with_a_nonsense_fraction_still_polls() {
+        for fraction in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
+            let mut looks = 0;
+            let done = poll_until(
+                PollSchedule { fraction, ..schedule() },
+                deadline_after(Duration::from_secs(5)),
+                || {
+                    looks += 1;
+                    let n = looks;
+                    async move { Ok(if n == 3 { Poll::Done(n) } else { Poll::Pending }) }
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(done, Some(3), "{fraction}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! written create-only (nothing that exists is ever overwritten) and large objects are streamed
 //! through a multipart upload while their size and SHA-256 are computed, never held whole.
 
+mod names;
 mod open;
 mod stream;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+pub use names::{check_prefix, check_s3_bucket};
 pub use open::{check_url, RepositoryOptions};
 pub use stream::StreamPutError;
 

@@ -310,3 +310,32 @@ async fn each_asset_is_described_once_and_jobs_reach_the_configured_concurrency(
     assert_eq!(stats["peak_concurrent_export_jobs"], 3, "{stats}");
     assert!(outcome.manifest.bundles.len() > 6);
 }
+
+/// An embedder may build a config in code and skip the file checks: a job timeout too large for
+/// the clock must not panic the run (it once did, "overflow when adding duration to instant",
+/// leaving the lock behind); the engine treats it as "no timeout worth the name".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_timeout_set_in_code_beyond_the_clock_does_not_panic_the_backup() {
+    let emu = emulator(Profile::Small, 11, FaultPlan::default()).await;
+    let mut config = config("");
+    config.backup.job_timeout_seconds = u64::MAX;
+    let aws = aws(&emu, &config).await;
+    let repo = Repository::open(
+        &format!("memory://huge-timeout-{}", rand::random::<u64>()),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let outcome = run_backup(&config, &aws, &repo, &NoProgress, &options()).await.unwrap();
+    assert!(!outcome.manifest.bundles.is_empty(), "the backup stored bundles");
+    assert!(
+        matches!(
+            outcome.manifest.status,
+            SnapshotStatus::Complete | SnapshotStatus::Partial
+        ),
+        "{:?}",
+        outcome.manifest.status
+    );
+    // The lock was released: a second run can take it at once.
+    run_backup(&config, &aws, &repo, &NoProgress, &options()).await.unwrap();
+}

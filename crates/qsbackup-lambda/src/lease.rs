@@ -75,7 +75,7 @@ async fn current(repo: &Repository, lease: &LeaseRef) -> Result<LockInfo, Handle
 }
 
 fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
-    chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
+    qsbackup_core::lock::ttl_delta(ttl)
 }
 
 /// Takes the repository lock for run `run_id` with a lease of `ttl`.

@@ -178,6 +178,96 @@ fn bad_config_values_exit_3_naming_the_key() {
 
 /// The sample tool's `logging.file_path` is where the log goes when no
 /// --log-file is given, relative to the working directory as the tool had it.
+/// Values that used to pass `--dry-run` and then break the run (a panic on a huge timeout, data
+/// under another prefix than the banner said, identities dropped, a bucket S3 refuses after ten
+/// retries) are refused up front: exit 3, the file, key and line named, nothing created.
+#[test]
+fn config_values_that_would_break_the_run_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    let base = "aws:\n  account_id: \"123456789012\"\n  region: us-east-1\nbackup:\n  max_assets_per_bundle: 50\n";
+    let local = format!("{base}repository: {}\n", repo.display());
+    let dynamodb = "dynamodb:\n  users_table_name: qs-users\n  groups_table_name: qs-groups\n";
+    let cases: Vec<(&str, String, &str, usize, &str)> = vec![
+        (
+            "timeout.yaml",
+            local.replace("backup:\n", "backup:\n  job_timeout_seconds: 18446744073709551615\n"),
+            "backup.job_timeout_seconds",
+            5,
+            "86400",
+        ),
+        (
+            "prefix.yaml",
+            format!("{base}s3:\n  bucket_name: my-bucket\n  prefix: ../../x\n"),
+            "s3.prefix",
+            8,
+            "`..`",
+        ),
+        (
+            "url.yaml",
+            format!("{base}repository: s3://my-bucket/../../x\n"),
+            "repository",
+            6,
+            "`..`",
+        ),
+        (
+            "bucket.yaml",
+            format!("{base}s3:\n  bucket_name: My_Bucket!\n"),
+            "s3.bucket_name",
+            7,
+            "3 to 63 characters",
+        ),
+        (
+            "tables.yaml",
+            format!("{local}{dynamodb}  table_name_format: \"{{base}}\"\n"),
+            "dynamodb.table_name_format",
+            10,
+            "{date}",
+        ),
+        (
+            "lock.yaml",
+            format!("{local}lock:\n  dynamodb_table: \"qs lock\"\n"),
+            "lock.dynamodb_table",
+            8,
+            "3 to 255",
+        ),
+    ];
+    for (name, text, key, line, accepted) in cases {
+        let path = bad_config(dir.path(), name, &text);
+        for command in [&["backup", "--dry-run"][..], &["backup"], &["iam-policy"]] {
+            let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+                .arg("--config")
+                .arg(&path)
+                .args(command));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(3), "{name} {command:?}: {err}");
+            assert!(
+                err.contains(&format!("{name}:{line}: {key}:")),
+                "{name} {command:?}: the message names file, line and key: {err}"
+            );
+            assert!(
+                err.contains(accepted),
+                "{name} {command:?}: says what is accepted: {err}"
+            );
+            assert!(stdout(&out).is_empty(), "{name} {command:?}: printed a policy or plan");
+        }
+    }
+    assert!(!repo.exists(), "a refused config created the repository");
+
+    // The unknown-key message lists what `aws:` accepts, not the keys it refuses.
+    let path = bad_config(dir.path(), "unknown.yaml", &local.replace("region:", "regoin:"));
+    let out = run(qsbackup("http://127.0.0.1:9", "us-east-1")
+        .arg("--config")
+        .arg(&path)
+        .args(["backup", "--dry-run"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("regoin") && err.contains("identity_region"), "{err}");
+    for refused in ["access_key_id", "secret_access_key", "session_token"] {
+        assert!(!err.contains(refused), "offers the refused key {refused}: {err}");
+    }
+}
+
 #[test]
 fn config_logging_file_path_is_honoured() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -181,6 +181,32 @@ fn dynamodb_request(entry: &Value, prefix: &str) -> Option<Request> {
     })
 }
 
+/// moto's recorder appends each request as `json` then `\n` in two writes, so a large record
+/// whose newline comes late can share its line with another request's record (the file then has
+/// fewer lines than records). Read as a stream of concatenated JSON values, which is what the
+/// file is whatever the interleaving of whole records.
+fn recorded_requests(recording: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(recording)
+        .into_iter::<Value>()
+        .enumerate()
+        .map(|(i, entry)| entry.unwrap_or_else(|e| panic!("moto recording, record {i}: {e}")))
+        .collect()
+}
+
+#[test]
+fn the_recording_reader_separates_records_that_share_a_line() {
+    let a = r#"{"method": "PUT", "url": "http://h/b/k1", "body": "eA==", "body_encoded": true}"#;
+    let b = r#"{"method": "GET", "url": "http://h/b?prefix=x", "body": "", "body_encoded": false}"#;
+    // What two concurrent requests wrote: a's JSON, b's whole record, then a's newline.
+    let text = format!("{a}{b}\n\n{b}\n");
+    let records = recorded_requests(&text);
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["url"], "http://h/b/k1");
+    assert_eq!(records[1]["method"], "GET");
+    assert!(recorded_requests("").is_empty());
+    assert!(recorded_requests("\n\n").is_empty());
+}
+
 async fn recorder(action: &str) -> String {
     let client = reqwest::Client::new();
     let url = format!("{}/moto-api/recorder/{action}", moto_endpoint());
@@ -236,7 +262,8 @@ async fn the_printed_policy_allows_every_call_of_a_backup_and_nothing_beyond_its
     .expect("emulator");
     let endpoint = emu.endpoint();
     let bucket = create_bucket("iam-policy").await;
-    let tables = format!("iamt{}", std::process::id());
+    // Unique like the bucket (pid and a random part), so no other run's tables match the prefix.
+    let tables = format!("iamt{}", bucket.trim_start_matches("iam-policy-"));
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_file(
         dir.path(),
@@ -260,6 +287,10 @@ async fn the_printed_policy_allows_every_call_of_a_backup_and_nothing_beyond_its
         .send()
         .await
         .expect("reset stats");
+    // Only this test uses the recorder; the reset keeps records of earlier runs against the same
+    // server out. Requests of tests running alongside are recorded too and left out below by
+    // bucket and table names unique to this run.
+    recorder("reset-recording").await;
     recorder("start-recording").await;
     let backup = run(qsbackup(&endpoint, REGION)
         .arg("--config")
@@ -288,12 +319,11 @@ async fn the_printed_policy_allows_every_call_of_a_backup_and_nothing_beyond_its
         });
     }
     let (mut s3, mut dynamodb) = (0, 0);
-    for line in recording.lines().filter(|l| !l.trim().is_empty()) {
-        let entry: Value = serde_json::from_str(line).expect("recording line");
+    for entry in recorded_requests(&recording) {
         if let Some(r) = s3_request(&entry, &bucket) {
             s3 += 1;
             requests.push(r);
-        } else if let Some(r) = dynamodb_request(&entry, &tables) {
+        } else if let Some(r) = dynamodb_request(&entry, &format!("{tables}-")) {
             dynamodb += 1;
             requests.push(r);
         }

@@ -97,6 +97,8 @@ fn check_across_keys(config: &Config) -> Result<(), (String, String)> {
         if s3.bucket_name.trim().is_empty() {
             return Err(("s3.bucket_name".into(), "must not be empty".into()));
         }
+        crate::repository::check_s3_bucket(&s3.bucket_name).map_err(|m| ("s3.bucket_name".into(), m))?;
+        crate::repository::check_prefix(&s3.prefix).map_err(|m| ("s3.prefix".into(), m))?;
     }
     if config.backup.asset_types.is_empty() {
         return Err((
@@ -107,18 +109,69 @@ fn check_across_keys(config: &Config) -> Result<(), (String, String)> {
             ),
         ));
     }
-    if config.backup.job_timeout_seconds == 0 {
+    // Already refused while parsing; repeated so the range holds even if the field is ever read
+    // another way (a default, a serde attribute change).
+    if !(1..=super::MAX_JOB_TIMEOUT_SECONDS).contains(&config.backup.job_timeout_seconds) {
         return Err((
             "backup.job_timeout_seconds".into(),
-            "must be at least 1 (seconds)".into(),
+            format!(
+                "{} is not accepted: whole seconds from 1 to {} (24 h)",
+                config.backup.job_timeout_seconds,
+                super::MAX_JOB_TIMEOUT_SECONDS
+            ),
         ));
     }
     if let Some(d) = &config.dynamodb {
-        if !d.table_name_format.contains("{base}") {
+        check_table_names(d)?;
+    }
+    if let Some(table) = config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
+        if !crate::dynamodb::is_valid_table_name(table) {
+            return Err(("lock.dynamodb_table".into(), table_name_rule(table)));
+        }
+    }
+    Ok(())
+}
+
+fn table_name_rule(name: &str) -> String {
+    format!("`{name}` is not a valid DynamoDB table name: 3 to 255 characters of letters, digits, `_`, `-` and `.`")
+}
+
+/// The identity tables are created by name at the end of a backup; a name DynamoDB refuses
+/// there costs the identities of the run, so every name is built once here with a sample date.
+fn check_table_names(d: &super::DynamoDbSection) -> Result<(), (String, String)> {
+    const FORMAT_KEY: &str = "dynamodb.table_name_format";
+    let format = &d.table_name_format;
+    for placeholder in ["{base}", "{date}"] {
+        if !format.contains(placeholder) {
             return Err((
-                "dynamodb.table_name_format".into(),
-                "must contain `{base}` (and usually `{date}`), e.g. \"{base}-{date}\"".into(),
+                FORMAT_KEY.into(),
+                format!(
+                    "`{format}` does not contain `{placeholder}`: the format must contain both `{{base}}` and \
+                     `{{date}}`, e.g. \"{{base}}-{{date}}\" or the sample tool's \"{{date}}-{{base}}\""
+                ),
             ));
+        }
+    }
+    let date = "2026-01-01";
+    let name = |base: &str| format.replace("{base}", base).replace("{date}", date);
+    let sample = name("abc");
+    if !crate::dynamodb::is_valid_table_name(&sample) {
+        return Err((
+            FORMAT_KEY.into(),
+            format!(
+                "`{format}` makes table names such as `{sample}` that DynamoDB refuses: outside \
+                 `{{base}}` and `{{date}}` use only letters, digits, `_`, `-` and `.`"
+            ),
+        ));
+    }
+    for (key, base) in [
+        ("dynamodb.users_table_name", &d.users_table_name),
+        ("dynamodb.groups_table_name", &d.groups_table_name),
+        ("dynamodb.users_group_table_name", &d.users_group_table_name),
+    ] {
+        let table = name(base);
+        if !crate::dynamodb::is_valid_table_name(&table) {
+            return Err((key.into(), table_name_rule(&table)));
         }
     }
     Ok(())
@@ -142,7 +195,27 @@ fn clean_message(message: &str, key: &str) -> String {
     if let Some(i) = m.rfind(" at line ") {
         m = &m[..i];
     }
-    m.to_string()
+    unknown_field_message(m).unwrap_or_else(|| m.to_string())
+}
+
+/// serde's "unknown field `x`, expected one of ..." lists every field the section declares,
+/// including the access-key fields that exist only to be refused. Rewritten to list only what is
+/// accepted.
+fn unknown_field_message(message: &str) -> Option<String> {
+    // serde_yaml may put the section's path before it ("aws: unknown field ...").
+    let start = message.find("unknown field `")?;
+    let (head, expected) = message[start..].split_once(", expected ")?;
+    let accepted: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|field| !super::AwsSection::REFUSED_KEYS.contains(field))
+        .collect();
+    Some(if accepted.is_empty() {
+        format!("{head}; this section takes no keys")
+    } else {
+        format!("{head}; accepted: {}", accepted.join(", "))
+    })
 }
 
 /// The line of the key an error is about: the key path itself, or for an unknown key, the

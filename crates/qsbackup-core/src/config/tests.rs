@@ -181,3 +181,165 @@ fn prefix_formats_write_dates_like_the_sample_tool() {
     assert_eq!(PrefixFormat::Dashes.format(d), "2026-11-08");
     assert_eq!(PrefixFormat::Compact.format(d), "20261108");
 }
+
+#[test]
+fn job_timeout_is_1_second_to_24_hours() {
+    for bad in [
+        "0",
+        "86401",
+        "18446744073709551615",
+        "99999999999999999999999",
+        "-1",
+        "1.5",
+    ] {
+        let (key, line, message) = refused(&format!("{BASE}backup:\n  job_timeout_seconds: {bad}\n"));
+        assert_eq!(key, "backup.job_timeout_seconds", "{bad}");
+        assert_eq!(line, Some(6), "{bad}");
+        assert!(message.contains("1 to 86400"), "{bad}: {message}");
+    }
+    let c = yaml(&format!("{BASE}backup:\n  job_timeout_seconds: 86400\n")).unwrap();
+    assert_eq!(c.backup.job_timeout_seconds, MAX_JOB_TIMEOUT_SECONDS);
+    let json = load_str(
+        r#"{"aws": {"region": "us-east-1", "account_id": "123456789012"},
+        "backup": {"job_timeout_seconds": 18446744073709551615}}"#,
+        ConfigFormat::Json,
+        Path::new("qs.json"),
+    );
+    assert!(
+        matches!(json, Err(Error::Config { ref key, .. }) if key == "backup.job_timeout_seconds"),
+        "{json:?}"
+    );
+}
+
+#[test]
+fn bounded_numbers_refuse_values_beyond_64_bits() {
+    let (key, _, message) = refused(&format!(
+        "{BASE}backup:\n  max_assets_per_bundle: 18446744073709551616\n"
+    ));
+    assert_eq!(key, "backup.max_assets_per_bundle");
+    assert!(message.contains("1 to 100"), "{message}");
+    let (key, _, message) = refused(&format!("{BASE}backup:\n  max_concurrent_jobs: 18446744073709551615\n"));
+    assert_eq!(key, "backup.max_concurrent_jobs");
+    assert!(message.contains("1 to 5"), "{message}");
+}
+
+#[test]
+fn s3_prefix_is_refused_when_it_would_land_elsewhere() {
+    for bad in ["../../x", "a/../b", "./x", "/rooted", "a//b", "my prefix", "a%2E%2E"] {
+        let (key, line, message) = refused(&format!("{BASE}s3:\n  bucket_name: my-bucket\n  prefix: \"{bad}\"\n"));
+        assert_eq!(key, "s3.prefix", "{bad}");
+        assert_eq!(line, Some(7), "{bad}");
+        assert!(message.contains("segments separated by"), "{bad}: {message}");
+    }
+    let c = yaml(&format!(
+        "{BASE}s3:\n  bucket_name: my-bucket\n  prefix: team-a/qs.backups/\n"
+    ))
+    .unwrap();
+    assert_eq!(c.repository_url(), "s3://my-bucket/team-a/qs.backups");
+}
+
+#[test]
+fn repository_url_prefixes_are_checked_as_typed() {
+    for bad in [
+        "s3://my-bucket/../../x",
+        "s3://my-bucket//x",
+        "s3://my-bucket/a/./b",
+        "gs://my-bucket/a//b",
+        "az://container/../x",
+        "s3://my-bucket/x?versionId=1",
+    ] {
+        let (key, line, message) = refused(&format!("{BASE}repository: \"{bad}\"\n"));
+        assert_eq!(key, "repository", "{bad}");
+        assert_eq!(line, Some(5), "{bad}");
+        assert!(
+            message.contains("prefix") || message.contains("query"),
+            "{bad}: {message}"
+        );
+    }
+    for good in [
+        "s3://my-bucket/qsb/",
+        "gs://b_with_underscore/x",
+        "az://c/x/y",
+        "memory://x",
+        "./repo",
+    ] {
+        yaml(&format!("{BASE}repository: \"{good}\"\n")).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn bucket_names_follow_s3_naming_rules() {
+    for bad in [
+        "My_Bucket!",
+        "ab",
+        "my..bucket",
+        "192.168.5.4",
+        "xn--bucket",
+        "bucket-s3alias",
+        "-bucket",
+    ] {
+        let (key, line, message) = refused(&format!("{BASE}s3:\n  bucket_name: \"{bad}\"\n"));
+        assert_eq!(key, "s3.bucket_name", "{bad}");
+        assert_eq!(line, Some(6), "{bad}");
+        assert!(message.contains("3 to 63 characters"), "{bad}: {message}");
+        let (key, _, message) = refused(&format!("{BASE}repository: \"s3://{bad}/x\"\n"));
+        assert_eq!(key, "repository", "{bad}");
+        assert!(message.contains("3 to 63 characters"), "{bad}: {message}");
+    }
+}
+
+#[test]
+fn table_name_format_needs_base_and_date_and_makes_valid_names() {
+    let section = |format: &str, users: &str| {
+        format!(
+            "{BASE}dynamodb:\n  users_table_name: {users}\n  groups_table_name: groups\n  table_name_format: \"{format}\"\n"
+        )
+    };
+    for (format, missing) in [("{base}", "{date}"), ("{date}", "{base}"), ("backup", "{base}")] {
+        let (key, line, message) = refused(&section(format, "users"));
+        assert_eq!(key, "dynamodb.table_name_format", "{format}");
+        assert_eq!(line, Some(8), "{format}");
+        assert!(
+            message.contains(missing) && message.contains("both"),
+            "{format}: {message}"
+        );
+    }
+    let (key, _, message) = refused(&section("{base}/{date}", "users"));
+    assert_eq!(key, "dynamodb.table_name_format");
+    assert!(message.contains("letters, digits"), "{message}");
+    let (key, line, message) = refused(&section("{base}-{date}", "users backup"));
+    assert_eq!((key.as_str(), line), ("dynamodb.users_table_name", Some(6)));
+    assert!(message.contains("3 to 255"), "{message}");
+    let long = "u".repeat(250);
+    let (key, _, _) = refused(&section("{base}-{date}", &long));
+    assert_eq!(key, "dynamodb.users_table_name");
+    yaml(&section("{date}-{base}", "users")).unwrap();
+}
+
+#[test]
+fn lock_table_name_follows_dynamodb_rules() {
+    let (key, line, message) = refused(&format!("{BASE}lock:\n  dynamodb_table: \"qs lock\"\n"));
+    assert_eq!((key.as_str(), line), ("lock.dynamodb_table", Some(6)));
+    assert!(message.contains("3 to 255"), "{message}");
+}
+
+#[test]
+fn unknown_key_message_lists_only_accepted_keys() {
+    let (key, _, message) = refused(&format!("{BASE}  regoin: us-east-1\n"));
+    assert!(key.starts_with("aws"), "{key}");
+    assert!(
+        message.contains("regoin") && message.contains("identity_region"),
+        "{message}"
+    );
+    for refused_key in AwsSection::REFUSED_KEYS {
+        assert!(
+            !message.contains(refused_key),
+            "offers refused {refused_key}: {message}"
+        );
+    }
+    let (_, _, message) = refused(&format!("{BASE}backup:\n  include_dependancies: true\n"));
+    assert!(
+        message.contains("accepted: ") && message.contains("include_dependencies"),
+        "{message}"
+    );
+}

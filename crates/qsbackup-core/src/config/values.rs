@@ -129,7 +129,8 @@ macro_rules! bounded {
     ($name:ident, $min:expr, $max:expr, $default:expr, $what:expr) => {
         #[doc = concat!("`", $what, "`: an integer from ", stringify!($min), " to ", stringify!($max), ".")]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "i64", into = "i64")]
+        // Read as i128 so a value beyond 64 bits gets the range message, not a type error.
+        #[serde(try_from = "i128", into = "i64")]
         pub struct $name(usize);
 
         impl $name {
@@ -160,6 +161,15 @@ macro_rules! bounded {
             }
         }
 
+        impl TryFrom<i128> for $name {
+            type Error = String;
+            fn try_from(value: i128) -> Result<Self, String> {
+                i64::try_from(value)
+                    .map_err(|_| format!("{value} is out of range: {} accepts {} to {}", $what, $min, $max))
+                    .and_then($name::try_from)
+            }
+        }
+
         impl TryFrom<usize> for $name {
             type Error = String;
             fn try_from(value: usize) -> Result<Self, String> {
@@ -179,6 +189,60 @@ macro_rules! bounded {
 
 bounded!(BundleSize, 1, 100, 50, "max_assets_per_bundle");
 bounded!(ConcurrentJobs, 1, 5, 5, "max_concurrent_jobs");
+
+/// Longest `backup.job_timeout_seconds`: a day. An export job that runs longer has failed in
+/// all but name, and an unbounded value once overflowed the clock and panicked mid-run.
+pub const MAX_JOB_TIMEOUT_SECONDS: u64 = 86_400;
+
+/// Reads `backup.job_timeout_seconds`: an integer from 1 to [`MAX_JOB_TIMEOUT_SECONDS`]. Any
+/// other number (negative, fractional, beyond `u64`) is refused with the accepted range.
+pub(crate) fn job_timeout_seconds<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    struct Seconds;
+
+    fn out_of_range<E: serde::de::Error>(value: impl fmt::Display) -> E {
+        E::custom(format!(
+            "{value} is not accepted: job_timeout_seconds accepts whole seconds from 1 to \
+             {MAX_JOB_TIMEOUT_SECONDS} (24 h)"
+        ))
+    }
+
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "whole seconds from 1 to {MAX_JOB_TIMEOUT_SECONDS}")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            if (1..=MAX_JOB_TIMEOUT_SECONDS).contains(&v) {
+                Ok(v)
+            } else {
+                Err(out_of_range(v))
+            }
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(out_of_range(v)),
+            }
+        }
+        fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<u64, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(out_of_range(v)),
+            }
+        }
+        fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<u64, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(out_of_range(v)),
+            }
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+            Err(out_of_range(v))
+        }
+    }
+
+    de.deserialize_u64(Seconds)
+}
 
 /// `logging.level`, the sample tool's Python level names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

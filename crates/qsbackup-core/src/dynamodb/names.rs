@@ -73,11 +73,15 @@ impl TableNames {
 }
 
 /// DynamoDB's rule: 3 to 255 of `a-z A-Z 0-9 _ - .`.
-fn check_table_name(name: &str) -> Result<(), DynamoDbError> {
+pub fn is_valid_table_name(name: &str) -> bool {
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if (3..=255).contains(&name.len()) && valid_chars {
+    (3..=255).contains(&name.len()) && valid_chars
+}
+
+fn check_table_name(name: &str) -> Result<(), DynamoDbError> {
+    if is_valid_table_name(name) {
         Ok(())
     } else {
         Err(DynamoDbError::InvalidTableName { name: name.to_string() })

@@ -79,7 +79,7 @@ impl Exporter<'_> {
                 // Our own earlier attempt got through but its answer was lost.
                 Some("ConflictException") | Some("ResourceExistsException") => return Ok(Started::Yes),
                 // Other users of the account hold job slots: wait for one, within the job's time.
-                Some("LimitExceededException") if Instant::now() + backoff < deadline => {
+                Some("LimitExceededException") if crate::poll::deadline_after(backoff) < deadline => {
                     self.sink.event(&Event::Retrying {
                         what: format!("export job {job_id}: account at its concurrent job limit"),
                         attempt,

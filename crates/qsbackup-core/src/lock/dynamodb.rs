@@ -140,7 +140,7 @@ pub async fn acquire(
     options: &LockOptions,
 ) -> Result<DynamoLockGuard, LockError> {
     ensure_table(client, table).await?;
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = crate::poll::deadline_after(wait);
     let mut backoff = Duration::from_millis(200);
     loop {
         let now = Utc::now();

@@ -183,3 +183,19 @@ async fn unlock_removes_stale_locks_and_live_ones_only_when_forced() {
     let report = unlock(&repo, false).await.unwrap();
     assert!(report.removed.is_empty() && report.live.is_none(), "{report:?}");
 }
+
+/// Waits and leases longer than the clock can hold (an embedder's `Duration::MAX`) are taken as
+/// "very long", not a panic from adding them to the current time.
+#[tokio::test]
+async fn waits_and_leases_beyond_the_clock_do_not_panic() {
+    let repo = memory();
+    let options = LockOptions {
+        ttl: Duration::MAX,
+        renew_every: Duration::from_millis(100),
+    };
+    let guard = RepositoryLock::acquire_with(&repo, LockPurpose::Backup, Duration::MAX, &options)
+        .await
+        .unwrap();
+    assert!(guard.info().expires_at > Utc::now() + chrono::TimeDelta::days(365 * 50));
+    guard.release().await.unwrap();
+}

@@ -50,6 +50,9 @@ fn parse(url: &str) -> std::result::Result<Target, String> {
     let parsed = Url::parse(url).map_err(|e| format!("not a valid URL: {e}"))?;
     let host = parsed.host_str().unwrap_or_default().to_string();
     let prefix = parsed.path().trim_matches('/').to_string();
+    if matches!(scheme, "s3" | "gs" | "az" | "azure") {
+        check_bucket_and_prefix(scheme, url)?;
+    }
     let need_host = |what: &str| -> std::result::Result<String, String> {
         if host.is_empty() {
             Err(format!("{scheme}:// needs a {what}, e.g. {scheme}://my-{what}/prefix"))
@@ -79,6 +82,22 @@ fn parse(url: &str) -> std::result::Result<Target, String> {
             "unsupported scheme `{other}://`; accepted: a path, file://, s3://, gs://, az://, memory://"
         )),
     }
+}
+
+/// The bucket and prefix of a cloud URL as typed: the URL parser resolves `..` and `.` and
+/// percent-encodes, so checking what it returns would pass a prefix that lands elsewhere.
+fn check_bucket_and_prefix(scheme: &str, url: &str) -> std::result::Result<(), String> {
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "{scheme}:// URLs take no `?` query or `#` fragment (they are not part of the key prefix)"
+        ));
+    }
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if scheme == "s3" && !bucket.is_empty() {
+        super::names::check_s3_bucket(bucket).map_err(|m| format!("bucket {m}"))?;
+    }
+    super::names::check_prefix(prefix).map_err(|m| format!("prefix {m}"))
 }
 
 /// Checks a repository URL without opening it (config validation).
@@ -295,5 +314,24 @@ mod tests {
         assert!(parse("s3:///nobucket").is_err());
         assert!(parse("ftp://x").unwrap_err().contains("unsupported scheme"));
         assert!(parse("").is_err());
+    }
+
+    /// `Url` would resolve these to another prefix than the one typed; opening refuses them
+    /// whether or not a config check ran first.
+    #[tokio::test]
+    async fn opening_refuses_urls_whose_data_would_land_elsewhere() {
+        for url in [
+            "s3://my-bucket/../../x",
+            "s3://my-bucket/a/%2e%2e/b",
+            "s3://My_Bucket!/x",
+            "gs://bucket/a//b",
+            "az://container/./x",
+        ] {
+            let err = Repository::open(url, &RepositoryOptions::default())
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{url} opened"));
+            assert!(matches!(err, Error::RepositoryUrl { .. }), "{url}: {err}");
+        }
     }
 }

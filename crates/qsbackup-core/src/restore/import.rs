@@ -287,7 +287,7 @@ impl Runner<'_> {
                 .s3_uri(format!("{base}/{key}"))
                 .build()
         };
-        let deadline = Instant::now() + self.settings.job_timeout;
+        let deadline = crate::poll::deadline_after(self.settings.job_timeout);
         let ended: Result<Ended, String> = match self.start(&job_id, &assets, source, deadline).await {
             Ok(()) => {
                 self.sink.event(&Event::ImportJobStarted {
@@ -393,7 +393,7 @@ impl Runner<'_> {
             match error_code(&err) {
                 // Our own earlier attempt got through but its answer was lost.
                 Some("ConflictException") | Some("ResourceExistsException") => return Ok(()),
-                Some("LimitExceededException") if Instant::now() + backoff < deadline => {
+                Some("LimitExceededException") if crate::poll::deadline_after(backoff) < deadline => {
                     self.sink.event(&Event::Retrying {
                         what: format!("import job {job_id}: account at its concurrent job limit"),
                         attempt,

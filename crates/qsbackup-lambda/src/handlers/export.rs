@@ -199,7 +199,7 @@ async fn store_with_engine(
     let s = &env.config.backup;
     // The call must return before the function's Timeout; what is unfinished by then is
     // recorded as timed out rather than lost with a killed invocation.
-    let deadline = tokio::time::Instant::now() + env.handler_budget;
+    let deadline = qsbackup_core::poll::deadline_after(env.handler_budget);
     let settings = ExportSettings {
         format: s.export_format,
         include_dependencies: s.include_dependencies,

@@ -17,7 +17,6 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// How one namespace, group, user or membership fared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,7 +147,7 @@ impl Applier<'_> {
             return outcome;
         }
         // QuickSight creates namespaces asynchronously.
-        let deadline = Instant::now() + self.limits.namespace_timeout;
+        let deadline = crate::poll::deadline_after(self.limits.namespace_timeout);
         let ready = poll_until(self.limits.poll, deadline, || async {
             let described = self
                 .call("DescribeNamespace", || {
