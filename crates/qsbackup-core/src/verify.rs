@@ -342,15 +342,10 @@ fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) ->
                 found.push((ProblemKind::BadDocument, e));
             }
         }
-        Expect::Bundle {
-            members, requested, ..
-        } => {
+        Expect::Bundle { members, requested, .. } => {
             let inspection = zip_check::inspect(path, limits);
             found.extend(inspection.problems.iter().map(|p| (p.kind.into(), p.message.clone())));
-            let recorded: BTreeMap<&str, &str> = members
-                .iter()
-                .map(|m| (m.path.as_str(), m.sha256.as_str()))
-                .collect();
+            let recorded: BTreeMap<&str, &str> = members.iter().map(|m| (m.path.as_str(), m.sha256.as_str())).collect();
             let damaged = !inspection.problems.is_empty();
             let mut to_parse = Vec::new();
             for m in members {

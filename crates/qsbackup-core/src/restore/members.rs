@@ -96,7 +96,11 @@ pub struct RefusedMember {
 
 impl std::fmt::Display for RefusedMember {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} {} (bundle {})", self.member, self.path, self.reason, self.bundle)
+        write!(
+            f,
+            "{}: {} {} (bundle {})",
+            self.member, self.path, self.reason, self.bundle
+        )
     }
 }
 
@@ -237,24 +241,26 @@ impl SnapshotMembers {
                         key: b.key.clone(),
                         message: format!(
                             "it has {} bytes with SHA-256 {}, but the manifest of snapshot {} records {} bytes with {}",
-                            fetched.size,
-                            fetched.sha256,
-                            manifest.id,
-                            b.size,
-                            b.sha256
+                            fetched.size, fetched.sha256, manifest.id, b.size, b.sha256
                         ),
                     });
                 }
                 let key = b.key.clone();
                 let account = manifest.account_id.clone();
                 tokio::task::spawn_blocking(move || {
-                    read_zip(fetched.file.path(), &key, wanted.as_deref(), &account, &ZipLimits::default())
+                    read_zip(
+                        fetched.file.path(),
+                        &key,
+                        wanted.as_deref(),
+                        &account,
+                        &ZipLimits::default(),
+                    )
                 })
-                    .await
-                    .map_err(|e| Error::Bundle {
-                        key: b.key.clone(),
-                        message: format!("reading the bundle failed: {e}"),
-                    })?
+                .await
+                .map_err(|e| Error::Bundle {
+                    key: b.key.clone(),
+                    message: format!("reading the bundle failed: {e}"),
+                })?
             })
             .collect();
         // The futures are collected first: a stream over a borrowing closure is not `Send`
@@ -274,7 +280,9 @@ impl SnapshotMembers {
             .into_iter()
             .partition(|r| r.asset.as_ref().is_some_and(|a| members.assets.contains_key(a)));
         members.refused = refused;
-        members.notes.extend(moot.iter().map(|r| format!("{r}; another bundle holds it")));
+        members
+            .notes
+            .extend(moot.iter().map(|r| format!("{r}; another bundle holds it")));
         Ok(members)
     }
 
@@ -379,11 +387,16 @@ fn read_member<R: Read + std::io::Seek>(
         return Err("is listed in the manifest but is not in the bundle".into());
     };
     let declared = {
-        let raw = archive.by_index_raw(index).map_err(|e| format!("cannot be read: {e}"))?;
+        let raw = archive
+            .by_index_raw(index)
+            .map_err(|e| format!("cannot be read: {e}"))?;
         if raw.encrypted() {
             return Err("is encrypted".into());
         }
-        if !matches!(raw.compression(), zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated) {
+        if !matches!(
+            raw.compression(),
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
             return Err(format!("uses compression method {}", raw.compression()));
         }
         let size = raw.size();
@@ -400,14 +413,20 @@ fn read_member<R: Read + std::io::Seek>(
         }
         size
     };
-    let cap = limits.max_member_bytes.min(limits.max_total_bytes.saturating_sub(*total));
+    let cap = limits
+        .max_member_bytes
+        .min(limits.max_total_bytes.saturating_sub(*total));
     let entry = archive.by_index(index).map_err(|e| format!("cannot be read: {e}"))?;
     let mut body = Vec::with_capacity(usize::try_from(declared.min(cap)).unwrap_or(0));
     // The zip reader checks the CRC and the declared size as it inflates.
     let read = entry.take(cap.saturating_add(1)).read_to_end(&mut body);
     *total = total.saturating_add(body.len() as u64);
     if body.len() as u64 > cap {
-        let what = if cap < limits.max_member_bytes { "bundle's members in total" } else { "member" };
+        let what = if cap < limits.max_member_bytes {
+            "bundle's members in total"
+        } else {
+            "member"
+        };
         let why = crate::limits::too_large_text(what, None, cap);
         return Err(format!("is refused: {why} (it declares {declared} bytes)"));
     }
@@ -452,7 +471,10 @@ fn read_zip(
             .filter(|m| {
                 let keep = restored_type(&m.member_type);
                 if !keep {
-                    out.notes.push(format!("bundle member {}: type `{}` is not restored", m.path, m.member_type));
+                    out.notes.push(format!(
+                        "bundle member {}: type `{}` is not restored",
+                        m.path, m.member_type
+                    ));
                 }
                 keep
             })
@@ -476,7 +498,10 @@ fn read_zip(
         if !entry.sha256.is_empty() {
             let actual = hex::encode(Sha256::digest(&content));
             if actual != entry.sha256 {
-                let why = format!("has SHA-256 {actual}, but the manifest's inventory records {}", entry.sha256);
+                let why = format!(
+                    "has SHA-256 {actual}, but the manifest's inventory records {}",
+                    entry.sha256
+                );
                 out.refused.push(refusal(entry, key, why));
                 continue;
             }
@@ -484,14 +509,16 @@ fn read_zip(
         let json: Value = match serde_json::from_slice(&content) {
             Ok(v) => v,
             Err(e) => {
-                out.refused.push(refusal(entry, key, format!("is not valid JSON ({e})")));
+                out.refused
+                    .push(refusal(entry, key, format!("is not valid JSON ({e})")));
                 continue;
             }
         };
         let size = content.len();
         drop(content);
         if let Err(why) = MemberHead::of(&json).and_then(|h| h.check(&entry.member_type, &entry.id)) {
-            out.refused.push(refusal(entry, key, format!("is not what the manifest says: {why}")));
+            out.refused
+                .push(refusal(entry, key, format!("is not what the manifest says: {why}")));
             continue;
         }
         out.add(&entry.path, json, size, account);

@@ -69,6 +69,9 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// How the reason of an asset refused for a dependency starts.
+const DEPENDS: &str = "it depends on ";
+
 /// Assets that cannot be restored: those whose member is refused, and (transitively) every
 /// asset that refers to one, each with the refused asset at the root of its chain.
 pub fn unusable(members: &SnapshotMembers) -> BTreeMap<AssetKey, (AssetKey, String)> {
@@ -88,7 +91,7 @@ pub fn unusable(members: &SnapshotMembers) -> BTreeMap<AssetKey, (AssetKey, Stri
             }
             if let Some(dep) = m.references.iter().find(|r| out.contains_key(*r)) {
                 let root = out[dep].0.clone();
-                let why = format!("it depends on {dep}, which cannot be restored ({root} is refused)");
+                let why = format!("{DEPENDS}{dep}, which cannot be restored ({root} is refused)");
                 more.push((key.clone(), (root, why)));
             }
         }
@@ -150,7 +153,7 @@ pub fn select_usable(
             .filter(|k| !unusable.contains_key(*k))
             .cloned()
             .collect();
-        return Ok((usable, refused.into_values().collect()));
+        return Ok((usable, roots_first(refused)));
     }
     let mut wanted = BTreeSet::new();
     for key in &spec.ids {
@@ -190,7 +193,16 @@ pub fn select_usable(
             usable.insert(key);
         }
     }
-    Ok((usable, refused.into_values().collect()))
+    Ok((usable, roots_first(refused)))
+}
+
+/// Refusals with the refused members first and what depends on them after, so a short list
+/// shows the causes.
+fn roots_first(refused: BTreeMap<String, Refusal>) -> Vec<Refusal> {
+    let (mut roots, dependents): (Vec<Refusal>, Vec<Refusal>) =
+        refused.into_values().partition(|r| !r.reason.starts_with(DEPENDS));
+    roots.extend(dependents);
+    roots
 }
 
 /// Case-insensitive glob with `*` and `?`.

@@ -76,9 +76,9 @@ pub fn check_entry(path: &str, member_type: &str, id: &str) -> Result<(), String
         return Err(format!("the manifest's id {} of member {path} {why}", shown(id)));
     }
     let expected = format!("{member_type}/{id}.json");
-    let folder_ok = path
-        .rsplit_once('/')
-        .is_some_and(|(folder, file)| folder.rsplit('/').next() == Some(member_type) && file == &expected[member_type.len() + 1..]);
+    let folder_ok = path.rsplit_once('/').is_some_and(|(folder, file)| {
+        folder.rsplit('/').next() == Some(member_type) && file == &expected[member_type.len() + 1..]
+    });
     if !folder_ok {
         return Err(format!(
             "the manifest lists member {path} as {member_type} {}, which is not its path",
@@ -158,7 +158,11 @@ impl MemberHead {
         match self.field(pointer) {
             Some(Value::String(actual)) if actual == id => {}
             Some(Value::String(actual)) => {
-                return Err(format!("its {name} is {}, the manifest says {}", shown(actual), shown(id)))
+                return Err(format!(
+                    "its {name} is {}, the manifest says {}",
+                    shown(actual),
+                    shown(id)
+                ))
             }
             Some(_) => return Err(format!("its {name} is not a string")),
             None => return Err(format!("it has no {name}")),

@@ -370,7 +370,11 @@ fn refusals(plan: &RestorePlan) -> Option<Outcome> {
             plan.refused.len(),
             plan.snapshot_id,
             shown.join("; "),
-            if more > 0 { format!("; and {more} more") } else { String::new() },
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            },
             plan.snapshot_id
         )),
     })
