@@ -137,6 +137,8 @@ impl SnapshotDiff {
 struct Occurrence {
     bundle: ObjectRef,
     path: String,
+    member_type: String,
+    id: String,
     sha256: String,
     name: Option<String>,
 }
@@ -151,6 +153,8 @@ fn members_of(m: &SnapshotManifest) -> BTreeMap<MemberKey, Occurrence> {
                 .or_insert_with(|| Occurrence {
                     bundle: b.object(),
                     path: x.path.clone(),
+                    member_type: x.member_type.clone(),
+                    id: x.id.clone(),
                     sha256: x.sha256.clone(),
                     name: x.name.clone(),
                 });
@@ -208,6 +212,13 @@ impl MemberReader<'_> {
                 key: occ.bundle.key.clone(),
                 message: format!("reading {}: {e}", occ.path),
             })??;
+        // A member that is not what the manifest says is reported, not compared.
+        crate::verify::member::check_entry(&occ.path, &occ.member_type, &occ.id)
+            .and_then(|()| crate::verify::member::check_bytes(&occ.member_type, &occ.id, &bytes))
+            .map_err(|why| Error::Bundle {
+                key: occ.bundle.key.clone(),
+                message: format!("member {}: {why}; run `qsbackup verify`", occ.path),
+            })?;
         serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             context: format!("{} in bundle {}", occ.path, occ.bundle.key),
             source,

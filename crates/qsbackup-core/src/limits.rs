@@ -50,6 +50,6 @@ pub fn too_large_text(what: &str, size: Option<u64>, limit: u64) -> String {
     let mib = limit / (1024 * 1024);
     match size {
         Some(size) => format!("the {what} is {size} bytes, over the {limit} byte limit ({mib} MiB); it is not read"),
-        None => format!("the {what} holds more than the {limit} byte limit ({mib} MiB); it is not read"),
+        None => format!("the {what} holds more than the {limit} byte limit ({mib} MiB); reading stopped there"),
     }
 }

@@ -315,7 +315,7 @@ fn check_members(path: &std::path::Path, members: &[&Inventoried], limits: &ZipL
             Err(e) => found.push((ProblemKind::CorruptMember, format!("member {}: {e}", m.path))),
             Ok(bytes) => {
                 if let Err(why) = member::check_bytes(&m.member_type, &m.id, &bytes) {
-                    found.push((ProblemKind::InvalidMember, format!("member {} {why}", m.path)));
+                    found.push((ProblemKind::InvalidMember, format!("member {}: {why}", m.path)));
                 }
             }
         }

@@ -110,17 +110,17 @@ impl MemberHead {
     pub fn parse(bytes: &[u8]) -> Result<MemberHead, String> {
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first != Some(&b'{') {
-            return Err("is not a JSON object".into());
+            return Err("not a JSON object".into());
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))
     }
 
     /// The head of an already parsed member.
     pub fn of(value: &Value) -> Result<MemberHead, String> {
         if !value.is_object() {
-            return Err("is not a JSON object".into());
+            return Err("not a JSON object".into());
         }
-        MemberHead::deserialize(value).map_err(|e| format!("is not a bundle member ({e})"))
+        MemberHead::deserialize(value).map_err(|e| format!("not a bundle member ({e})"))
     }
 
     fn field(&self, pointer: &str) -> Option<&Value> {
@@ -157,6 +157,13 @@ impl MemberHead {
         let name = pointer.rsplit('/').next().unwrap_or(pointer);
         match self.field(pointer) {
             Some(Value::String(actual)) if actual == id => {}
+            // A schedule's file name is not documented to be its id: its id only has to be
+            // safe, as it names the schedule in the import bundle.
+            Some(Value::String(actual)) if member_type == "refreshSchedule" => {
+                if let Some(why) = unsafe_id(member_type, actual) {
+                    return Err(format!("its {name} {} {why}", shown(actual)));
+                }
+            }
             Some(Value::String(actual)) => {
                 return Err(format!(
                     "its {name} is {}, the manifest says {}",
@@ -202,6 +209,9 @@ mod tests {
         assert!(err(br#"{"resourceType":"dashboard"}"#, "dashboard", "d-1").contains("no dashboardId"));
         let sched = br#"{"resourceType":"refreshSchedule","dataSetId":"s1","schedule":{"scheduleId":"daily"}}"#;
         assert_eq!(check_bytes("refreshSchedule", "daily", sched), Ok(()));
+        assert_eq!(check_bytes("refreshSchedule", "s1-daily", sched), Ok(()));
+        let odd = br#"{"resourceType":"refreshSchedule","dataSetId":"s1","schedule":{"scheduleId":"a/b"}}"#;
+        assert!(err(odd, "refreshSchedule", "daily").contains("path separator"));
         let evil = br#"{"resourceType":"refreshSchedule","dataSetId":"../s1","schedule":{"scheduleId":"daily"}}"#;
         assert!(err(evil, "refreshSchedule", "daily").contains("path separator"));
     }

@@ -366,8 +366,9 @@ fn refusals(plan: &RestorePlan) -> Option<Outcome> {
     Some(Outcome {
         code: crate::exit::PARTIAL,
         error: Some(anyhow!(
-            "{} assets of snapshot {} cannot be restored from it: {}{}; `qsbackup verify {}` checks the snapshot",
+            "{} {} of snapshot {} cannot be restored from it: {}{}; `qsbackup verify {}` checks the snapshot",
             plan.refused.len(),
+            if plan.refused.len() == 1 { "asset" } else { "assets" },
             plan.snapshot_id,
             shown.join("; "),
             if more > 0 {

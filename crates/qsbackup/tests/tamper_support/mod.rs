@@ -14,12 +14,15 @@ use sha2::{Digest, Sha256};
 
 use crate::restore_support::*;
 
+/// New bytes of a member from its old ones.
+pub type Rewrite = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// What is done to the member.
 pub enum Tamper {
     /// Removed from the zip; the manifest still lists it.
     Drop,
     /// Its bytes replaced; the inventory's SHA-256 updated to match.
-    Replace(Box<dyn Fn(&[u8]) -> Vec<u8>>),
+    Replace(Rewrite),
     /// Replaced by a JSON object of the same type and id padded with spaces to `bytes`,
     /// deflated (a few hundred KB per 64 MiB), written and hashed in chunks.
     Bomb(u64),
