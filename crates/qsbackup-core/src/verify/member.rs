@@ -12,8 +12,9 @@ use serde_json::Value;
 pub const MAX_ID_CHARS: usize = 2048;
 
 /// Types whose ids the service model restricts to `[\w\-]+` (`ShortRestrictiveResourceId`,
-/// `RestrictiveResourceId`; a VPC connection id must match it to be exported at all).
-const RESTRICTED_ID_TYPES: &[&str] = &["dashboard", "analysis", "theme", "folder", "vpcConnection"];
+/// `RestrictiveResourceId`). Data set, data source and VPC connection ids are unrestricted
+/// there, so only the checks every id gets apply to them.
+const RESTRICTED_ID_TYPES: &[&str] = &["dashboard", "analysis", "theme", "folder"];
 
 /// The id field of a member of `member_type` (a JSON pointer), as QuickSight exports it.
 pub fn id_pointer(member_type: &str) -> Option<&'static str> {
