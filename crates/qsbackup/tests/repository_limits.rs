@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use qs_emulator::Profile;
-use qsbackup_core::limits::{MAX_MANIFEST_BYTES, MAX_MEMBER_BYTES};
+use qsbackup_core::limits::{MAX_IDENTITIES_BYTES, MAX_MANIFEST_BYTES, MAX_MEMBER_BYTES};
 use restore_support::*;
 use tamper_support::*;
 
@@ -160,5 +160,41 @@ async fn import_legacy_refuses_a_zip_slip_member_and_a_bomb_instead_of_saying_ve
             !repo.join("snapshots").exists() || std::fs::read_dir(repo.join("snapshots")).expect("dir").count() == 0,
             "{date}: no snapshot is committed"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identities_document_past_its_limit_is_refused_unread() {
+    let w = World::new(35).await;
+    let key = w.manifest()["identities"]["key"]
+        .as_str()
+        .expect("identities key")
+        .to_string();
+    // Sparse: the size is what the store reports; nothing is written.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(Path::new(&w.repo).join(&key))
+        .expect("identities");
+    file.set_len(MAX_IDENTITIES_BYTES + 1).expect("grow");
+    drop(file);
+    let limit = format!("{MAX_IDENTITIES_BYTES} byte limit");
+    for args in [
+        vec!["verify", "--all"],
+        vec![
+            "restore",
+            "--snapshot",
+            "latest",
+            "--target-account",
+            TARGET,
+            "--dry-run",
+        ],
+        vec!["show", "latest"],
+    ] {
+        let out = w.run(&args).await;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(text.contains(&key) && text.contains(&limit), "{args:?}: {text}");
+        if args[0] != "show" {
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {text}");
+        }
     }
 }
