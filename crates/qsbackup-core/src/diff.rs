@@ -37,8 +37,7 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "ConsumedSpiceCapacityInBytes",
 ];
 
-/// Largest member document diff reads.
-const MAX_MEMBER_BYTES: u64 = 64 * 1024 * 1024;
+use crate::limits::{MAX_ACCOUNT_BYTES, MAX_IDENTITIES_BYTES, MAX_MEMBER_BYTES};
 
 /// Removes [`VOLATILE_FIELDS`] everywhere in `v`.
 pub fn normalize(v: &mut Value) {
@@ -138,6 +137,8 @@ impl SnapshotDiff {
 struct Occurrence {
     bundle: ObjectRef,
     path: String,
+    member_type: String,
+    id: String,
     sha256: String,
     name: Option<String>,
 }
@@ -152,6 +153,8 @@ fn members_of(m: &SnapshotManifest) -> BTreeMap<MemberKey, Occurrence> {
                 .or_insert_with(|| Occurrence {
                     bundle: b.object(),
                     path: x.path.clone(),
+                    member_type: x.member_type.clone(),
+                    id: x.id.clone(),
                     sha256: x.sha256.clone(),
                     name: x.name.clone(),
                 });
@@ -209,6 +212,13 @@ impl MemberReader<'_> {
                 key: occ.bundle.key.clone(),
                 message: format!("reading {}: {e}", occ.path),
             })??;
+        // A member that is not what the manifest says is reported, not compared.
+        crate::verify::member::check_entry(&occ.path, &occ.member_type, &occ.id)
+            .and_then(|()| crate::verify::member::check_bytes(&occ.member_type, &occ.id, &bytes))
+            .map_err(|why| Error::Bundle {
+                key: occ.bundle.key.clone(),
+                message: format!("member {}: {why}; run `qsbackup verify`", occ.path),
+            })?;
         serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             context: format!("{} in bundle {}", occ.path, occ.bundle.key),
             source,
@@ -238,8 +248,13 @@ fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
     }
 }
 
-async fn load_doc<T: DeserializeOwned>(repo: &Repository, object: &ObjectRef) -> Result<T> {
-    let bytes = repo.get(&object.key).await?;
+async fn load_doc<T: DeserializeOwned>(
+    repo: &Repository,
+    object: &ObjectRef,
+    limit: u64,
+    what: &'static str,
+) -> Result<T> {
+    let bytes = repo.get_capped(&object.key, limit, what).await?;
     serde_json::from_slice(&bytes).map_err(|source| Error::Json {
         context: format!("{} in {}", object.key, repo.location()),
         source,
@@ -378,7 +393,10 @@ pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest)
     match (&a.identities, &b.identities) {
         (Some(ia), Some(ib)) if ia.sha256 == ib.sha256 => out.identities = Some(IdentityDiff::default()),
         (Some(ia), Some(ib)) => {
-            let (sa, sb): (IdentitySnapshot, IdentitySnapshot) = (load_doc(repo, ia).await?, load_doc(repo, ib).await?);
+            let (sa, sb): (IdentitySnapshot, IdentitySnapshot) = (
+                load_doc(repo, ia, MAX_IDENTITIES_BYTES, "identities document").await?,
+                load_doc(repo, ib, MAX_IDENTITIES_BYTES, "identities document").await?,
+            );
             out.identities = Some(diff_identities(&sa, &sb));
         }
         (None, None) => out.notes.push("neither snapshot has identities".into()),
@@ -392,7 +410,10 @@ pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest)
     match (&a.account, &b.account) {
         (Some(x), Some(y)) if x.sha256 == y.sha256 => out.account = Some(AccountDiff::default()),
         (Some(x), Some(y)) => {
-            let (sa, sb): (AccountSnapshot, AccountSnapshot) = (load_doc(repo, x).await?, load_doc(repo, y).await?);
+            let (sa, sb): (AccountSnapshot, AccountSnapshot) = (
+                load_doc(repo, x, MAX_ACCOUNT_BYTES, "account document").await?,
+                load_doc(repo, y, MAX_ACCOUNT_BYTES, "account document").await?,
+            );
             out.account = Some(diff_account(&sa, &sb));
         }
         (None, None) => out.notes.push("neither snapshot has account settings".into()),

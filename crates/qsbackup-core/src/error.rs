@@ -73,6 +73,16 @@ pub enum Error {
     #[error("repository key {key}: {message}")]
     Integrity { key: String, message: String },
 
+    /// An object or bundle member is larger than qsbackup reads (see [`crate::limits`]).
+    #[error("{key}: {}", crate::limits::too_large_text(what, *size, *limit))]
+    TooLarge {
+        key: String,
+        what: &'static str,
+        /// Bytes declared (or read, when the declaration lied).
+        size: Option<u64>,
+        limit: u64,
+    },
+
     /// A bundle zip could not be read.
     #[error("bundle {key}: {message}")]
     Bundle { key: String, message: String },

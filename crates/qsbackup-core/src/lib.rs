@@ -21,6 +21,7 @@ pub mod filter;
 pub mod iam_policy;
 pub mod identities;
 pub mod journal;
+pub mod limits;
 pub mod lock;
 pub mod manifest;
 pub mod plan;

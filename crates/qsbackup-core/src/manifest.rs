@@ -170,7 +170,9 @@ impl SnapshotManifest {
     /// Reads the manifest of snapshot `id`.
     pub async fn load(repository: &Repository, id: &str) -> Result<SnapshotManifest> {
         let key = manifest_key(id);
-        let bytes = repository.get(&key).await?;
+        let bytes = repository
+            .get_capped(&key, crate::limits::MAX_MANIFEST_BYTES, "snapshot manifest")
+            .await?;
         let manifest: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             context: format!("{} in {}", key, repository.location()),
             source,

@@ -124,6 +124,27 @@ impl Repository {
         result.bytes().await.map_err(|e| self.store_error(key, e))
     }
 
+    /// Reads a whole object of at most `limit` bytes ([`crate::limits`]): an object the store
+    /// says is larger is refused before its body is read, and the body is capped in case the
+    /// store's size is wrong. `what` names the object in the error (`snapshot manifest`).
+    pub async fn get_capped(&self, key: &str, limit: u64, what: &'static str) -> Result<Bytes> {
+        let path = self.path(key)?;
+        let result = self.store.get(&path).await.map_err(|e| self.store_error(key, e))?;
+        if result.meta.size > limit {
+            return Err(crate::limits::too_large(key, what, Some(result.meta.size), limit));
+        }
+        let mut body = Vec::with_capacity(usize::try_from(result.meta.size).unwrap_or(0));
+        let mut stream = result.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.store_error(key, e))?;
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(crate::limits::too_large(key, what, None, limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
+    }
+
     /// Reads an object as a stream of chunks.
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
         let path = self.path(key)?;

@@ -36,7 +36,7 @@ use identities::{IdentityPlan, Naming, Principals};
 use mapping::Mapping;
 use members::SnapshotMembers;
 use overrides::{Context, DroppedPermission};
-use plan::PlannedAsset;
+use plan::{PlannedAsset, Refusal};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +86,9 @@ pub struct RestorePlan {
     pub prefix: String,
     /// Every asset the selection needs, with its decision.
     pub assets: Vec<PlannedAsset>,
+    /// Assets the selection asks for (or needs) that are not restored, because the snapshot's
+    /// copy cannot be used; a restore that refuses any is partial.
+    pub refused: Vec<Refusal>,
     /// Import jobs, in start order.
     pub jobs: Vec<PlannedJob>,
     /// `None` when identities are not restored.
@@ -163,7 +166,9 @@ async fn load_identities(
     let Some(object) = &manifest.identities else {
         return Ok(None);
     };
-    let bytes = repository.get(&object.key).await?;
+    let bytes = repository
+        .get_capped(&object.key, crate::limits::MAX_IDENTITIES_BYTES, "identities document")
+        .await?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     if sha256 != object.sha256 {
         return Err(Error::Integrity {
@@ -246,6 +251,7 @@ pub async fn plan_restore(
         failure_action: options.failure_action,
         prefix: options.prefix.clone(),
         assets: Vec::new(),
+        refused: Vec::new(),
         jobs: Vec::new(),
         identities: None,
         overrides: OverridesSummary::default(),
@@ -265,7 +271,8 @@ pub async fn plan_restore(
         }
     }
     let target_id = |k: &AssetKey| format!("{}{}", options.prefix, k.id);
-    let selected = plan::select(&plan.state.members, &options.selection)?;
+    let (selected, refused) = plan::select_usable(&plan.state.members, &options.selection)?;
+    plan.refused = refused;
     let (assets, plan_warnings) =
         plan::decide(&plan.state.members, &selected, &existing, options.conflict, &target_id)?;
     warnings.extend(plan_warnings);

@@ -1,9 +1,12 @@
 //! Verifying snapshots: every object a manifest references exists with the recorded size and
 //! SHA-256; every bundle is a well-formed zip whose members match the recorded inventory, with
 //! unsafe paths, encryption, odd compression and decompression bombs reported ([`zip_check`]);
-//! identity and account documents parse. Each problem names the snapshot, the key and what is
+//! identity and account documents parse. Every inventoried member is parsed and must be the
+//! type and id the manifest records, under a safe path and id ([`member`]). Nothing larger than
+//! [`crate::limits`] allows is read. Each problem names the snapshot, the key and what is
 //! wrong. An object shared by several snapshots (a resumed run reuses bundles) is read once.
 
+pub mod member;
 pub mod zip_check;
 
 use crate::account_config::AccountSnapshot;
@@ -16,6 +19,7 @@ use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 pub use zip_check::{ZipLimits, ZipProblemKind};
 
 /// What kind of problem verify found.
@@ -44,6 +48,12 @@ pub enum ProblemKind {
     UnexpectedMember,
     /// An identities or account document does not parse, or is about another account.
     BadDocument,
+    /// A member is not valid JSON, or not the type and id the manifest records for it.
+    InvalidMember,
+    /// The manifest names a member by an unsafe path or id, or by one that is not its own.
+    UnsafeMember,
+    /// An object is larger than qsbackup reads ([`crate::limits`]).
+    TooLarge,
 }
 
 impl From<ZipProblemKind> for ProblemKind {
@@ -114,8 +124,10 @@ enum Expect {
     Bundle {
         object: ObjectRefKey,
         zip: bool,
-        /// Inventory: member path → SHA-256.
-        members: Vec<(String, String)>,
+        /// The inventory.
+        members: Vec<Inventoried>,
+        /// `type/id` of the assets the bundle was exported for.
+        requested: Vec<String>,
     },
     Identities {
         object: ObjectRefKey,
@@ -125,6 +137,15 @@ enum Expect {
         object: ObjectRefKey,
         account_id: String,
     },
+}
+
+/// A member as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Inventoried {
+    path: String,
+    sha256: String,
+    member_type: String,
+    id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -162,7 +183,21 @@ fn bundle_expectation(m: &SnapshotManifest, b: &BundleRecord) -> Expect {
     Expect::Bundle {
         object: (&b.object()).into(),
         zip,
-        members: b.members.iter().map(|x| (x.path.clone(), x.sha256.clone())).collect(),
+        members: b
+            .members
+            .iter()
+            .map(|x| Inventoried {
+                path: x.path.clone(),
+                sha256: x.sha256.clone(),
+                member_type: x.member_type.clone(),
+                id: x.id.clone(),
+            })
+            .collect(),
+        requested: b
+            .requested_arns
+            .iter()
+            .map(|arn| arn.rsplit(':').next().unwrap_or(arn).to_string())
+            .collect(),
     }
 }
 
@@ -198,7 +233,15 @@ async fn check(repo: &Repository, expect: &Expect, limits: &ZipLimits) -> (Findi
             found.push((ProblemKind::Unreadable, e.to_string()));
             return (found, 0);
         }
-        Ok(Some(_)) => {}
+        Ok(Some(info)) => {
+            if let Some((limit, what)) = document_limit(expect) {
+                if info.size > limit {
+                    let text = crate::limits::too_large_text(what, Some(info.size), limit);
+                    found.push((ProblemKind::TooLarge, text));
+                    return (found, 0);
+                }
+            }
+        }
     }
     let fetched = match fetch(repo, &want.key).await {
         Ok(f) => f,
@@ -232,10 +275,65 @@ async fn check(repo: &Repository, expect: &Expect, limits: &ZipLimits) -> (Findi
     (found, read)
 }
 
+/// The size limit of a document that is read whole, and what it is called.
+fn document_limit(expect: &Expect) -> Option<(u64, &'static str)> {
+    match expect {
+        Expect::Bundle { zip: false, .. } => Some((crate::limits::MAX_MEMBER_BYTES, "CloudFormation bundle")),
+        Expect::Bundle { .. } => None,
+        Expect::Identities { .. } => Some((crate::limits::MAX_IDENTITIES_BYTES, "identities document")),
+        Expect::Account { .. } => Some((crate::limits::MAX_ACCOUNT_BYTES, "account document")),
+    }
+}
+
+/// Parses every inventoried member that passed the zip checks (so it is within the limits)
+/// and checks it is the type and id the manifest records.
+fn check_members(path: &std::path::Path, members: &[&Inventoried], limits: &ZipLimits) -> Findings {
+    let mut found = Vec::new();
+    if members.is_empty() {
+        return found;
+    }
+    let archive = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| e.to_string()));
+    let mut archive = match archive {
+        Ok(a) => a,
+        Err(e) => {
+            found.push((ProblemKind::MalformedZip, format!("not a well-formed zip: {e}")));
+            return found;
+        }
+    };
+    for m in members {
+        let bytes = archive.by_name(&m.path).map_err(|e| e.to_string()).and_then(|entry| {
+            let mut body = Vec::new();
+            entry
+                .take(limits.max_member_bytes)
+                .read_to_end(&mut body)
+                .map(|_| body)
+                .map_err(|e| e.to_string())
+        });
+        match bytes {
+            Err(e) => found.push((ProblemKind::CorruptMember, format!("member {}: {e}", m.path))),
+            Ok(bytes) => {
+                if let Err(why) = member::check_bytes(&m.member_type, &m.id, &bytes) {
+                    found.push((ProblemKind::InvalidMember, format!("member {}: {why}", m.path)));
+                }
+            }
+        }
+    }
+    found
+}
+
 fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) -> Findings {
     let mut found = Vec::new();
     let parse_doc = |what: &str| -> Result<serde_json::Value, String> {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let limit = document_limit(expect).map_or(crate::limits::MAX_MEMBER_BYTES, |(l, _)| l);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > limit {
+            return Err(crate::limits::too_large_text(what, None, limit));
+        }
         serde_json::from_slice(&bytes).map_err(|e| format!("the {what} document does not parse: {e}"))
     };
     match expect {
@@ -244,11 +342,31 @@ fn check_content(path: &std::path::Path, expect: &Expect, limits: &ZipLimits) ->
                 found.push((ProblemKind::BadDocument, e));
             }
         }
-        Expect::Bundle { members, .. } => {
+        Expect::Bundle { members, requested, .. } => {
             let inspection = zip_check::inspect(path, limits);
             found.extend(inspection.problems.iter().map(|p| (p.kind.into(), p.message.clone())));
-            let recorded: BTreeMap<&str, &str> = members.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
+            let recorded: BTreeMap<&str, &str> = members.iter().map(|m| (m.path.as_str(), m.sha256.as_str())).collect();
             let damaged = !inspection.problems.is_empty();
+            let mut to_parse = Vec::new();
+            for m in members {
+                match member::check_entry(&m.path, &m.member_type, &m.id) {
+                    Err(why) => found.push((ProblemKind::UnsafeMember, why)),
+                    Ok(()) if inspection.hashes.get(&m.path) == Some(&m.sha256) => to_parse.push(m),
+                    Ok(()) => {}
+                }
+            }
+            let listed: std::collections::BTreeSet<String> =
+                members.iter().map(|m| format!("{}/{}", m.member_type, m.id)).collect();
+            // A bundle without an inventory (an older manifest) has nothing to compare.
+            for r in requested.iter().filter(|_| !members.is_empty()) {
+                if !listed.contains(r) {
+                    found.push((
+                        ProblemKind::MemberMissing,
+                        format!("the bundle was exported for {r}, but the inventory has no member for it"),
+                    ));
+                }
+            }
+            found.extend(check_members(path, &to_parse, limits));
             for (p, sha) in &recorded {
                 match inspection.hashes.get(*p) {
                     Some(actual) if actual == sha => {}

@@ -88,12 +88,15 @@ async fn a_diff_shows_real_changes_and_nothing_else() {
             &[
                 (
                     "dataset/d1.json",
-                    r#"{"dataSetId":"d1","name":"Sales","createdTime":1}"#,
+                    r#"{"resourceType":"dataset","dataSetId":"d1","name":"Sales","createdTime":1}"#,
                 ),
-                ("dataset/d2.json", r#"{"dataSetId":"d2","name":"Old data"}"#),
+                (
+                    "dataset/d2.json",
+                    r#"{"resourceType":"dataset","dataSetId":"d2","name":"Old data"}"#,
+                ),
                 (
                     "refreshSchedule/s1.json",
-                    r#"{"dataSetId":"d2","schedule":{"scheduleId":"s1"}}"#,
+                    r#"{"resourceType":"refreshSchedule","dataSetId":"d2","schedule":{"scheduleId":"s1"}}"#,
                 ),
             ],
         )
@@ -105,8 +108,14 @@ async fn a_diff_shows_real_changes_and_nothing_else() {
             "a/dashboard.zip",
             AssetType::Dashboard,
             &[
-                ("dashboard/x1.json", r#"{"dashboardId":"x1","name":"Revenue"}"#),
-                ("dashboard/x9.json", r#"{"dashboardId":"x9","name":"Flaky"}"#),
+                (
+                    "dashboard/x1.json",
+                    r#"{"resourceType":"dashboard","dashboardId":"x1","name":"Revenue"}"#,
+                ),
+                (
+                    "dashboard/x9.json",
+                    r#"{"resourceType":"dashboard","dashboardId":"x9","name":"Flaky"}"#,
+                ),
             ],
         )
         .await,
@@ -133,9 +142,12 @@ async fn a_diff_shows_real_changes_and_nothing_else() {
             &[
                 (
                     "dataset/d1.json",
-                    r#"{"dataSetId":"d1","name":"Sales","createdTime":2}"#,
+                    r#"{"resourceType":"dataset","dataSetId":"d1","name":"Sales","createdTime":2}"#,
                 ),
-                ("dataset/d3.json", r#"{"dataSetId":"d3","name":"New data"}"#),
+                (
+                    "dataset/d3.json",
+                    r#"{"resourceType":"dataset","dataSetId":"d3","name":"New data"}"#,
+                ),
             ],
         )
         .await,
@@ -145,7 +157,10 @@ async fn a_diff_shows_real_changes_and_nothing_else() {
             &repo,
             "b/dashboard.zip",
             AssetType::Dashboard,
-            &[("dashboard/x1.json", r#"{"dashboardId":"x1","name":"Revenue 2027"}"#)],
+            &[(
+                "dashboard/x1.json",
+                r#"{"resourceType":"dashboard","dashboardId":"x1","name":"Revenue 2027"}"#,
+            )],
         )
         .await,
     );

@@ -4,7 +4,9 @@
 //! too) and its identity tables `YYYY-MM-DD-<base>` in DynamoDB. The bundles stay where they
 //! are; each is read back and checksummed, its members inventoried, the identities written as
 //! `identities/<id>.json`, and a manifest committed last — then verified, so the snapshot can be
-//! listed, verified and restored like one of ours.
+//! listed, verified and restored like one of ours. Before anything is written, every bundle
+//! passes the checks `qsbackup verify` runs (unsafe paths, decompression bombs, members that are
+//! not what their path says): a backup that verify would refuse is not imported.
 
 use super::RestoreError;
 use crate::asset::AssetType;
@@ -14,10 +16,11 @@ use crate::error::Error;
 use crate::identities::{GroupRecord, IdentitySnapshot, NamespaceSnapshot, UserRecord};
 use crate::manifest::{new_snapshot_id, BackupMode, BundleRecord, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
+use crate::verify::zip_check;
+use crate::verify::{VerifyOptions, ZipLimits};
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The note that marks a snapshot imported from the sample tool's backup of a day.
@@ -270,13 +273,29 @@ pub async fn import_legacy(
     let started_at = found.iter().map(|f| at(f.2)).min().unwrap_or_else(Utc::now);
     let finished_at = found.iter().map(|f| at(f.2)).max().unwrap_or(started_at);
     let mut bundles = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
     for (key, asset_type, _) in &found {
-        let bytes = repository.get(key).await?;
+        let fetched = crate::bundle_file::fetch(repository, key).await?;
         let object = ObjectRef {
             key: key.clone(),
-            size: bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            size: fetched.size,
+            sha256: fetched.sha256.clone(),
         };
+        // The zip checks of verify come before any member is inflated for the inventory.
+        let inspection = tokio::task::spawn_blocking(move || {
+            let found = zip_check::inspect(fetched.file.path(), &ZipLimits::default());
+            drop(fetched);
+            found
+        })
+        .await
+        .map_err(|e| Error::Bundle {
+            key: key.clone(),
+            message: format!("checking the bundle failed: {e}"),
+        })?;
+        if !inspection.problems.is_empty() {
+            refused.extend(inspection.problems.iter().map(|p| format!("{key}: {}", p.message)));
+            continue;
+        }
         // Reads the object again and checks it against what was just hashed.
         let members = crate::download::read_members(repository, &object).await?;
         if members.is_empty() {
@@ -310,12 +329,56 @@ pub async fn import_legacy(
         });
     }
     let id = new_snapshot_id(started_at);
+    let mut manifest = SnapshotManifest {
+        id: id.clone(),
+        started_at,
+        finished_at,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        account_id: job.account_id.clone(),
+        region: job.region.clone(),
+        identity_region: job.identity_region.clone(),
+        mode: BackupMode::AssetsOnly,
+        status: SnapshotStatus::Complete,
+        export_format: ExportFormat::QuickSightJson,
+        include_dependencies: true,
+        bundles,
+        skipped: Vec::new(),
+        failed: Vec::new(),
+        identities: None,
+        account: None,
+        notes: Vec::new(),
+    };
+    if refused.is_empty() {
+        // Member by member, as verify will: JSON, type and id as the inventory says, safe ids.
+        let report = crate::verify::verify(
+            repository,
+            std::slice::from_ref(&manifest),
+            &[],
+            &VerifyOptions::default(),
+        )
+        .await;
+        refused.extend(report.problems.iter().map(|p| format!("{}: {}", p.key, p.message)));
+    }
+    if !refused.is_empty() {
+        let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+        return Err(RestoreError::Unsupported(format!(
+            "the backup of {} is not imported: {} problems that `qsbackup verify` would report: {}{}",
+            job.date,
+            refused.len(),
+            shown.join("; "),
+            if refused.len() > shown.len() {
+                format!("; and {} more", refused.len() - shown.len())
+            } else {
+                String::new()
+            }
+        )));
+    }
     let mut notes = vec![
         mark,
         format!(
             "imported from the AWS sample tool's backup of {} ({} bundles under {folder}/)",
             job.date,
-            bundles.len()
+            manifest.bundles.len()
         ),
     ];
     let identities = match dynamodb {
@@ -342,29 +405,11 @@ pub async fn import_legacy(
         }
         None => None,
     };
-    let manifest = SnapshotManifest {
-        id: id.clone(),
-        started_at,
-        finished_at,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        account_id: job.account_id.clone(),
-        region: job.region.clone(),
-        identity_region: job.identity_region.clone(),
-        mode: if identities.is_some() {
-            BackupMode::Full
-        } else {
-            BackupMode::AssetsOnly
-        },
-        status: SnapshotStatus::Complete,
-        export_format: ExportFormat::QuickSightJson,
-        include_dependencies: true,
-        bundles,
-        skipped: Vec::new(),
-        failed: Vec::new(),
-        identities,
-        account: None,
-        notes,
-    };
+    if identities.is_some() {
+        manifest.mode = BackupMode::Full;
+    }
+    manifest.identities = identities;
+    manifest.notes = notes;
     manifest.commit(repository).await?;
     verify(repository, &manifest).await?;
     Ok(LegacyOutcome { manifest, ignored })
@@ -374,12 +419,14 @@ pub async fn import_legacy(
 async fn verify(repository: &Repository, m: &SnapshotManifest) -> Result<(), Error> {
     let objects = m.bundles.iter().map(BundleRecord::object).chain(m.identities.clone());
     for object in objects {
-        let bytes = repository.get(&object.key).await?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        if bytes.len() as u64 != object.size || sha256 != object.sha256 {
+        let fetched = crate::bundle_file::fetch(repository, &object.key).await?;
+        if fetched.size != object.size || fetched.sha256 != object.sha256 {
             return Err(Error::Integrity {
                 key: object.key.clone(),
-                message: format!("changed while it was imported: {} bytes, SHA-256 {sha256}", bytes.len()),
+                message: format!(
+                    "changed while it was imported: {} bytes, SHA-256 {}",
+                    fetched.size, fetched.sha256
+                ),
             });
         }
     }

@@ -1,20 +1,31 @@
 //! The assets of a snapshot as a restore sees them: every bundle read back from the repository
-//! (its size and SHA-256 checked against the manifest), each `<type>/<id>.json` member parsed
-//! once (an asset exported with several bundles is the same member in each), its references to
-//! other assets read from the ARNs inside it, and refresh schedules attached to their dataset.
+//! into a temporary file (its size and SHA-256 checked against the manifest), each
+//! `<type>/<id>.json` member parsed once (an asset exported with several bundles is the same
+//! member in each), its references to other assets read from the ARNs inside it, and refresh
+//! schedules attached to their dataset.
+//!
+//! A member the manifest lists is either loaded or refused with the reason ([`RefusedMember`]):
+//! missing from its bundle, over the size limits ([`crate::limits`], checked before and while
+//! inflating), damaged, not matching the inventory's SHA-256, not JSON, or not the type and id
+//! the manifest records under a safe id ([`crate::verify::member`]). Nothing is dropped silently.
 
 use super::arn::{asset_ref, QsArn};
 use super::{AssetKey, RestoreError};
 use crate::asset::AssetType;
+use crate::bundle_file::fetch;
 use crate::config::ExportFormat;
 use crate::error::Error;
-use crate::manifest::SnapshotManifest;
+use crate::manifest::{BundleMember, SnapshotManifest};
 use crate::repository::Repository;
+use crate::verify::member::{check_entry, MemberHead};
+use crate::verify::ZipLimits;
 use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Bundles read from the repository at once.
@@ -67,14 +78,58 @@ pub struct ScheduleMember {
     pub json: MemberJson,
 }
 
+/// A member the manifest lists that restore will not import, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedMember {
+    /// `type/id` as the manifest records it.
+    pub member: String,
+    /// The asset, when the member is of a type restore imports.
+    #[serde(skip)]
+    pub asset: Option<AssetKey>,
+    /// Its name as the manifest records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub bundle: String,
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RefusedMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} {} (bundle {})",
+            self.member, self.path, self.reason, self.bundle
+        )
+    }
+}
+
 /// Every asset of a snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotMembers {
     pub assets: BTreeMap<AssetKey, AssetMember>,
     /// Refresh schedules by dataset id.
     pub schedules: BTreeMap<String, Vec<ScheduleMember>>,
+    /// Members the manifest lists that cannot be used, with why.
+    pub refused: Vec<RefusedMember>,
     /// Oddities found while reading (a member that differs between bundles, ...).
     pub notes: Vec<String>,
+}
+
+/// Whether restore reads members of type `member_type` (the asset types and refresh schedules).
+fn restored_type(member_type: &str) -> bool {
+    member_type == "refreshSchedule" || AssetType::from_name(member_type).is_some()
+}
+
+fn refusal(entry: &BundleMember, bundle: &str, reason: String) -> RefusedMember {
+    RefusedMember {
+        member: format!("{}/{}", entry.member_type, entry.id),
+        asset: AssetType::from_name(&entry.member_type).map(|t| AssetKey::new(t, &entry.id)),
+        name: entry.name.clone(),
+        bundle: bundle.to_string(),
+        path: entry.path.clone(),
+        reason,
+    }
 }
 
 /// The id field of a bundle member of type `t`.
@@ -118,20 +173,51 @@ impl SnapshotMembers {
         }
         // An asset exported with several bundles is the same member in each: read it once.
         let mut notes = Vec::new();
+        let mut refused = Vec::new();
         let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
-        let wanted: Vec<Option<BTreeSet<String>>> = manifest
+        let wanted: Vec<Option<Vec<BundleMember>>> = manifest
             .bundles
             .iter()
             .map(|b| {
                 if b.members.is_empty() {
                     return None;
                 }
-                let mut mine = BTreeSet::new();
+                let mut mine = Vec::new();
+                let listed: BTreeSet<String> = b.members.iter().map(|m| format!("{}/{}", m.member_type, m.id)).collect();
+                for arn in &b.requested_arns {
+                    let resource = arn.rsplit(':').next().unwrap_or(arn);
+                    let Some((t, id)) = resource.split_once('/') else {
+                        continue;
+                    };
+                    if !listed.contains(resource) && AssetType::from_name(t).is_some() {
+                        let entry = BundleMember {
+                            path: format!("{resource}.json"),
+                            member_type: t.to_string(),
+                            id: id.to_string(),
+                            name: None,
+                            sha256: String::new(),
+                        };
+                        refused.push(refusal(
+                            &entry,
+                            &b.key,
+                            "is what the bundle was exported for, but the manifest's inventory of the bundle has no such member"
+                                .into(),
+                        ));
+                    }
+                }
                 for m in &b.members {
+                    if !restored_type(&m.member_type) {
+                        notes.push(format!("bundle member {}: type `{}` is not restored", m.path, m.member_type));
+                        continue;
+                    }
+                    if let Err(why) = check_entry(&m.path, &m.member_type, &m.id) {
+                        refused.push(refusal(m, &b.key, format!("is refused: {why}")));
+                        continue;
+                    }
                     match claimed.get(m.path.as_str()) {
                         None => {
                             claimed.insert(&m.path, &m.sha256);
-                            mine.insert(m.path.clone());
+                            mine.push(m.clone());
                         }
                         Some(sha) if *sha != m.sha256 => notes.push(format!(
                             "{} differs between the bundles of the snapshot; the first copy is restored",
@@ -148,28 +234,33 @@ impl SnapshotMembers {
             .iter()
             .zip(wanted)
             .map(|(b, wanted)| async move {
-                let bytes = repository.get(&b.key).await?;
-                let sha256 = hex::encode(Sha256::digest(&bytes));
-                if bytes.len() as u64 != b.size || sha256 != b.sha256 {
+                // Into a temporary file, not memory: a bundle can be as large as the store holds.
+                let fetched = fetch(repository, &b.key).await?;
+                if fetched.size != b.size || fetched.sha256 != b.sha256 {
                     return Err(Error::Integrity {
                         key: b.key.clone(),
                         message: format!(
-                            "it has {} bytes with SHA-256 {sha256}, but the manifest of snapshot {} records {} bytes with {}",
-                            bytes.len(),
-                            manifest.id,
-                            b.size,
-                            b.sha256
+                            "it has {} bytes with SHA-256 {}, but the manifest of snapshot {} records {} bytes with {}",
+                            fetched.size, fetched.sha256, manifest.id, b.size, b.sha256
                         ),
                     });
                 }
                 let key = b.key.clone();
                 let account = manifest.account_id.clone();
-                tokio::task::spawn_blocking(move || read_zip(&key, &bytes, wanted.as_ref(), &account))
-                    .await
-                    .map_err(|e| Error::Bundle {
-                        key: b.key.clone(),
-                        message: format!("reading the bundle failed: {e}"),
-                    })?
+                tokio::task::spawn_blocking(move || {
+                    read_zip(
+                        fetched.file.path(),
+                        &key,
+                        wanted.as_deref(),
+                        &account,
+                        &ZipLimits::default(),
+                    )
+                })
+                .await
+                .map_err(|e| Error::Bundle {
+                    key: b.key.clone(),
+                    message: format!("reading the bundle failed: {e}"),
+                })?
             })
             .collect();
         // The futures are collected first: a stream over a borrowing closure is not `Send`
@@ -178,11 +269,20 @@ impl SnapshotMembers {
         let mut bundles = futures::stream::iter(reads).buffered(READ_CONCURRENCY);
         let mut members = SnapshotMembers {
             notes,
+            refused,
             ..Default::default()
         };
         while let Some(part) = bundles.try_next().await? {
             members.merge(part);
         }
+        // A member one bundle lacks can have come from another.
+        let (moot, refused): (Vec<RefusedMember>, Vec<RefusedMember>) = std::mem::take(&mut members.refused)
+            .into_iter()
+            .partition(|r| r.asset.as_ref().is_some_and(|a| members.assets.contains_key(a)));
+        members.refused = refused;
+        members
+            .notes
+            .extend(moot.iter().map(|r| format!("{r}; another bundle holds it")));
         Ok(members)
     }
 
@@ -199,6 +299,7 @@ impl SnapshotMembers {
                 }
             }
         }
+        self.refused.extend(part.refused);
         self.notes.extend(part.notes);
     }
 
@@ -274,38 +375,153 @@ impl SnapshotMembers {
     }
 }
 
-/// The JSON members of one zip (only `wanted`, when given), each parsed and kept as compact
-/// text. The bundle's own SHA-256 is already checked, and each member's CRC-32 is checked while
-/// it is inflated.
+/// Reads one member within `limits` (`total` is what the bundle's members took so far):
+/// `Err` is why it is refused.
+fn read_member<R: Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    path: &str,
+    limits: &ZipLimits,
+    total: &mut u64,
+) -> Result<Vec<u8>, String> {
+    let Some(index) = archive.index_for_name(path) else {
+        return Err("is listed in the manifest but is not in the bundle".into());
+    };
+    let declared = {
+        let raw = archive
+            .by_index_raw(index)
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        if raw.encrypted() {
+            return Err("is encrypted".into());
+        }
+        if !matches!(
+            raw.compression(),
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
+            return Err(format!("uses compression method {}", raw.compression()));
+        }
+        let size = raw.size();
+        if size > limits.max_member_bytes {
+            let why = crate::limits::too_large_text("member", Some(size), limits.max_member_bytes);
+            return Err(format!("is refused: {why}"));
+        }
+        if size > limits.ratio_floor_bytes && size / raw.compressed_size().max(1) > limits.max_ratio {
+            return Err(format!(
+                "expands {} bytes to {size} (over {}:1): a decompression bomb",
+                raw.compressed_size(),
+                limits.max_ratio
+            ));
+        }
+        size
+    };
+    let cap = limits
+        .max_member_bytes
+        .min(limits.max_total_bytes.saturating_sub(*total));
+    let entry = archive.by_index(index).map_err(|e| format!("cannot be read: {e}"))?;
+    let mut body = Vec::with_capacity(usize::try_from(declared.min(cap)).unwrap_or(0));
+    // The zip reader checks the CRC and the declared size as it inflates.
+    let read = entry.take(cap.saturating_add(1)).read_to_end(&mut body);
+    *total = total.saturating_add(body.len() as u64);
+    if body.len() as u64 > cap {
+        let what = if cap < limits.max_member_bytes {
+            "bundle's members in total"
+        } else {
+            "member"
+        };
+        let why = crate::limits::too_large_text(what, None, cap);
+        return Err(format!("is refused: {why} (it declares {declared} bytes)"));
+    }
+    read.map_err(|e| format!("is damaged: {e}"))?;
+    Ok(body)
+}
+
+/// The JSON members of the zip at `path` (only `wanted`, when the manifest has an inventory),
+/// each checked, parsed and kept as compact text, or refused with the reason. The bundle's own
+/// SHA-256 is already checked.
 fn read_zip(
+    path: &Path,
     key: &str,
-    bytes: &[u8],
-    wanted: Option<&BTreeSet<String>>,
+    wanted: Option<&[BundleMember]>,
     account: &str,
+    limits: &ZipLimits,
 ) -> Result<SnapshotMembers, Error> {
     let bad = |message: String| Error::Bundle {
         key: key.to_string(),
         message,
     };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(format!("not a valid zip: {e}")))?;
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(format!("not a valid zip: {e}")))?;
     let mut out = SnapshotMembers::default();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| bad(format!("member {i}: {e}")))?;
-        let path = entry.name().to_string();
-        if entry.is_dir() || !path.ends_with(".json") || wanted.is_some_and(|w| !w.contains(&path)) {
+    let entries: Vec<BundleMember> = match wanted {
+        Some(w) => w.to_vec(),
+        // Without an inventory (an old manifest), every `<type>/<id>.json` member counts.
+        None => (0..archive.len())
+            .filter_map(|i| {
+                let name = archive.name_for_index(i)?.to_string();
+                let (folder, file) = name.rsplit_once('/')?;
+                let id = file.strip_suffix(".json")?.to_string();
+                Some(BundleMember {
+                    member_type: folder.rsplit('/').next().unwrap_or(folder).to_string(),
+                    id,
+                    name: None,
+                    sha256: String::new(),
+                    path: name,
+                })
+            })
+            .filter(|m| {
+                let keep = restored_type(&m.member_type);
+                if !keep {
+                    out.notes.push(format!(
+                        "bundle member {}: type `{}` is not restored",
+                        m.path, m.member_type
+                    ));
+                }
+                keep
+            })
+            .collect(),
+    };
+    let mut total = 0u64;
+    for entry in &entries {
+        if wanted.is_none() {
+            if let Err(why) = check_entry(&entry.path, &entry.member_type, &entry.id) {
+                out.refused.push(refusal(entry, key, format!("is refused: {why}")));
+                continue;
+            }
+        }
+        let content = match read_member(&mut archive, &entry.path, limits, &mut total) {
+            Ok(c) => c,
+            Err(why) => {
+                out.refused.push(refusal(entry, key, why));
+                continue;
+            }
+        };
+        if !entry.sha256.is_empty() {
+            let actual = hex::encode(Sha256::digest(&content));
+            if actual != entry.sha256 {
+                let why = format!(
+                    "has SHA-256 {actual}, but the manifest's inventory records {}",
+                    entry.sha256
+                );
+                out.refused.push(refusal(entry, key, why));
+                continue;
+            }
+        }
+        let json: Value = match serde_json::from_slice(&content) {
+            Ok(v) => v,
+            Err(e) => {
+                out.refused
+                    .push(refusal(entry, key, format!("is not valid JSON ({e})")));
+                continue;
+            }
+        };
+        let size = content.len();
+        drop(content);
+        if let Err(why) = MemberHead::of(&json).and_then(|h| h.check(&entry.member_type, &entry.id)) {
+            out.refused
+                .push(refusal(entry, key, format!("is not what the manifest says: {why}")));
             continue;
         }
-        let mut content = Vec::new();
-        entry
-            .read_to_end(&mut content)
-            .map_err(|e| bad(format!("{path}: {e}")))?;
-        match serde_json::from_slice(&content) {
-            Ok(json) => out.add(&path, json, content.len(), account),
-            Err(e) => out
-                .notes
-                .push(format!("bundle member {path} is not JSON ({e}); it is left out")),
-        }
+        out.add(&entry.path, json, size, account);
     }
     Ok(out)
 }

@@ -1,7 +1,9 @@
 //! Which assets a restore touches and what happens to each: the selection (`--select TYPE/ID`,
 //! `--select-name GLOB`, or everything), the assets they depend on (followed through the ARNs in
 //! the members), a decision per asset from what the target has and the conflict policy, and the
-//! dependency levels that order the import jobs.
+//! dependency levels that order the import jobs. An asset whose member is refused
+//! ([`super::members::RefusedMember`]) is not restored, nor is anything that depends on it: each
+//! is listed with the reason ([`Refusal`]).
 
 use super::members::SnapshotMembers;
 use super::{AssetKey, ConflictPolicy, RestoreError, SelectionSpec};
@@ -47,6 +49,162 @@ pub struct PlannedAsset {
     pub missing: Vec<AssetKey>,
 }
 
+/// An asset (or refresh schedule) of the snapshot that is not restored because its member
+/// cannot be used, or because it depends on one that cannot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// `type/id`.
+    pub asset: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{} {:?}: {}", self.asset, n, self.reason),
+            None => write!(f, "{}: {}", self.asset, self.reason),
+        }
+    }
+}
+
+/// How the reason of an asset refused for a dependency starts.
+const DEPENDS: &str = "it depends on ";
+
+/// Assets that cannot be restored: those whose member is refused, and (transitively) every
+/// asset that refers to one, each with the refused asset at the root of its chain.
+pub fn unusable(members: &SnapshotMembers) -> BTreeMap<AssetKey, (AssetKey, String)> {
+    let mut out: BTreeMap<AssetKey, (AssetKey, String)> = members
+        .refused
+        .iter()
+        .filter_map(|r| {
+            let a = r.asset.clone()?;
+            Some((a.clone(), (a, format!("member {} {}", r.path, r.reason))))
+        })
+        .collect();
+    loop {
+        let mut more = Vec::new();
+        for (key, m) in &members.assets {
+            if out.contains_key(key) {
+                continue;
+            }
+            if let Some(dep) = m.references.iter().find(|r| out.contains_key(*r)) {
+                let root = out[dep].0.clone();
+                let why = format!("{DEPENDS}{dep}, which cannot be restored ({root} is refused)");
+                more.push((key.clone(), (root, why)));
+            }
+        }
+        if more.is_empty() {
+            return out;
+        }
+        out.extend(more);
+    }
+}
+
+fn refusal_of(members: &SnapshotMembers, key: &AssetKey, reason: &str) -> Refusal {
+    let name = members.assets.get(key).map(|m| m.name.clone()).or_else(|| {
+        members
+            .refused
+            .iter()
+            .find(|r| r.asset.as_ref() == Some(key))
+            .and_then(|r| r.name.clone())
+    });
+    Refusal {
+        asset: key.to_string(),
+        name,
+        reason: reason.to_string(),
+    }
+}
+
+/// The assets asked for that can be restored, and the ones asked for (or needed) that cannot,
+/// with why. Selecting everything refuses every unusable member of the snapshot.
+pub fn select_usable(
+    members: &SnapshotMembers,
+    spec: &SelectionSpec,
+) -> Result<(BTreeSet<AssetKey>, Vec<Refusal>), RestoreError> {
+    let unusable = unusable(members);
+    let mut refused: BTreeMap<String, Refusal> = BTreeMap::new();
+    let refuse = |key: &AssetKey, refused: &mut BTreeMap<String, Refusal>| {
+        let (root, reason) = &unusable[key];
+        refused.insert(key.to_string(), refusal_of(members, key, reason));
+        if root != key {
+            refused.insert(root.to_string(), refusal_of(members, root, &unusable[root].1));
+        }
+    };
+    if spec.is_all() {
+        for key in unusable.keys() {
+            refuse(key, &mut refused);
+        }
+        // Refused members that are not assets (refresh schedules).
+        for r in members.refused.iter().filter(|r| r.asset.is_none()) {
+            refused.insert(
+                r.member.clone(),
+                Refusal {
+                    asset: r.member.clone(),
+                    name: r.name.clone(),
+                    reason: format!("member {} {}", r.path, r.reason),
+                },
+            );
+        }
+        let usable = members
+            .assets
+            .keys()
+            .filter(|k| !unusable.contains_key(*k))
+            .cloned()
+            .collect();
+        return Ok((usable, roots_first(refused)));
+    }
+    let mut wanted = BTreeSet::new();
+    for key in &spec.ids {
+        if !members.assets.contains_key(key) && !unusable.contains_key(key) {
+            return Err(RestoreError::Selection(format!(
+                "--select {key}: the snapshot has no such asset (`qsbackup show SNAPSHOT` lists its assets)"
+            )));
+        }
+        wanted.insert(key.clone());
+    }
+    for glob in &spec.names {
+        let mut matched: Vec<AssetKey> = members
+            .assets
+            .values()
+            .filter(|m| glob_match(glob, &m.name))
+            .map(|m| m.key.clone())
+            .collect();
+        matched.extend(
+            members
+                .refused
+                .iter()
+                .filter(|r| r.name.as_deref().is_some_and(|n| glob_match(glob, n)))
+                .filter_map(|r| r.asset.clone()),
+        );
+        if matched.is_empty() {
+            return Err(RestoreError::Selection(format!(
+                "--select-name {glob:?}: no asset of the snapshot has a matching name"
+            )));
+        }
+        wanted.extend(matched);
+    }
+    let mut usable = BTreeSet::new();
+    for key in wanted {
+        if unusable.contains_key(&key) {
+            refuse(&key, &mut refused);
+        } else {
+            usable.insert(key);
+        }
+    }
+    Ok((usable, roots_first(refused)))
+}
+
+/// Refusals with the refused members first and what depends on them after, so a short list
+/// shows the causes.
+fn roots_first(refused: BTreeMap<String, Refusal>) -> Vec<Refusal> {
+    let (mut roots, dependents): (Vec<Refusal>, Vec<Refusal>) =
+        refused.into_values().partition(|r| !r.reason.starts_with(DEPENDS));
+    roots.extend(dependents);
+    roots
+}
+
 /// Case-insensitive glob with `*` and `?`.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.to_lowercase().chars().collect();
@@ -71,35 +229,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-/// The assets asked for.
+/// The assets asked for that can be restored (see [`select_usable`]).
 pub fn select(members: &SnapshotMembers, spec: &SelectionSpec) -> Result<BTreeSet<AssetKey>, RestoreError> {
-    if spec.is_all() {
-        return Ok(members.assets.keys().cloned().collect());
-    }
-    let mut selected = BTreeSet::new();
-    for key in &spec.ids {
-        if !members.assets.contains_key(key) {
-            return Err(RestoreError::Selection(format!(
-                "--select {key}: the snapshot has no such asset (`qsbackup show SNAPSHOT` lists its assets)"
-            )));
-        }
-        selected.insert(key.clone());
-    }
-    for glob in &spec.names {
-        let matched: Vec<&AssetKey> = members
-            .assets
-            .values()
-            .filter(|m| glob_match(glob, &m.name))
-            .map(|m| &m.key)
-            .collect();
-        if matched.is_empty() {
-            return Err(RestoreError::Selection(format!(
-                "--select-name {glob:?}: no asset of the snapshot has a matching name"
-            )));
-        }
-        selected.extend(matched.into_iter().cloned());
-    }
-    Ok(selected)
+    select_usable(members, spec).map(|(usable, _)| usable)
 }
 
 /// Decides every asset the selection needs. `existing` holds the target's assets by target id;

@@ -5,7 +5,7 @@
 use super::identities::apply::{IdentityOutcome, ItemOutcome};
 use super::import::{AssetResult, Imported, JobReport};
 use super::overrides::DroppedPermission;
-use super::plan::Decision;
+use super::plan::{Decision, Refusal};
 use super::{AssetKey, Endpoint, RestorePlan};
 use crate::asset::AssetType;
 use chrono::{DateTime, Utc};
@@ -33,6 +33,8 @@ pub struct Summary {
     pub restored: usize,
     pub failed: usize,
     pub not_attempted: usize,
+    /// Not restored because the snapshot's copy cannot be used (see `refused`).
+    pub refused: usize,
     pub skipped: usize,
     pub kept: usize,
     pub identities_failed: usize,
@@ -51,6 +53,8 @@ pub struct RestoreReport {
     pub finished_at: DateTime<Utc>,
     pub summary: Summary,
     pub assets: Vec<AssetReport>,
+    /// Assets not restored because the snapshot's copy cannot be used, with why.
+    pub refused: Vec<Refusal>,
     pub jobs: Vec<JobReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identities: Option<IdentityOutcome>,
@@ -87,6 +91,7 @@ impl RestoreReport {
                 (None, _) => summary.not_attempted += 1,
             }
         }
+        summary.refused = plan.refused.len();
         if let Some(ids) = &identities {
             summary.identities_failed = ids.failed().count();
             summary.identities_skipped = ids.skipped().count();
@@ -107,6 +112,7 @@ impl RestoreReport {
             finished_at: Utc::now(),
             summary,
             assets,
+            refused: plan.refused.clone(),
             jobs: imported.jobs,
             identities,
             permissions_dropped: imported.dropped,
@@ -116,7 +122,10 @@ impl RestoreReport {
 
     /// Everything planned was done (skipped identities are by plan, not failures).
     pub fn succeeded(&self) -> bool {
-        self.summary.failed == 0 && self.summary.not_attempted == 0 && self.summary.identities_failed == 0
+        self.summary.failed == 0
+            && self.summary.not_attempted == 0
+            && self.summary.refused == 0
+            && self.summary.identities_failed == 0
     }
 }
 
@@ -160,6 +169,14 @@ fn endpoint(e: &Endpoint) -> String {
         "account {}, region {}, identities in {}",
         e.account_id, e.region, e.identity_region
     )
+}
+
+/// The refused assets, one per line.
+fn refused_lines(out: &mut String, refused: &[Refusal]) {
+    for r in refused.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {r}");
+    }
+    more(out, refused.len());
 }
 
 /// The plan as `--dry-run` and the confirmation show it.
@@ -210,6 +227,15 @@ pub fn plan_text(plan: &RestorePlan) -> String {
         out,
         "  (keep: already in the target and only needed by a selected asset; left as it is)"
     );
+    if !plan.refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRefused: {} (the snapshot's copy cannot be used; they are not imported; `qsbackup verify {}` checks the snapshot)",
+            plan.refused.len(),
+            plan.snapshot_id
+        );
+        refused_lines(&mut out, &plan.refused);
+    }
     let _ = writeln!(
         out,
         "\nImport jobs: {} (at most 5 at once, each after the jobs it depends on)",
@@ -301,10 +327,11 @@ pub fn report_text(r: &RestoreReport) -> String {
     let _ = writeln!(out, "  target: {}", endpoint(&r.target));
     let _ = writeln!(
         out,
-        "  assets: {} restored, {} failed, {} not attempted, {} skipped, {} kept; {} import jobs in {secs:.1} s",
+        "  assets: {} restored, {} failed, {} not attempted, {} refused, {} skipped, {} kept; {} import jobs in {secs:.1} s",
         s.restored,
         s.failed,
         s.not_attempted,
+        s.refused,
         s.skipped,
         s.kept,
         r.jobs.len()
@@ -371,6 +398,10 @@ pub fn report_text(r: &RestoreReport) -> String {
             let _ = writeln!(out, "  {} \"{}\" {what}: {message}", a.asset, a.name);
         }
         more(&mut out, failed.len());
+    }
+    if !r.refused.is_empty() {
+        let _ = writeln!(out, "\nRefused (the snapshot's copy cannot be used):");
+        refused_lines(&mut out, &r.refused);
     }
     if !r.permissions_dropped.is_empty() {
         let _ = writeln!(out, "\nPermissions dropped: {}", r.permissions_dropped.len());

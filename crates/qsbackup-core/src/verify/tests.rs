@@ -136,3 +136,49 @@ async fn a_bundle_shared_by_snapshots_is_read_once_and_blamed_on_each() {
     let snaps: Vec<&str> = r.problems.iter().map(|p| p.snapshot.as_str()).collect();
     assert_eq!(snaps, vec!["s1", "s2"]);
 }
+
+#[tokio::test]
+async fn members_must_be_the_type_and_id_the_manifest_records() {
+    let repo = memory_repo("verify-semantics");
+    let theme = r#"{"resourceType":"theme","themeId":"d1"}"#;
+    let mut m = manifest("s1", at("2026-11-28T07:21:00Z"));
+    m.bundles.push(
+        store_bundle(
+            &repo,
+            "b/a.zip",
+            AssetType::DataSet,
+            &[("dataset/d1.json", theme), ("dataset/d2.json", "{\"resourceType\":")],
+        )
+        .await,
+    );
+    let mut unsafe_entry = store_bundle(&repo, "b/b.zip", AssetType::DataSet, &[("dataset/d3.json", DS)]).await;
+    unsafe_entry.members[0].id = "../../../etc/passwd".into();
+    m.bundles.push(unsafe_entry);
+    let r = verify(&repo, &[m], &[], &VerifyOptions::default()).await;
+    let found: Vec<(ProblemKind, &str)> = r.problems.iter().map(|p| (p.kind, p.message.as_str())).collect();
+    assert!(
+        found.iter().any(|(k, msg)| *k == ProblemKind::InvalidMember
+            && msg.contains("dataset/d1.json")
+            && msg.contains("\"theme\"")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(k, msg)| *k == ProblemKind::InvalidMember
+            && msg.contains("dataset/d2.json")
+            && msg.contains("not valid JSON")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(k, msg)| *k == ProblemKind::UnsafeMember && msg.contains("../../../etc/passwd")),
+        "{found:?}"
+    );
+    // The bundle was exported for dataset/d3, which its inventory no longer names.
+    assert!(
+        found
+            .iter()
+            .any(|(k, msg)| *k == ProblemKind::MemberMissing && msg.contains("dataset/d3")),
+        "{found:?}"
+    );
+}

@@ -22,12 +22,12 @@ pub struct ZipLimits {
 
 impl Default for ZipLimits {
     fn default() -> Self {
-        // A bundle of 100 assets is about 500 KB; definitions are JSON (ratios of 5-20:1).
+        // The same bounds restore, diff and import-legacy apply (see `crate::limits` for why).
         ZipLimits {
-            max_member_bytes: 256 * 1024 * 1024,
-            max_total_bytes: 2 * 1024 * 1024 * 1024,
-            max_ratio: 200,
-            ratio_floor_bytes: 1024 * 1024,
+            max_member_bytes: crate::limits::MAX_MEMBER_BYTES,
+            max_total_bytes: crate::limits::MAX_BUNDLE_MEMBERS_BYTES,
+            max_ratio: crate::limits::MAX_MEMBER_RATIO,
+            ratio_floor_bytes: crate::limits::RATIO_FLOOR_BYTES,
         }
     }
 }

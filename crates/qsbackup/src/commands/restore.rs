@@ -331,7 +331,7 @@ async fn plan_and_run(
         } else {
             print!("{}", plan_text(&plan));
         }
-        return Ok(Outcome::success());
+        return Ok(refusals(&plan).unwrap_or_else(Outcome::success));
     }
     if global.json {
         eprint!("{}", plan_text(&plan));
@@ -352,6 +352,31 @@ async fn plan_and_run(
     Ok(if report.succeeded() {
         Outcome::success()
     } else {
-        Outcome::partial()
+        refusals(&plan).unwrap_or_else(Outcome::partial)
+    })
+}
+
+/// Exit 2 naming the assets the snapshot's copy of which cannot be restored, if there are any.
+fn refusals(plan: &RestorePlan) -> Option<Outcome> {
+    if plan.refused.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = plan.refused.iter().take(5).map(|r| r.to_string()).collect();
+    let more = plan.refused.len().saturating_sub(shown.len());
+    Some(Outcome {
+        code: crate::exit::PARTIAL,
+        error: Some(anyhow!(
+            "{} {} of snapshot {} cannot be restored from it: {}{}; `qsbackup verify {}` checks the snapshot",
+            plan.refused.len(),
+            if plan.refused.len() == 1 { "asset" } else { "assets" },
+            plan.snapshot_id,
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            },
+            plan.snapshot_id
+        )),
     })
 }

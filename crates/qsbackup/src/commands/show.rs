@@ -62,16 +62,27 @@ pub async fn run(global: &GlobalArgs, args: &ShowArgs) -> Outcome {
     }
 }
 
-async fn identity_counts(repository: &Repository, m: &SnapshotManifest) -> Option<serde_json::Value> {
-    let object = m.identities.as_ref()?;
-    let bytes = repository.get(&object.key).await.ok()?;
-    let s: IdentitySnapshot = serde_json::from_slice(&bytes).ok()?;
-    Some(json!({
+/// Counts of the snapshot's identities document; `Err` says why it cannot be read.
+async fn identity_counts(repository: &Repository, m: &SnapshotManifest) -> Result<Option<serde_json::Value>, String> {
+    let Some(object) = m.identities.as_ref() else {
+        return Ok(None);
+    };
+    let bytes = repository
+        .get_capped(
+            &object.key,
+            qsbackup_core::limits::MAX_IDENTITIES_BYTES,
+            "identities document",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let s: IdentitySnapshot =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: not an identities document: {e}", object.key))?;
+    Ok(Some(json!({
         "namespaces": s.namespaces.len(),
         "users": s.user_count(),
         "groups": s.group_count(),
         "memberships": s.membership_count(),
-    }))
+    })))
 }
 
 async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outcome> {
@@ -84,7 +95,13 @@ async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outc
         }
     })?;
     let assets = asset_lines(&m);
-    let counts = identity_counts(&repository, &m).await;
+    let (counts, identity_error) = match identity_counts(&repository, &m).await {
+        Ok(c) => (c, None),
+        Err(e) => {
+            tracing::warn!("cannot read the identities of snapshot {}: {e}", m.id);
+            (None, Some(e))
+        }
+    };
     if global.json {
         super::common::print_json(&json!({
             "repository": repository.location(),
@@ -93,6 +110,7 @@ async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outc
             "assets": assets,
             "identities": m.identities,
             "identity_counts": counts,
+            "identity_error": identity_error,
             "account": m.account,
             "skipped": m.skipped,
             "failed": m.failed,

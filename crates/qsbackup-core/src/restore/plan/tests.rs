@@ -117,6 +117,47 @@ fn selections_that_name_nothing_are_refused() {
 }
 
 #[test]
+fn a_refused_member_and_what_depends_on_it_are_refused_with_the_reason() {
+    let mut m = members();
+    // s1's member was unusable: it never became an asset, only a refusal.
+    m.assets.remove(&key(AssetType::DataSet, "s1"));
+    m.refused.push(crate::restore::members::RefusedMember {
+        member: "dataset/s1".into(),
+        asset: Some(key(AssetType::DataSet, "s1")),
+        name: Some("Orders".into()),
+        bundle: "b/s.zip".into(),
+        path: "dataset/s1.json".into(),
+        reason: "is not valid JSON".into(),
+    });
+    let (usable, refused) = select_usable(&m, &SelectionSpec::default()).unwrap();
+    assert!(!usable.contains(&key(AssetType::Dashboard, "d1")), "{usable:?}");
+    assert_eq!(usable.len(), 4);
+    let names: Vec<&str> = refused.iter().map(|r| r.asset.as_str()).collect();
+    assert_eq!(names, vec!["dataset/s1", "dashboard/d1"], "the cause first");
+    assert!(refused[0].reason.contains("not valid JSON"), "{refused:?}");
+    assert!(refused[1].reason.contains("depends on dataset/s1"), "{refused:?}");
+
+    for spec in [
+        SelectionSpec {
+            ids: vec![key(AssetType::Dashboard, "d1")],
+            names: vec![],
+        },
+        SelectionSpec {
+            ids: vec![key(AssetType::DataSet, "s1")],
+            names: vec![],
+        },
+        SelectionSpec {
+            ids: vec![],
+            names: vec!["orders".into()],
+        },
+    ] {
+        let (usable, refused) = select_usable(&m, &spec).unwrap();
+        assert!(usable.is_empty(), "{usable:?}");
+        assert_eq!(refused[0].asset, "dataset/s1", "{refused:?}");
+    }
+}
+
+#[test]
 fn levels_put_dependencies_first() {
     let m = members();
     let all: BTreeSet<AssetKey> = m.assets.keys().cloned().collect();
