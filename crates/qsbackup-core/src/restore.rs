@@ -62,6 +62,9 @@ pub struct RestoreOptions {
     pub limits: JobLimits,
     pub job_timeout: Duration,
     pub identity_limits: ApplyLimits,
+    /// Cancelling it stops the restore: no import job starts after that and running ones are
+    /// no longer waited for; the report says so ([`RestoreReport::interrupted`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// An account and its regions.
@@ -373,6 +376,7 @@ pub async fn run_restore(
         job_timeout: options.job_timeout,
         tuning: options.tuning.clone(),
         staging: plan.state.staging.clone(),
+        cancel: options.cancel.clone(),
     };
     let runner = import::Runner {
         aws: target,

@@ -41,9 +41,27 @@ impl Outcome {
             error: Some(error),
         }
     }
+    /// Ended early by SIGINT or SIGTERM: `what` says what was kept (one line, no "error:").
+    pub fn interrupted(what: impl std::fmt::Display) -> Outcome {
+        Outcome {
+            code: crate::interrupt::exit_code(),
+            error: Some(anyhow::anyhow!(
+                "interrupted by {}: {what}",
+                crate::interrupt::signal_name()
+            )),
+        }
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.code > 128
+    }
+
     /// Classifies an engine error: configuration problems are usage errors.
     pub fn from_core(error: qsbackup_core::Error) -> Outcome {
-        let code = if error.is_config() {
+        if error.is_interrupted() {
+            return Outcome::interrupted(error);
+        }
+        let code = if error.is_config() || error.is_no_credentials() {
             USAGE
         } else if error.is_lock_held() {
             LOCKED
@@ -58,7 +76,11 @@ impl Outcome {
 
     pub fn report(self) -> ExitCode {
         if let Some(e) = &self.error {
-            eprintln!("error: {e:#}");
+            if self.is_interrupted() {
+                eprintln!("{e}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             tracing::debug!("exit {}: {e:?}", self.code);
         }
         ExitCode::from(self.code)

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::aws::{describe_failure, AwsContext, AwsOptions};
 use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
 use qsbackup_core::config::Config;
 use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_sample_report};
@@ -56,6 +56,7 @@ pub async fn run_with(
         account: Some(Arc::new(AccountSection::new(&aws))),
         lock_wait: std::time::Duration::from_secs(args.lock_wait),
         no_resume: false,
+        cancel: crate::interrupt::token(),
     };
     if args.dry_run {
         dry_run(global, config, &aws, &repository, &options).await?;
@@ -135,6 +136,8 @@ async fn dry_run(
     options: &BackupOptions,
 ) -> Result<(), Outcome> {
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
+    // Unreachable or without credentials, nothing else can be checked: say so once.
+    aws.check_reachable().await.map_err(Outcome::from_core)?;
     let qs = aws
         .quicksight
         .describe_account_settings()
@@ -152,7 +155,7 @@ async fn dry_run(
                 aws.account_id, aws.region
             )
         })
-        .map_err(|e| aws_error(&e));
+        .map_err(|e| describe_failure(&e, &aws.quicksight_endpoint));
     checks.push(("QuickSight (assets)".into(), qs));
     if options.mode.includes_identities() {
         let ids = aws
@@ -164,7 +167,7 @@ async fn dry_run(
             .send()
             .await
             .map(|_| format!("users readable in identity region {}", aws.identity_region))
-            .map_err(|e| aws_error(&e));
+            .map_err(|e| describe_failure(&e, &format!("QuickSight in {}", aws.identity_region)));
         checks.push(("QuickSight (identities)".into(), ids));
     }
     let probe_key = format!("locks/.dry-run-probe-{}", std::process::id());
@@ -188,7 +191,7 @@ async fn dry_run(
             .send()
             .await
             .map(|_| "reachable".to_string())
-            .map_err(|e| aws_error(&e));
+            .map_err(|e| describe_failure(&e, "DynamoDB"));
         checks.push(("DynamoDB".into(), r));
     }
     let failed: Vec<String> = checks
@@ -226,10 +229,6 @@ async fn dry_run(
             failed.join("; ")
         )))
     }
-}
-
-fn aws_error<E: std::error::Error + 'static>(e: &E) -> String {
-    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
 }
 
 fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&BackupPlan>) -> String {

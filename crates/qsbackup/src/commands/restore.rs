@@ -176,6 +176,7 @@ fn options(args: &RestoreArgs, config: &Config, mapping: Mapping) -> RestoreOpti
         mapping,
         identities: !args.no_identities,
         job_timeout: Duration::from_secs(config.backup.job_timeout_seconds),
+        cancel: crate::interrupt::token(),
         ..Default::default()
     }
 }
@@ -279,7 +280,7 @@ pub async fn run_with(
     let target_section = target_section(args, config)?;
     let source = common::connect(config, aws_options).await?;
     let repository = common::open_repository(config, Some(&source)).await?;
-    let target = AwsContext::connect(&target_section, aws_options)
+    let target = AwsContext::connect(&target_section, &common::with_env_timeouts(aws_options)?)
         .await
         .map_err(Outcome::from_core)?;
     let lock = if args.dry_run {
@@ -318,8 +319,9 @@ async fn plan_and_run(
     let sink = RestoreProgress {
         inner: progress::sink(global),
     };
-    let plan = restore::plan_restore(repository, &manifest, target, &options, &sink)
+    let plan = crate::interrupt::or_interrupt(restore::plan_restore(repository, &manifest, target, &options, &sink))
         .await
+        .ok_or_else(|| Outcome::interrupted("stopped while planning; nothing was restored"))?
         .map_err(restore_error)?;
     if let Some(path) = &args.plan_out {
         let json = serde_json::to_vec_pretty(&plan).map_err(|e| Outcome::failure(e.into()))?;
@@ -348,6 +350,13 @@ async fn plan_and_run(
         common::print_json(&report)?;
     } else {
         print!("\n{}", report_text(&report));
+    }
+    if report.interrupted {
+        let s = &report.summary;
+        return Err(Outcome::interrupted(format!(
+            "no import job started after the signal; {} assets restored, {} not attempted (see the report)",
+            s.restored, s.not_attempted
+        )));
     }
     Ok(if report.succeeded() {
         Outcome::success()
