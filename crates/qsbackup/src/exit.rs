@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use qsbackup_core::text::printable_lines;
+
 pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 pub const PARTIAL: u8 = 2;
@@ -76,10 +78,11 @@ impl Outcome {
 
     pub fn report(self) -> ExitCode {
         if let Some(e) = &self.error {
+            // Errors may quote names from the account: printed without their control characters.
             if self.is_interrupted() {
-                eprintln!("{e}");
+                eprintln!("{}", printable_lines(&e.to_string()));
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", printable_lines(&format!("{e:#}")));
             }
             tracing::debug!("exit {}: {e:?}", self.code);
         }

@@ -13,6 +13,7 @@ use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_
 use qsbackup_core::manifest::{BackupMode, SnapshotManifest};
 use qsbackup_core::repository::Repository;
 use qsbackup_core::sections::{AccountSection, IdentitiesSection};
+use qsbackup_core::text::{printable, printable_lines};
 use serde_json::json;
 
 use super::common;
@@ -67,7 +68,7 @@ pub async fn run_with(
         .await
         .map_err(Outcome::from_core)?;
     let manifest = outcome.manifest;
-    eprintln!("\n{}", report_text(&manifest, repository.location()));
+    eprintln!("\n{}", printable_lines(&report_text(&manifest, repository.location())));
     if let Some(dir) = &args.output_dir {
         std::fs::create_dir_all(dir).map_err(|e| Outcome::failure(anyhow!("creating {}: {e}", dir.display())))?;
         if args.generate_manifest {
@@ -219,7 +220,7 @@ async fn dry_run(
             .collect();
         common::print_json(&json!({"dry_run": true, "checks": checks_json, "plan": plan}))?;
     } else {
-        println!("{}", render_dry_run(&checks, plan.as_ref()));
+        println!("{}", printable_lines(&render_dry_run(&checks, plan.as_ref())));
     }
     if failed.is_empty() {
         Ok(())
@@ -246,7 +247,14 @@ fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&Bac
     }
     let _ = writeln!(out, "\nWould skip {} assets:", plan.skipped.len());
     for s in &plan.skipped {
-        let _ = writeln!(out, "  {} {} ({}): {}", s.asset_type, s.name, s.arn, s.message);
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {}",
+            s.asset_type,
+            printable(&s.name),
+            printable(&s.arn),
+            printable(&s.message)
+        );
     }
     let _ = writeln!(
         out,

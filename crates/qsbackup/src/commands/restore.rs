@@ -20,6 +20,7 @@ use qsbackup_core::restore::report::{plan_text, report_text};
 use qsbackup_core::restore::{
     self, AssetKey, ConflictPolicy, FailureAction, RestoreError, RestoreOptions, RestorePlan, SelectionSpec,
 };
+use qsbackup_core::text::printable_lines;
 
 use super::common;
 use crate::cli::GlobalArgs;
@@ -331,14 +332,14 @@ async fn plan_and_run(
         if global.json {
             common::print_json(&serde_json::json!({"dry_run": true, "plan": plan}))?;
         } else {
-            print!("{}", plan_text(&plan));
+            print!("{}", printable_lines(&plan_text(&plan)));
         }
         return Ok(Outcome::success());
     }
     if global.json {
-        eprint!("{}", plan_text(&plan));
+        eprint!("{}", printable_lines(&plan_text(&plan)));
     } else {
-        print!("{}", plan_text(&plan));
+        print!("{}", printable_lines(&plan_text(&plan)));
     }
     if !args.yes && !confirm(&plan)? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
@@ -349,7 +350,7 @@ async fn plan_and_run(
     if global.json {
         common::print_json(&report)?;
     } else {
-        print!("\n{}", report_text(&report));
+        print!("\n{}", printable_lines(&report_text(&report)));
     }
     if report.interrupted {
         let s = &report.summary;
