@@ -258,6 +258,8 @@ async fn run_section(
             });
             (Some(object), None)
         }
+        // Not a failure of the section: the run stops and says so once.
+        Err(e) if e.is_interrupted() => (None, None),
         Err(e) => {
             let message = e.to_string();
             sink.event(&Event::SectionFailed {
@@ -307,7 +309,7 @@ pub async fn run_backup(
                 Ok(guard) => Some(guard),
                 Err(e) => {
                     let _ = lock.release().await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }

@@ -373,6 +373,8 @@ impl<'a> Exporter<'a> {
         let mut grace_ends: Option<Instant> = None;
         loop {
             let cancelled = grace_ends.is_some();
+            // Nothing left to stop: the loop ends through `else`.
+            let busy = !running.is_empty() || !pending.is_empty();
             tokio::select! {
                 biased;
                 Some(step) = running.next(), if !running.is_empty() => {
@@ -385,7 +387,7 @@ impl<'a> Exporter<'a> {
                         self.enqueue(&mut pending, w);
                     }
                 }
-                _ = self.cancel.cancelled(), if !cancelled && !(running.is_empty() && pending.is_empty()) => {
+                _ = self.cancel.cancelled(), if !cancelled && busy => {
                     grace_ends = Some(Instant::now() + INTERRUPT_GRACE);
                     outcome.interrupted = true;
                 }

@@ -60,8 +60,15 @@ impl Outcome {
 
     /// Classifies an engine error: configuration problems are usage errors.
     pub fn from_core(error: qsbackup_core::Error) -> Outcome {
-        if error.is_interrupted() {
-            return Outcome::interrupted(error);
+        if let qsbackup_core::Error::Interrupted {
+            stored_bundles,
+            running_jobs,
+        } = error
+        {
+            return Outcome::interrupted(format!(
+                "nothing was committed; the next backup resumes from the {stored_bundles} stored bundles \
+                 and {running_jobs} started export jobs this run kept"
+            ));
         }
         let code = if error.is_config() || error.is_no_credentials() {
             USAGE

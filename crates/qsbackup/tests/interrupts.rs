@@ -172,3 +172,53 @@ async fn sigint_during_a_restore_starts_no_further_import_job_and_releases_the_l
     let not_attempted = report["summary"]["not_attempted"].as_u64().unwrap_or(0);
     assert!(not_attempted > 0, "{report}");
 }
+
+/// The account's DynamoDB lease (`lock.dynamodb_table`) is released too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_releases_the_dynamodb_account_lock() {
+    let Ok(moto) = std::env::var("MOTO_ENDPOINT") else {
+        panic!("MOTO_ENDPOINT is not set: run scripts/test, or start moto_server and export it");
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let table = format!("qsbackup-locks-{}-{nanos}", std::process::id());
+    let env = setup_with(3000, 4, &format!("lock:\n  dynamodb_table: {table}\n")).await;
+    let mut child = env.spawn(&["backup"]);
+    wait_for(&mut child, "an export job was journaled", || {
+        journal_has_started_job(&env)
+    })
+    .await;
+    send(&child, "-INT");
+    let out = child.wait_with_output().await.expect("wait for the interrupted backup");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_locks_released(&env, &out);
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&moto)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await;
+    let item = aws_sdk_dynamodb::Client::new(&sdk)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "lock_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("qsbackup/quicksight-account/{ACCOUNT}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read the lease")
+        .item
+        .expect("the run took the lease");
+    assert_eq!(
+        item.get("released"),
+        Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+        "{item:?}"
+    );
+}
