@@ -66,6 +66,8 @@ fn main() -> ExitCode {
             Err(e) => Outcome::failure(anyhow::anyhow!("internal error: {e}")),
         }
     });
+    // A blocking read still waiting (a restore prompt answered by Ctrl-C) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     outcome.report()
 }
 

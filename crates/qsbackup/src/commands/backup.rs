@@ -60,7 +60,9 @@ pub async fn run_with(
         cancel: crate::interrupt::token(),
     };
     if args.dry_run {
-        dry_run(global, config, &aws, &repository, &options).await?;
+        crate::interrupt::or_interrupt(dry_run(global, config, &aws, &repository, &options))
+            .await
+            .ok_or_else(|| Outcome::interrupted("the dry run stopped; it writes nothing"))??;
         return Ok(None);
     }
     let sink = progress::sink(global);

@@ -235,17 +235,23 @@ fn check_prefix(prefix: &str) -> Result<(), Outcome> {
     }
 }
 
-fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
+async fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
     let imported = plan.imported().count();
     eprint!(
         "Restore {imported} assets into account {} ({})? [y/N] ",
         plan.target.account_id, plan.target.region
     );
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    // Read on a blocking thread so Ctrl-C at the prompt still ends the restore (and releases
+    // its lock) instead of waiting for a line.
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
+    });
+    let answer = crate::interrupt::or_interrupt(read)
+        .await
+        .ok_or_else(|| Outcome::interrupted("nothing was restored"))?
+        .map_err(|e| Outcome::failure(anyhow!("reading the answer: {e}")))?
         .map_err(|e| Outcome::failure(anyhow!("reading the answer: {e}")))?;
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
@@ -341,7 +347,7 @@ async fn plan_and_run(
     } else {
         print!("{}", printable_lines(&plan_text(&plan)));
     }
-    if !args.yes && !confirm(&plan)? {
+    if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
     }
     let report = restore::run_restore(repository, &plan, target, &options, &sink)
