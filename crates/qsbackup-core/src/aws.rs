@@ -11,6 +11,13 @@
 //! after which throttled calls fail without retrying. Our own concurrency is already bounded (at
 //! most 5 export jobs, a bounded describe pool), so the clients get a private retry partition
 //! whose bucket never runs dry; attempts and backoff stay capped by [`RetryPolicy`].
+//!
+//! Failing fast: every client connects within [`Timeouts::connect`], gives each attempt
+//! [`Timeouts::attempt`] and each call, retries included, [`Timeouts::total`].
+//! [`AwsContext::check_reachable`] makes one call with few attempts, so a run against an
+//! endpoint that refuses connections, never answers or lacks credentials stops within seconds
+//! with [`Error::Unreachable`] or [`Error::NoCredentials`] instead of retrying every call.
+//! Calls that do not reach the service never carry the SDK's debug chain into a message.
 
 use crate::config::AwsSection;
 use crate::error::{Error, Result};
@@ -61,6 +68,32 @@ impl RetryPolicy {
     }
 }
 
+/// Time limits of every AWS call.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// Establishing a connection.
+    pub connect: Duration,
+    /// One attempt, from sending the request to reading the whole response.
+    pub attempt: Duration,
+    /// One call, all its retries included: a total retry budget well above what throttling
+    /// retries take ([`RetryPolicy`]: 12 attempts, backoff capped at 20 s).
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            attempt: Duration::from_secs(30),
+            total: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Attempts of the [`AwsContext::check_reachable`] call, and its budget.
+const CHECK_ATTEMPTS: u32 = 2;
+const CHECK_BUDGET: Duration = Duration::from_secs(25);
+
 /// Overrides of the standard AWS environment, for tests, the demo and the emulator.
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
@@ -70,6 +103,7 @@ pub struct AwsOptions {
     /// Fixed credentials instead of the provider chain (the emulator accepts any).
     pub credentials: Option<Credentials>,
     pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
 }
 
 /// Clients and settings for one account.
@@ -85,6 +119,8 @@ pub struct AwsContext {
     pub account_id: String,
     pub region: String,
     pub identity_region: String,
+    /// The QuickSight endpoint of the asset region, as messages name it.
+    pub quicksight_endpoint: String,
 }
 
 impl AwsContext {
@@ -97,8 +133,9 @@ impl AwsContext {
             .retry_config(options.retry.sdk())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .connect_timeout(options.timeouts.connect)
+                    .operation_attempt_timeout(options.timeouts.attempt)
+                    .operation_timeout(options.timeouts.total)
                     .build(),
             );
         if let Some(credentials) = &options.credentials {
@@ -110,6 +147,7 @@ impl AwsContext {
         }
         let quicksight = quicksight_client(&sdk, &region, options);
         let identity_quicksight = quicksight_client(&sdk, &identity_region, options);
+        let quicksight_endpoint = quicksight_endpoint(&region, options);
         Ok(AwsContext {
             sdk,
             quicksight,
@@ -117,7 +155,139 @@ impl AwsContext {
             account_id: aws.account_id.to_string(),
             region,
             identity_region,
+            quicksight_endpoint,
         })
+    }
+
+    /// One QuickSight call with few attempts and a short budget: `Err` when the endpoint
+    /// cannot be reached or does not answer ([`Error::Unreachable`]) or no credentials are
+    /// found ([`Error::NoCredentials`]). Any answer of the service, a refusal included,
+    /// counts as reachable: permissions are the calls' own business.
+    pub async fn check_reachable(&self) -> Result<()> {
+        let config = self.quicksight.config();
+        let attempt = config
+            .timeout_config()
+            .and_then(|t| t.operation_attempt_timeout())
+            .unwrap_or(CHECK_BUDGET)
+            .min(CHECK_BUDGET);
+        let connect = config
+            .timeout_config()
+            .and_then(|t| t.connect_timeout())
+            .unwrap_or(Duration::from_secs(3));
+        let client = aws_sdk_quicksight::Client::from_conf(
+            config
+                .to_builder()
+                .retry_config(RetryConfig::standard().with_max_attempts(CHECK_ATTEMPTS))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(connect)
+                        .operation_attempt_timeout(attempt)
+                        .operation_timeout(CHECK_BUDGET)
+                        .build(),
+                )
+                .build(),
+        );
+        let result = client
+            .describe_account_settings()
+            .aws_account_id(&self.account_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
+            Err(e) => Err(not_answered(&e, &self.quicksight_endpoint)
+                .unwrap_or_else(|| service_error("DescribeAccountSettings", self.account_id.clone(), &e))),
+        }
+    }
+}
+
+/// Where the QuickSight client of `region` sends its calls: an override, the standard
+/// `AWS_ENDPOINT_URL_QUICKSIGHT` / `AWS_ENDPOINT_URL` variables, or AWS's own endpoint.
+fn quicksight_endpoint(region: &str, options: &AwsOptions) -> String {
+    options
+        .quicksight_endpoint
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_QUICKSIGHT").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| format!("https://quicksight.{region}.amazonaws.com"))
+}
+
+/// How to set credentials, for [`Error::NoCredentials`].
+pub const CREDENTIALS_HELP: &str = "set AWS_PROFILE (after `aws sso login` for SSO), or AWS_ACCESS_KEY_ID and \
+     AWS_SECRET_ACCESS_KEY, or run with an instance or task role";
+
+/// The typed error of a call that never got an answer from the service: no credentials, a
+/// connection that failed, or no answer in time. `None` for a call the service answered.
+/// The SDK's own chain goes to the debug log only.
+pub(crate) fn not_answered<E, R>(err: &SdkError<E, R>, endpoint: &str) -> Option<Error>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if matches!(err, SdkError::ServiceError(_)) {
+        return None;
+    }
+    tracing::debug!(
+        "call to {endpoint} failed: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(err)
+    );
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut innermost = None;
+    while let Some(e) = source {
+        if let Some(c) = e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>() {
+            if matches!(
+                c,
+                aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_)
+            ) {
+                return Some(Error::NoCredentials);
+            }
+        }
+        innermost = Some(e);
+        source = e.source();
+    }
+    match err {
+        SdkError::TimeoutError(_) => Some(Error::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: "no answer within the call's time limit".into(),
+        }),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Some(Error::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: "no connection within the connect time limit".into(),
+        }),
+        SdkError::DispatchFailure(d) if d.is_io() => Some(Error::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: innermost
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "the connection failed".into()),
+        }),
+        _ => None,
+    }
+}
+
+/// A short message for a call that failed, without the SDK's debug chain: the typed
+/// [`not_answered`] error, or the service's code and message.
+pub fn describe_failure<E, R>(err: &SdkError<E, R>, endpoint: &str) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let Some(e) = not_answered(err, endpoint) {
+        return e.to_string();
+    }
+    match err {
+        SdkError::ServiceError(e) => format!(
+            "{}: {}",
+            e.err().code().unwrap_or("unknown"),
+            e.err().message().unwrap_or("(no message)")
+        ),
+        other => {
+            tracing::debug!("{}", aws_smithy_types::error::display::DisplayErrorContext(other));
+            match other {
+                SdkError::ResponseError(_) => "the service's answer could not be read".into(),
+                SdkError::ConstructionFailure(_) => "the request could not be built".into(),
+                _ => "the call failed (details with -v)".into(),
+            }
+        }
     }
 }
 
@@ -146,7 +316,7 @@ pub(crate) fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Op
 pub(crate) fn service_error<E, R>(operation: &'static str, resource: impl Into<String>, err: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let (code, message) = match err {
         SdkError::ServiceError(e) => (
@@ -156,10 +326,16 @@ where
                 .map(str::to_string)
                 .unwrap_or_else(|| e.err().to_string()),
         ),
-        other => (
-            "unknown".to_string(),
-            aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
-        ),
+        other => {
+            // Calls that never reached the service say so in their own, typed words.
+            if let Some(e) = not_answered(other, "QuickSight") {
+                return e;
+            }
+            (
+                "unknown".to_string(),
+                aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+            )
+        }
     };
     Error::QuickSight {
         operation,

@@ -6,6 +6,10 @@
 //! A run holds the repository lock ([`crate::lock`]) from start to commit, records its progress
 //! in a journal ([`crate::journal`]), and first takes over what crashed runs stored or started,
 //! so a run killed half-way costs only the work it had not finished.
+//!
+//! A run whose [`BackupOptions::cancel`] token is cancelled starts no further export job, stops
+//! waiting, releases its locks and ends with [`crate::Error::Interrupted`] without committing;
+//! its journal keeps what it finished, so the next run resumes like after a crash.
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
@@ -24,8 +28,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// A part of a snapshot beside the asset bundles (identities, account settings). It writes its
 /// own object under the snapshot id and returns it; the manifest records the reference.
@@ -56,6 +62,23 @@ pub struct BackupOptions {
     pub lock_wait: Duration,
     /// Export everything afresh instead of reusing what crashed runs stored.
     pub no_resume: bool,
+    /// Cancelling it interrupts the run: no export job starts after that, running jobs and the
+    /// identities and account sections are no longer waited for, the locks are released and
+    /// the run ends with [`Error::Interrupted`], committing nothing. Jobs and bundles it had
+    /// already recorded in its journal are resumed by the next run.
+    pub cancel: CancellationToken,
+}
+
+/// `fut`, or [`Error::Interrupted`] (nothing kept) as soon as `cancel` is cancelled.
+async fn until_cancelled<T>(cancel: &CancellationToken, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::Interrupted {
+            stored_bundles: 0,
+            running_jobs: 0,
+        }),
+        r = fut => r,
+    }
 }
 
 /// Crashed runs older than this are not resumed: their bundles would misstate the snapshot's time.
@@ -92,7 +115,12 @@ pub async fn dry_run(
     sink: &dyn ProgressSink,
     options: &BackupOptions,
 ) -> Result<BackupPlan> {
-    Ok(plan_assets(config, aws, sink, options).await?.0)
+    until_cancelled(&options.cancel, aws.check_reachable()).await?;
+    Ok(
+        until_cancelled(&options.cancel, plan_assets(config, aws, sink, options))
+            .await?
+            .0,
+    )
 }
 
 /// Discovers, filters and plans, and hands back the inventory too (its dependencies drive the
@@ -164,7 +192,7 @@ async fn export_assets(
         resume: state,
         journal: run_journal,
     } = run;
-    let (plan, inventory) = plan_assets(config, aws, sink, options).await?;
+    let (plan, inventory) = until_cancelled(&options.cancel, plan_assets(config, aws, sink, options)).await?;
     let b = &config.backup;
     let settings = ExportSettings {
         format: b.export_format,
@@ -187,7 +215,8 @@ async fn export_assets(
             .map(|a| (a.arn.clone(), a.depends_on.clone().unwrap_or_default())),
     );
     let resumed = plan_resume(&plan.bundles, state);
-    let mut exporter = Exporter::new(aws, repository, settings, sink, snapshot_id, layout, dependencies)?;
+    let mut exporter = Exporter::new(aws, repository, settings, sink, snapshot_id, layout, dependencies)?
+        .with_cancel(options.cancel.clone());
     if let Some(j) = run_journal {
         exporter = exporter.with_journal(j);
     }
@@ -211,11 +240,12 @@ async fn run_section(
     repository: &Repository,
     sink: &dyn ProgressSink,
     journal: Option<&RunJournal>,
+    cancel: &CancellationToken,
 ) -> (Option<ObjectRef>, Option<String>) {
     let Some(section) = section.filter(|_| wanted) else {
         return (None, None);
     };
-    match section.backup(snapshot_id, repository, sink).await {
+    match until_cancelled(cancel, section.backup(snapshot_id, repository, sink)).await {
         Ok(object) => {
             if let Some(j) = journal {
                 // Only for prune: a crashed run's section object is then known to be garbage.
@@ -228,6 +258,8 @@ async fn run_section(
             });
             (Some(object), None)
         }
+        // Not a failure of the section: the run stops and says so once.
+        Err(e) if e.is_interrupted() => (None, None),
         Err(e) => {
             let message = e.to_string();
             sink.event(&Event::SectionFailed {
@@ -250,26 +282,34 @@ pub async fn run_backup(
     sink: &dyn ProgressSink,
     options: &BackupOptions,
 ) -> Result<BackupOutcome> {
-    let lock = RepositoryLock::acquire(repository, LockPurpose::Backup, options.lock_wait).await?;
+    // Fail within seconds, before touching the repository, when QuickSight cannot be reached.
+    until_cancelled(&options.cancel, aws.check_reachable()).await?;
+    let lock = until_cancelled(&options.cancel, async {
+        Ok(RepositoryLock::acquire(repository, LockPurpose::Backup, options.lock_wait).await?)
+    })
+    .await?;
     let account_lock = match config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
         None => None,
         Some(table) => {
             let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
             let lock_id = format!("qsbackup/quicksight-account/{}", aws.account_id);
-            let taken = crate::lock::dynamodb::acquire(
-                &client,
-                table,
-                &lock_id,
-                LockPurpose::Backup,
-                options.lock_wait,
-                &Default::default(),
-            )
+            let taken = until_cancelled(&options.cancel, async {
+                Ok(crate::lock::dynamodb::acquire(
+                    &client,
+                    table,
+                    &lock_id,
+                    LockPurpose::Backup,
+                    options.lock_wait,
+                    &Default::default(),
+                )
+                .await?)
+            })
             .await;
             match taken {
                 Ok(guard) => Some(guard),
                 Err(e) => {
                     let _ = lock.release().await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }
@@ -448,6 +488,7 @@ async fn run_locked(
         repository,
         sink,
         run_journal.as_ref(),
+        &options.cancel,
     );
     let account = run_section(
         options.account.as_ref(),
@@ -456,9 +497,20 @@ async fn run_locked(
         repository,
         sink,
         run_journal.as_ref(),
+        &options.cancel,
     );
     let (assets, (identities, identities_error), (account, account_error)) = tokio::join!(assets, identities, account);
     let assets = assets?;
+    if options.cancel.is_cancelled() {
+        // Not committed: the journal keeps the stored bundles and started jobs for the next run.
+        let (stored_bundles, running_jobs) = assets
+            .as_ref()
+            .map_or((0, 0), |(_, outcome)| (outcome.bundles.len(), outcome.abandoned_jobs));
+        return Err(Error::Interrupted {
+            stored_bundles,
+            running_jobs,
+        });
+    }
 
     let (mut bundles, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     let mut planned = 0;

@@ -33,6 +33,19 @@ pub enum Error {
     #[error("AWS configuration: {0}")]
     AwsConfig(String),
 
+    /// An AWS endpoint refused the connection, could not be reached, or did not answer in time.
+    #[error("could not connect to {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+
+    /// The standard credential chain found no credentials.
+    #[error(
+        "no AWS credentials found by the standard credential chain (environment variables, \
+         AWS_PROFILE and the shared config and credentials files, SSO, web identity, container \
+         or instance role): {}",
+        crate::aws::CREDENTIALS_HELP
+    )]
+    NoCredentials,
+
     /// A QuickSight call failed after retries.
     #[error("QuickSight {operation} failed for {resource}: {code}: {message}")]
     QuickSight {
@@ -142,6 +155,20 @@ pub enum Error {
         failed: Vec<crate::manifest::FailedAsset>,
     },
 
+    /// The run was cancelled (see [`crate::backup::BackupOptions::cancel`]) before it committed
+    /// anything. What it finished is in its progress journal, which the next run resumes.
+    #[error(
+        "interrupted before a snapshot was committed; kept for the next backup to resume: \
+         {stored_bundles} stored bundles, {running_jobs} started export jobs"
+    )]
+    Interrupted {
+        /// Bundles stored (or reused from an earlier run) and recorded in the journal.
+        stored_bundles: usize,
+        /// Export jobs QuickSight had accepted and the run stopped waiting for; the journal
+        /// records them, so the next run collects them instead of starting them again.
+        running_jobs: usize,
+    },
+
     /// (De)serialization of a manifest or snapshot document.
     #[error("{context}: {source}")]
     Json {
@@ -166,9 +193,19 @@ impl Error {
         )
     }
 
+    /// True when no AWS credentials were found (exit code 3 in the CLI, like a config problem).
+    pub fn is_no_credentials(&self) -> bool {
+        matches!(self, Error::NoCredentials)
+    }
+
     /// True when another run holds the repository lock (exit code 4 in the CLI).
     pub fn is_lock_held(&self) -> bool {
         matches!(self, Error::Lock(e) if matches!(**e, crate::lock::LockError::Held { .. }))
+    }
+
+    /// True when the run was cancelled through its cancellation token.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Interrupted { .. })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -3,6 +3,10 @@
 //! assets a refused or failed job names so the rest of the bundle is still exported, and hands
 //! each finished job to [`crate::download`] to be stored. A job slot is released as soon as the
 //! service reports the job finished, so downloads never hold one.
+//!
+//! A cancelled exporter ([`Exporter::with_cancel`]) starts no further job and stops waiting for
+//! the running ones (QuickSight keeps them; the journal has them for the next run); bundles
+//! already downloading get [`INTERRUPT_GRACE`] to be stored and recorded.
 
 mod isolate;
 mod job;
@@ -27,6 +31,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How long, after a cancellation, bundles already being downloaded may take to be stored and
+/// journaled before they are abandoned too (an abandoned download is exported again next run).
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(4);
 
 pub use isolate::DependencyIndex;
 
@@ -111,6 +120,10 @@ pub struct ExportOutcome {
     /// Assets that vanished between discovery and export.
     pub skipped: Vec<SkippedAsset>,
     pub notes: Vec<String>,
+    /// The export was cancelled before it finished: its outcome is incomplete.
+    pub interrupted: bool,
+    /// Export jobs QuickSight accepted that the cancelled export stopped waiting for.
+    pub abandoned_jobs: usize,
 }
 
 /// Everything the export stage needs, shared by its concurrent jobs.
@@ -136,6 +149,8 @@ pub struct Exporter<'a> {
     journal: Option<&'a dyn ExportJournal>,
     /// Job ids handed over by the journal: waited for, not started again.
     adopted: Mutex<HashSet<String>>,
+    /// Once cancelled, no job starts and none is waited for.
+    cancel: CancellationToken,
 }
 
 /// How a bundle's key is numbered.
@@ -194,6 +209,8 @@ struct Step {
     failed: Vec<FailedAsset>,
     skipped: Vec<SkippedAsset>,
     more: Vec<Work>,
+    /// Jobs accepted by QuickSight that were no longer waited for after a cancellation.
+    abandoned: usize,
 }
 
 fn fail_all(w: &Work, reason: FailReason, message: &str) -> Vec<FailedAsset> {
@@ -243,7 +260,15 @@ impl<'a> Exporter<'a> {
             deadline: None,
             journal: None,
             adopted: Mutex::new(HashSet::new()),
+            cancel: CancellationToken::new(),
         })
+    }
+
+    /// Stops the export when `cancel` is cancelled: no job starts after that, running jobs
+    /// are no longer waited for, and [`ExportOutcome::interrupted`] is set.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     /// Records jobs and stored bundles in `journal` as they happen, and waits for the jobs of a
@@ -344,7 +369,12 @@ impl<'a> Exporter<'a> {
         }
         let mut outcome = ExportOutcome::default();
         let mut running = FuturesUnordered::new();
+        // Set at the cancellation: past it, stores still running are abandoned.
+        let mut grace_ends: Option<Instant> = None;
         loop {
+            let cancelled = grace_ends.is_some();
+            // Nothing left to stop: the loop ends through `else`.
+            let busy = !running.is_empty() || !pending.is_empty();
             tokio::select! {
                 biased;
                 Some(step) = running.next(), if !running.is_empty() => {
@@ -352,11 +382,22 @@ impl<'a> Exporter<'a> {
                     outcome.bundles.extend(step.stored);
                     outcome.failed.extend(step.failed);
                     outcome.skipped.extend(step.skipped);
+                    outcome.abandoned_jobs += step.abandoned;
                     for w in step.more {
                         self.enqueue(&mut pending, w);
                     }
                 }
-                slot = jobs.acquire(), if !pending.is_empty() => {
+                _ = self.cancel.cancelled(), if !cancelled && busy => {
+                    grace_ends = Some(Instant::now() + INTERRUPT_GRACE);
+                    outcome.interrupted = true;
+                }
+                _ = tokio::time::sleep_until(grace_ends.unwrap_or_else(Instant::now)), if cancelled && !running.is_empty() => {
+                    // Still downloading: QuickSight keeps the finished job and the journal
+                    // has it, so the next run downloads it again.
+                    outcome.abandoned_jobs += running.len();
+                    break;
+                }
+                slot = jobs.acquire(), if !pending.is_empty() && !cancelled => {
                     let (Ok(slot), Some(next)) = (slot, pending.pop()) else { break };
                     let Pending { job_id, work, .. } = next;
                     running.push(self.run(job_id, work, slot));
@@ -396,6 +437,9 @@ impl<'a> Exporter<'a> {
         let own = crate::poll::deadline_after(self.settings.job_timeout);
         let deadline = self.deadline.map_or(own, |d| d.min(own));
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
+        if self.cancel.is_cancelled() {
+            return Step::default();
+        }
         let resumed = self.resumable(&job_id).await;
         let started = if resumed {
             Ok(Started::Yes)
@@ -411,8 +455,18 @@ impl<'a> Exporter<'a> {
                 if let (Some(j), false) = (self.journal, resumed) {
                     j.job_started(&job_id, w.asset_type, &arns).await;
                 }
-                self.wait_job(&job_id, deadline).await
+                tokio::select! {
+                    biased;
+                    _ = self.cancel.cancelled() => {
+                        return Step {
+                            abandoned: 1,
+                            ..Default::default()
+                        };
+                    }
+                    finished = self.wait_job(&job_id, deadline) => finished,
+                }
             }
+            Ok(Started::Cancelled) => return Step::default(),
             Ok(Started::Refused(problems)) => {
                 drop(slot);
                 return self.isolate(&job_id, w, &problems, FailReason::ExportRefused);
@@ -603,6 +657,7 @@ mod tests {
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
             identity_region: "us-east-1".into(),
+            quicksight_endpoint: "http://127.0.0.1:1".into(),
         }
     }
 

@@ -34,6 +34,9 @@ pub mod sections;
 pub mod snapshots;
 #[cfg(test)]
 mod testutil;
+pub mod text;
 pub mod verify;
 
 pub use error::{Error, Result};
+/// How an embedder stops a backup or restore early (see [`backup::BackupOptions::cancel`]).
+pub use tokio_util::sync::CancellationToken;

@@ -62,6 +62,9 @@ pub struct RestoreOptions {
     pub limits: JobLimits,
     pub job_timeout: Duration,
     pub identity_limits: ApplyLimits,
+    /// Cancelling it stops the restore: no import job starts after that and running ones are
+    /// no longer waited for; the report says so ([`RestoreReport::interrupted`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// An account and its regions.
@@ -354,17 +357,25 @@ pub async fn run_restore(
     sink: &dyn ProgressSink,
 ) -> Result<RestoreReport, RestoreError> {
     let started_at = Utc::now();
+    let mut identities_interrupted = false;
     let identity_outcome = match &plan.identities {
-        Some(ids) => Some(
-            identities::apply::apply(
+        Some(ids) => {
+            let apply = identities::apply::apply(
                 &target.identity_quicksight,
                 &target.account_id,
                 ids,
                 &options.identity_limits,
                 sink,
-            )
-            .await,
-        ),
+            );
+            tokio::select! {
+                biased;
+                _ = options.cancel.cancelled() => {
+                    identities_interrupted = true;
+                    None
+                }
+                outcome = apply => Some(outcome),
+            }
+        }
         None => None,
     };
     let mut principals = plan.state.target_principals.clone();
@@ -380,6 +391,7 @@ pub async fn run_restore(
         job_timeout: options.job_timeout,
         tuning: options.tuning.clone(),
         staging: plan.state.staging.clone(),
+        cancel: options.cancel.clone(),
     };
     let runner = import::Runner {
         aws: target,
@@ -390,7 +402,13 @@ pub async fn run_restore(
         settings,
         sink,
     };
-    let imported = runner.run().await;
+    let mut imported = runner.run().await;
+    if identities_interrupted {
+        imported.notes.push(
+            "the restore was interrupted while it created users, groups and memberships: some may exist in the target"
+                .into(),
+        );
+    }
     Ok(report::RestoreReport::new(plan, started_at, identity_outcome, imported))
 }
 

@@ -42,6 +42,7 @@ async fn aws(emu: &EmulatorHandle, config: &Config) -> AwsContext {
         quicksight_endpoint: Some(emu.endpoint()),
         credentials: Some(Credentials::new("AKIDTEST", "secret", None, None, "tests")),
         retry: RetryPolicy::fast(),
+        ..Default::default()
     };
     AwsContext::connect(&config.aws, &options).await.expect("AWS context")
 }

@@ -36,6 +36,7 @@ async fn aws(endpoint: &str, account: &str) -> AwsContext {
         quicksight_endpoint: Some(endpoint.to_string()),
         credentials: Some(Credentials::new("AKIDTEST", "secret", None, None, "tests")),
         retry: RetryPolicy::fast(),
+        ..Default::default()
     };
     AwsContext::connect(&config.aws, &options).await.expect("AWS context")
 }

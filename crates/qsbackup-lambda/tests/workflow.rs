@@ -278,6 +278,7 @@ async fn env_for(endpoint: &str, text: &str) -> Env {
         quicksight_endpoint: Some(endpoint.to_string()),
         credentials: Some(Credentials::new("test", "test", None, None, "tests")),
         retry: RetryPolicy::fast(),
+        ..Default::default()
     };
     let mut aws = AwsContext::connect(&config.aws, &options).await.expect("AWS context");
     // DynamoDB (identity tables) on moto; QuickSight keeps its own endpoint.

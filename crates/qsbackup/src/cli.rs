@@ -19,7 +19,7 @@ use crate::commands;
         bundle with its SHA-256 in a repository (a local directory, or s3://, gs://, az://), keeps users, \
         groups and memberships of every namespace, and commits a snapshot manifest last.\n\n\
         Run `qsbackup demo` to see a backup of an emulated account without an AWS account.",
-    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held."
+    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held, 130/143 interrupted by SIGINT/SIGTERM."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,10 +1,12 @@
 //! The `qsbackup` binary: parses the command line, sets up logging and
 //! progress output, runs the engine, and turns the outcome into an exit code
-//! (0 success, 1 failure, 2 partial, 3 usage or configuration, 4 lock held).
+//! (0 success, 1 failure, 2 partial, 3 usage or configuration, 4 lock held, 130/143 interrupted
+//! by SIGINT/SIGTERM).
 
 mod cli;
 mod commands;
 mod exit;
+mod interrupt;
 mod logging;
 mod progress;
 
@@ -57,12 +59,15 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async move {
+        interrupt::install();
         let handle = tokio::spawn(run(cli));
         match handle.await {
             Ok(outcome) => outcome,
             Err(e) => Outcome::failure(anyhow::anyhow!("internal error: {e}")),
         }
     });
+    // A blocking read still waiting (a restore prompt answered by Ctrl-C) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     outcome.report()
 }
 
@@ -73,8 +78,29 @@ async fn run(cli: Cli) -> Outcome {
             "backup flags (--mode, --dry-run, --output-dir, ...) apply to `backup` only"
         ));
     }
-    match cli.command {
-        Some(Command::Backup(args)) => commands::backup::run(&global, &args.or(&cli.backup)).await,
+    // Commands that hold a lock or change something stop on a signal by themselves (see
+    // `interrupt`); the others have nothing to clean up and stop at once.
+    let winds_down = matches!(
+        cli.command,
+        None | Some(Command::Backup(_))
+            | Some(Command::Demo(_))
+            | Some(Command::Restore(_))
+            | Some(Command::Forget(_))
+            | Some(Command::ImportLegacy(_))
+    );
+    if winds_down {
+        run_command(cli.command, global, cli.backup).await
+    } else {
+        interrupt::or_interrupt(run_command(cli.command, global, cli.backup))
+            .await
+            .unwrap_or_else(|| Outcome::interrupted("stopped; nothing was changed"))
+    }
+}
+
+async fn run_command(command: Option<Command>, global: cli::GlobalArgs, backup: cli::BackupArgs) -> Outcome {
+    let cli_backup = backup;
+    match command {
+        Some(Command::Backup(args)) => commands::backup::run(&global, &args.or(&cli_backup)).await,
         Some(Command::Demo(args)) => commands::demo::run(&global, &args).await,
         Some(Command::Snapshots(a)) => commands::snapshots::run(&global, &a).await,
         Some(Command::Show(a)) => commands::show::run(&global, &a).await,
@@ -86,7 +112,7 @@ async fn run(cli: Cli) -> Outcome {
         Some(Command::ImportLegacy(a)) => commands::import_legacy::run(&global, &a).await,
         Some(Command::IamPolicy(a)) => commands::iam_policy::run(&global, &a).await,
         Some(Command::Cost(a)) => commands::cost::run(&global, &a).await,
-        None if global.config.is_some() => commands::backup::run(&global, &cli.backup).await,
+        None if global.config.is_some() => commands::backup::run(&global, &cli_backup).await,
         None => Outcome::usage(anyhow::anyhow!(
             "no command given: run `qsbackup --config FILE` to back up, `qsbackup demo` to try it \
              without an AWS account, or `qsbackup --help`"

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qsbackup_core::events::{Event, ProgressSink};
+use qsbackup_core::text::printable;
 
 use crate::cli::GlobalArgs;
 
@@ -158,7 +159,8 @@ impl ProgressSink for Bars {
                 c.done += 1;
             }),
             Event::BundleFailed { job_id, message, .. } => {
-                self.bundles.println(format!("bundle {job_id} failed: {message}"));
+                self.bundles
+                    .println(format!("bundle {job_id} failed: {}", printable(message)));
                 self.count(|c| {
                     c.running = c.running.saturating_sub(1);
                     c.failed += 1;
@@ -171,7 +173,9 @@ impl ProgressSink for Bars {
             Event::SectionStored { name, bytes, .. } => {
                 self.bytes.println(format!("stored {name} ({})", HumanBytes(*bytes)))
             }
-            Event::SectionFailed { name, message } => self.bytes.println(format!("{name} backup failed: {message}")),
+            Event::SectionFailed { name, message } => self
+                .bytes
+                .println(format!("{name} backup failed: {}", printable(message))),
             Event::SnapshotCommitted { id, .. } => {
                 self.bundles.finish();
                 self.bytes.finish_with_message(format!(

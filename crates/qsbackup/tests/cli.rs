@@ -327,6 +327,7 @@ async fn config_without_command_runs_a_backup() {
     let out = run(qsbackup(&emu.endpoint(), "us-east-1")
         .arg("--config")
         .arg(&config)
+        .env("AWS_ACCESS_KEY_ID", "AKIACANARYKEYID77889")
         .env("AWS_SECRET_ACCESS_KEY", "CANARY-SECRET-0a1b2c")
         .env("AWS_SESSION_TOKEN", "CANARY-TOKEN-3d4e5f")
         .args(["--no-progress", "--json", "-vv", "--log-file"])
@@ -345,6 +346,14 @@ async fn config_without_command_runs_a_backup() {
             !text.contains("CANARY-SECRET") && !text.contains("CANARY-TOKEN"),
             "a credential was logged"
         );
+        assert!(!text.contains("AKIACANARYKEYID"), "the access key id was logged");
+    }
+    // The log holds account details: readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).expect("log file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "log file mode {mode:o}");
     }
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
     let id = doc["snapshot"].as_str().expect("snapshot id");

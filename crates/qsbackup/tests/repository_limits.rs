@@ -80,7 +80,11 @@ async fn a_huge_manifest_is_unreadable_and_refused_without_being_read() {
     let limit = format!("{MAX_MANIFEST_BYTES} byte limit");
 
     let out = w.run(&["--json", "snapshots"]).await;
-    assert_eq!(out.status.code(), Some(1), "an unreadable manifest is not a green listing");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unreadable manifest is not a green listing"
+    );
     let doc = stdout_json(&out);
     let unreadable = doc["unreadable"].as_array().expect("unreadable");
     assert_eq!(unreadable.len(), 1, "{doc}");

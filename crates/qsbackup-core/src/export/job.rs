@@ -19,6 +19,8 @@ pub(super) enum Started {
     Refused(Vec<Problem>),
     /// A requested resource does not exist any more (`ResourceNotFoundException`).
     Gone(Vec<Problem>),
+    /// The export was cancelled while waiting for a job slot of the account; nothing started.
+    Cancelled,
 }
 
 /// How a job ended.
@@ -84,7 +86,11 @@ impl Exporter<'_> {
                         what: format!("export job {job_id}: account at its concurrent job limit"),
                         attempt,
                     });
-                    tokio::time::sleep(jittered(backoff)).await;
+                    tokio::select! {
+                        biased;
+                        _ = self.cancel.cancelled() => return Ok(Started::Cancelled),
+                        _ = tokio::time::sleep(jittered(backoff)) => {}
+                    }
                     backoff = (backoff * 2).min(s.tuning.limit_backoff_max);
                 }
                 _ => return Err(service_error("StartAssetBundleExportJob", job_id, &err)),

@@ -5,6 +5,7 @@
 use super::{manifest_key, SnapshotManifest};
 use crate::asset::AssetType;
 use crate::error::{Error, Result};
+use crate::text::printable;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -72,11 +73,11 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
                 out,
                 "  {} {} [{}] {}",
                 s.asset_type,
-                s.name,
+                printable(&s.name),
                 reason.as_str().unwrap_or(""),
-                s.arn
+                printable(&s.arn)
             );
-            let _ = writeln!(out, "      {}", s.message);
+            let _ = writeln!(out, "      {}", printable(&s.message));
         }
     }
     if !m.failed.is_empty() {
@@ -87,15 +88,15 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
                 out,
                 "  {} {} [{}] {}",
                 f.asset_type,
-                f.name,
+                printable(&f.name),
                 reason.as_str().unwrap_or(""),
-                f.arn
+                printable(&f.arn)
             );
-            let _ = writeln!(out, "      {}", f.message);
+            let _ = writeln!(out, "      {}", printable(&f.message));
         }
     }
     for note in &m.notes {
-        let _ = writeln!(out, "Note: {note}");
+        let _ = writeln!(out, "Note: {}", printable(note));
     }
     out
 }

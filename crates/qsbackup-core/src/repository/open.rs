@@ -14,7 +14,7 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::prefix::PrefixStore;
-use object_store::{CredentialProvider, ObjectStore};
+use object_store::{BackoffConfig, ClientOptions, CredentialProvider, ObjectStore, RetryConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -30,6 +30,11 @@ pub struct RepositoryOptions {
 }
 
 const CLOUD_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// S3 time limits: connecting, one request (a 5 MiB part included), and all retries of one.
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const S3_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const S3_RETRY_BUDGET: Duration = Duration::from_secs(25);
 
 #[derive(Debug)]
 enum Target {
@@ -233,7 +238,19 @@ async fn s3_store(bucket: &str, options: &RepositoryOptions) -> std::result::Res
         .with_bucket_name(bucket)
         .with_region(region)
         .with_credentials(Arc::new(SdkCredentials::new(credentials)))
-        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+        .with_copy_if_not_exists(S3CopyIfNotExists::Multipart)
+        // Fail fast on an endpoint that refuses or never answers; throttling (503) still gets
+        // ten retries within the budget.
+        .with_client_options(
+            ClientOptions::new()
+                .with_connect_timeout(S3_CONNECT_TIMEOUT)
+                .with_timeout(S3_REQUEST_TIMEOUT),
+        )
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: 10,
+            retry_timeout: S3_RETRY_BUDGET,
+        });
     if let Some(endpoint) = s3_endpoint(options) {
         let http = endpoint.starts_with("http://");
         builder = builder

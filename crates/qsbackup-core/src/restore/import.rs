@@ -24,6 +24,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// How the jobs run.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct ImportSettings {
     pub tuning: Tuning,
     /// `s3://bucket/prefix` of the repository, for bundles over the inline limit.
     pub staging: Option<String>,
+    /// Once cancelled no job starts, and running jobs are no longer waited for.
+    pub cancel: CancellationToken,
 }
 
 /// How one asset fared.
@@ -90,6 +93,8 @@ pub struct Imported {
     /// Permissions left out of the imported members.
     pub dropped: Vec<DroppedPermission>,
     pub notes: Vec<String>,
+    /// Cancelled before every job had ended.
+    pub interrupted: bool,
 }
 
 /// One job's results.
@@ -128,7 +133,13 @@ impl Runner<'_> {
         let mut running = FuturesUnordered::new();
         let max = self.settings.max_concurrent_jobs.clamp(1, 5);
         let mut stop: Option<String> = None;
+        // Jobs started and not yet ended, with their assets (for an interrupted restore).
+        let mut in_flight: BTreeMap<usize, Vec<AssetKey>> = BTreeMap::new();
         loop {
+            if self.settings.cancel.is_cancelled() && !imported.interrupted {
+                imported.interrupted = true;
+                stop = Some("the restore was interrupted before its import job started".into());
+            }
             let mut i = 0;
             while i < pending.len() && running.len() < max {
                 let job = &self.plan.jobs[pending[i]];
@@ -144,16 +155,25 @@ impl Runner<'_> {
                     imported.jobs.push(self.not_started(job.number, job.source));
                     continue;
                 }
+                in_flight.insert(job.number, assets.clone());
                 running.push(self.run_job(job.number, assets));
             }
+            let next = tokio::select! {
+                biased;
+                next = running.next() => next,
+                _ = self.settings.cancel.cancelled(), if !imported.interrupted => continue,
+                // Already interrupted: the jobs still running are left to QuickSight.
+                _ = std::future::ready(()), if imported.interrupted => break,
+            };
             let Some(JobRun {
                 report,
                 results,
                 dropped,
-            }) = running.next().await
+            }) = next
             else {
                 break;
             };
+            in_flight.remove(&report.number);
             imported.dropped.extend(dropped);
             let failed = results.values().any(|r| !matches!(r, AssetResult::Restored));
             if failed && self.settings.failure_action == FailureAction::Rollback && stop.is_none() {
@@ -172,13 +192,33 @@ impl Runner<'_> {
             imported.assets.extend(results);
             imported.jobs.push(report);
         }
+        for (number, assets) in in_flight {
+            let reason = format!(
+                "the restore was interrupted while import job {} was running; QuickSight may still complete it",
+                self.job_id(number)
+            );
+            imported.jobs.push(JobReport {
+                status: "INTERRUPTED".into(),
+                assets: assets.len(),
+                ..self.not_started(number, self.plan.jobs[number - 1].source)
+            });
+            for k in assets {
+                imported.assets.insert(k, AssetResult::NotAttempted(reason.clone()));
+            }
+        }
         for n in pending {
             let job = &self.plan.jobs[n];
+            if imported.interrupted {
+                imported.jobs.push(self.not_started(job.number, job.source));
+            }
             for k in &job.assets {
-                imported
-                    .assets
-                    .entry(k.clone())
-                    .or_insert_with(|| AssetResult::NotAttempted("its import job never became ready".into()));
+                imported.assets.entry(k.clone()).or_insert_with(|| {
+                    AssetResult::NotAttempted(if imported.interrupted {
+                        "the restore was interrupted before its import job started".into()
+                    } else {
+                        "its import job never became ready".into()
+                    })
+                });
             }
         }
         imported.jobs.sort_by_key(|j| j.number);

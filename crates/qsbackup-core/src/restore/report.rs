@@ -60,6 +60,10 @@ pub struct RestoreReport {
     pub identities: Option<IdentityOutcome>,
     pub permissions_dropped: Vec<DroppedPermission>,
     pub warnings: Vec<String>,
+    /// The restore was cancelled: no import job started after that, and the jobs then running
+    /// were no longer waited for (their assets are not attempted here).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl RestoreReport {
@@ -104,6 +108,7 @@ impl RestoreReport {
         let mut warnings = plan.warnings.clone();
         warnings.extend(imported.notes);
         RestoreReport {
+            interrupted: imported.interrupted,
             restore_id: plan.restore_id.clone(),
             snapshot_id: plan.snapshot_id.clone(),
             source: plan.source.clone(),
@@ -122,7 +127,8 @@ impl RestoreReport {
 
     /// Everything planned was done (skipped identities are by plan, not failures).
     pub fn succeeded(&self) -> bool {
-        self.summary.failed == 0
+        !self.interrupted
+            && self.summary.failed == 0
             && self.summary.not_attempted == 0
             && self.summary.refused == 0
             && self.summary.identities_failed == 0

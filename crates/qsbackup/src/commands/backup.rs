@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::aws::{describe_failure, AwsContext, AwsOptions};
 use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
 use qsbackup_core::config::Config;
 use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_sample_report};
 use qsbackup_core::manifest::{BackupMode, SnapshotManifest};
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use qsbackup_core::sections::{AccountSection, IdentitiesSection};
+use qsbackup_core::text::{printable, printable_lines};
 use serde_json::json;
 
 use super::common;
@@ -55,6 +56,7 @@ pub async fn run_with(
         account: Some(Arc::new(AccountSection::new(&aws))),
         lock_wait: std::time::Duration::from_secs(args.lock_wait),
         no_resume: false,
+        cancel: crate::interrupt::token(),
     };
     if args.dry_run {
         // A dry run writes nothing, so it does not create a missing repository either.
@@ -66,7 +68,9 @@ pub async fn run_with(
             },
         )
         .await;
-        dry_run(global, config, &aws, repository, &options).await?;
+        crate::interrupt::or_interrupt(dry_run(global, config, &aws, repository, &options))
+            .await
+            .ok_or_else(|| Outcome::interrupted("the dry run stopped; it writes nothing"))??;
         return Ok(None);
     }
     let repository = common::create_repository(config, Some(&aws)).await?;
@@ -80,7 +84,7 @@ pub async fn run_with(
             Outcome::from_core(e)
         })?;
     let manifest = outcome.manifest;
-    eprintln!("\n{}", report_text(&manifest, repository.location()));
+    eprintln!("\n{}", printable_lines(&report_text(&manifest, repository.location())));
     if let Some(dir) = &args.output_dir {
         std::fs::create_dir_all(dir).map_err(|e| Outcome::failure(anyhow!("creating {}: {e}", dir.display())))?;
         if args.generate_manifest {
@@ -114,7 +118,14 @@ fn failed_list(failed: &[qsbackup_core::manifest::FailedAsset]) -> String {
     const SHOWN: usize = 50;
     let mut out = format!("{} assets failed:\n", failed.len());
     for f in failed.iter().take(SHOWN) {
-        let _ = writeln!(out, "  {} {} ({}): {}", f.asset_type, f.name, f.arn, f.message);
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {}",
+            f.asset_type,
+            printable(&f.name),
+            printable(&f.arn),
+            printable(&f.message)
+        );
     }
     if failed.len() > SHOWN {
         let _ = writeln!(out, "  ... and {} more", failed.len() - SHOWN);
@@ -162,6 +173,8 @@ async fn dry_run(
     options: &BackupOptions,
 ) -> Result<(), Outcome> {
     let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
+    // Unreachable or without credentials, nothing else can be checked: say so once.
+    aws.check_reachable().await.map_err(Outcome::from_core)?;
     let qs = aws
         .quicksight
         .describe_account_settings()
@@ -179,7 +192,7 @@ async fn dry_run(
                 aws.account_id, aws.region
             )
         })
-        .map_err(|e| aws_error(&e));
+        .map_err(|e| describe_failure(&e, &aws.quicksight_endpoint));
     checks.push(("QuickSight (assets)".into(), qs));
     if options.mode.includes_identities() {
         let ids = aws
@@ -191,7 +204,7 @@ async fn dry_run(
             .send()
             .await
             .map(|_| format!("users readable in identity region {}", aws.identity_region))
-            .map_err(|e| aws_error(&e));
+            .map_err(|e| describe_failure(&e, &format!("QuickSight in {}", aws.identity_region)));
         checks.push(("QuickSight (identities)".into(), ids));
     }
     let probe = match &repository {
@@ -223,7 +236,7 @@ async fn dry_run(
             .send()
             .await
             .map(|_| "reachable".to_string())
-            .map_err(|e| aws_error(&e));
+            .map_err(|e| describe_failure(&e, "DynamoDB"));
         checks.push(("DynamoDB".into(), r));
     }
     let failed: Vec<String> = checks
@@ -251,7 +264,7 @@ async fn dry_run(
             .collect();
         common::print_json(&json!({"dry_run": true, "checks": checks_json, "plan": plan}))?;
     } else {
-        println!("{}", render_dry_run(&checks, plan.as_ref()));
+        println!("{}", printable_lines(&render_dry_run(&checks, plan.as_ref())));
     }
     if failed.is_empty() {
         Ok(())
@@ -261,10 +274,6 @@ async fn dry_run(
             failed.join("; ")
         )))
     }
-}
-
-fn aws_error<E: std::error::Error + 'static>(e: &E) -> String {
-    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
 }
 
 fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&BackupPlan>) -> String {
@@ -282,7 +291,14 @@ fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&Bac
     }
     let _ = writeln!(out, "\nWould skip {} assets:", plan.skipped.len());
     for s in &plan.skipped {
-        let _ = writeln!(out, "  {} {} ({}): {}", s.asset_type, s.name, s.arn, s.message);
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {}",
+            s.asset_type,
+            printable(&s.name),
+            printable(&s.arn),
+            printable(&s.message)
+        );
     }
     let _ = writeln!(
         out,

@@ -27,9 +27,33 @@ pub fn load_config_at(path: &Path) -> Result<Config, Outcome> {
 
 /// AWS clients for the config's account and regions, from the standard environment.
 pub async fn connect(config: &Config, options: &AwsOptions) -> Result<AwsContext, Outcome> {
-    AwsContext::connect(&config.aws, options)
+    AwsContext::connect(&config.aws, &with_env_timeouts(options)?)
         .await
         .map_err(Outcome::from_core)
+}
+
+/// `QSBACKUP_AWS_CONNECT_TIMEOUT` and `QSBACKUP_AWS_CALL_TIMEOUT` (seconds) override the time
+/// limits to connect to an AWS endpoint and of one attempt of a call.
+pub fn with_env_timeouts(options: &AwsOptions) -> Result<AwsOptions, Outcome> {
+    let mut options = options.clone();
+    let seconds = |name: &str| -> Result<Option<std::time::Duration>, Outcome> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (1..=3600).contains(&n) => Ok(Some(std::time::Duration::from_secs(n))),
+                _ => Err(Outcome::usage(anyhow!(
+                    "{name}={v:?}: expected a whole number of seconds from 1 to 3600"
+                ))),
+            },
+        }
+    };
+    if let Some(d) = seconds("QSBACKUP_AWS_CONNECT_TIMEOUT")? {
+        options.timeouts.connect = d;
+    }
+    if let Some(d) = seconds("QSBACKUP_AWS_CALL_TIMEOUT")? {
+        options.timeouts.attempt = d;
+    }
+    Ok(options)
 }
 
 fn repository_options(aws: Option<&AwsContext>) -> RepositoryOptions {

@@ -201,6 +201,7 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
             "qsbackup-demo",
         )),
         retry: RetryPolicy::fast(),
+        ..Default::default()
     };
     let manifest = super::backup::run_with(global, &BackupArgs::default(), &config, &aws).await?;
     let Some(manifest) = manifest else {

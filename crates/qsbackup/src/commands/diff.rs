@@ -5,6 +5,7 @@ use anyhow::anyhow;
 use clap::Args;
 use qsbackup_core::diff::{diff, AssetRef, SnapshotDiff};
 use qsbackup_core::snapshots;
+use qsbackup_core::text::printable;
 use std::fmt::Write as _;
 
 use super::repo::{self, RepoArgs};
@@ -54,9 +55,9 @@ async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outc
 }
 
 fn asset(a: &AssetRef) -> String {
-    let mut s = a.id.clone();
+    let mut s = printable(&a.id).into_owned();
     if let Some(n) = &a.name {
-        let _ = write!(s, " \"{n}\"");
+        let _ = write!(s, " \"{}\"", printable(n));
     }
     if let Some(ds) = &a.data_set_id {
         let _ = write!(s, " (dataset {ds})");
@@ -86,8 +87,8 @@ pub fn render(d: &SnapshotDiff) -> String {
         }
         for c in &td.changed {
             let name = match (&c.old_name, &c.name) {
-                (Some(old), Some(new)) => format!(" \"{old}\" -> \"{new}\""),
-                (None, Some(n)) => format!(" \"{n}\""),
+                (Some(old), Some(new)) => format!(" \"{}\" -> \"{}\"", printable(old), printable(new)),
+                (None, Some(n)) => format!(" \"{}\"", printable(n)),
                 _ => String::new(),
             };
             let _ = writeln!(out, "  ~ {}{name} ({})", c.id, c.fields.join(", "));

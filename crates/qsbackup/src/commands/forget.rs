@@ -109,13 +109,18 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
                 .map_err(|e| Outcome::from_core(e.into()))?,
         )
     };
-    let result = forget_and_prune(&repository, args, &policy).await;
+    let result = crate::interrupt::or_interrupt(forget_and_prune(&repository, args, &policy)).await;
     if let Some(lock) = lock {
         if let Err(e) = lock.release().await {
             tracing::warn!("releasing the repository lock: {e}");
         }
     }
-    let (plan, pruned) = result?;
+    let (plan, pruned) = result.ok_or_else(|| {
+        Outcome::interrupted(
+            "stopped part-way and released the repository lock; snapshots already forgotten stay \
+             forgotten, objects not yet pruned stay until the next prune",
+        )
+    })??;
     if global.json {
         super::common::print_json(&json!({
             "repository": repository.location(),

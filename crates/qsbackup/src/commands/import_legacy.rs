@@ -60,10 +60,15 @@ async fn run_inner(global: &GlobalArgs, args: &ImportLegacyArgs) -> Result<Outco
     let lock = RepositoryLock::acquire(&repository, LockPurpose::Backup, Duration::ZERO)
         .await
         .map_err(|e| Outcome::from_core(e.into()))?;
-    let result = import_legacy(&repository, Some(&dynamodb), &job).await;
+    let result = crate::interrupt::or_interrupt(import_legacy(&repository, Some(&dynamodb), &job)).await;
     if let Err(e) = lock.release().await {
         tracing::warn!("releasing the repository lock: {e}");
     }
+    let Some(result) = result else {
+        return Err(Outcome::interrupted(
+            "stopped before the snapshot was committed and released the repository lock; run it again",
+        ));
+    };
     let outcome = result.map_err(|e| match e {
         RestoreError::Core(core) => Outcome::from_core(core),
         other => Outcome::failure(anyhow!(other)),

@@ -36,6 +36,8 @@ pub async fn open(global: &GlobalArgs, args: &RepoArgs) -> Result<Repository, Ou
 pub fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
+    // The last guard: text from the account never drives the terminal.
+    let text = qsbackup_core::text::printable_lines(text);
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 }

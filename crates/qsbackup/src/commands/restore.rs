@@ -20,6 +20,7 @@ use qsbackup_core::restore::report::{plan_text, report_text};
 use qsbackup_core::restore::{
     self, AssetKey, ConflictPolicy, FailureAction, RestoreError, RestoreOptions, RestorePlan, SelectionSpec,
 };
+use qsbackup_core::text::printable_lines;
 
 use super::common;
 use crate::cli::GlobalArgs;
@@ -176,6 +177,7 @@ fn options(args: &RestoreArgs, config: &Config, mapping: Mapping) -> RestoreOpti
         mapping,
         identities: !args.no_identities,
         job_timeout: Duration::from_secs(config.backup.job_timeout_seconds),
+        cancel: crate::interrupt::token(),
         ..Default::default()
     }
 }
@@ -233,17 +235,23 @@ fn check_prefix(prefix: &str) -> Result<(), Outcome> {
     }
 }
 
-fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
+async fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
     let imported = plan.imported().count();
     eprint!(
         "Restore {imported} assets into account {} ({})? [y/N] ",
         plan.target.account_id, plan.target.region
     );
     let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    // Read on a blocking thread so Ctrl-C at the prompt still ends the restore (and releases
+    // its lock) instead of waiting for a line.
+    let read = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).map(|_| answer)
+    });
+    let answer = crate::interrupt::or_interrupt(read)
+        .await
+        .ok_or_else(|| Outcome::interrupted("nothing was restored"))?
+        .map_err(|e| Outcome::failure(anyhow!("reading the answer: {e}")))?
         .map_err(|e| Outcome::failure(anyhow!("reading the answer: {e}")))?;
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
@@ -279,7 +287,7 @@ pub async fn run_with(
     let target_section = target_section(args, config)?;
     let source = common::connect(config, aws_options).await?;
     let repository = common::open_repository(config, Some(&source)).await?;
-    let target = AwsContext::connect(&target_section, aws_options)
+    let target = AwsContext::connect(&target_section, &common::with_env_timeouts(aws_options)?)
         .await
         .map_err(Outcome::from_core)?;
     let lock = if args.dry_run {
@@ -318,8 +326,9 @@ async fn plan_and_run(
     let sink = RestoreProgress {
         inner: progress::sink(global),
     };
-    let plan = restore::plan_restore(repository, &manifest, target, &options, &sink)
+    let plan = crate::interrupt::or_interrupt(restore::plan_restore(repository, &manifest, target, &options, &sink))
         .await
+        .ok_or_else(|| Outcome::interrupted("stopped while planning; nothing was restored"))?
         .map_err(restore_error)?;
     if let Some(path) = &args.plan_out {
         let json = serde_json::to_vec_pretty(&plan).map_err(|e| Outcome::failure(e.into()))?;
@@ -329,16 +338,16 @@ async fn plan_and_run(
         if global.json {
             common::print_json(&serde_json::json!({"dry_run": true, "plan": plan}))?;
         } else {
-            print!("{}", plan_text(&plan));
+            print!("{}", printable_lines(&plan_text(&plan)));
         }
         return Ok(refusals(&plan).unwrap_or_else(Outcome::success));
     }
     if global.json {
-        eprint!("{}", plan_text(&plan));
+        eprint!("{}", printable_lines(&plan_text(&plan)));
     } else {
-        print!("{}", plan_text(&plan));
+        print!("{}", printable_lines(&plan_text(&plan)));
     }
-    if !args.yes && !confirm(&plan)? {
+    if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
     }
     let report = restore::run_restore(repository, &plan, target, &options, &sink)
@@ -347,7 +356,14 @@ async fn plan_and_run(
     if global.json {
         common::print_json(&report)?;
     } else {
-        print!("\n{}", report_text(&report));
+        print!("\n{}", printable_lines(&report_text(&report)));
+    }
+    if report.interrupted {
+        let s = &report.summary;
+        return Err(Outcome::interrupted(format!(
+            "no import job started after the signal; {} assets restored, {} not attempted (see the report)",
+            s.restored, s.not_attempted
+        )));
     }
     Ok(if report.succeeded() {
         Outcome::success()

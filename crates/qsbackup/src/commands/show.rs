@@ -7,6 +7,7 @@ use qsbackup_core::identities::IdentitySnapshot;
 use qsbackup_core::manifest::SnapshotManifest;
 use qsbackup_core::repository::Repository;
 use qsbackup_core::snapshots;
+use qsbackup_core::text::printable;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -152,8 +153,8 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
             out,
             "  {:<16} {:<40} {:<32} {}  sha256:{}",
             a.member_type,
-            a.id,
-            a.name.as_deref().unwrap_or("-"),
+            printable(&a.id),
+            printable(a.name.as_deref().unwrap_or("-")),
             a.bundle,
             &a.sha256[..a.sha256.len().min(16)]
         );
@@ -201,10 +202,10 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
                 out,
                 "  {:<14} {} [{}] {}\n      {}",
                 s.asset_type.as_str(),
-                s.name,
+                printable(&s.name),
                 repo::serde_name(&s.reason),
-                s.arn,
-                s.message
+                printable(&s.arn),
+                printable(&s.message)
             );
         }
     }
@@ -215,15 +216,15 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
                 out,
                 "  {:<14} {} [{}] {}\n      {}",
                 f.asset_type.as_str(),
-                f.name,
+                printable(&f.name),
                 repo::serde_name(&f.reason),
-                f.arn,
-                f.message
+                printable(&f.arn),
+                printable(&f.message)
             );
         }
     }
     for n in &m.notes {
-        let _ = writeln!(out, "Note: {n}");
+        let _ = writeln!(out, "Note: {}", printable(n));
     }
     out
 }
