@@ -201,6 +201,7 @@ async fn read_only_commands_never_create_a_repository() {
     for args in commands.iter().chain([
         &vec!["restore", "--snapshot", "latest", "--dry-run"],
         &vec!["import-legacy", "--date", "2026-11-28"],
+        &vec!["cost", "--snapshot", "latest"],
     ]) {
         let out = env.run(args).await;
         assert_missing_repository(&out, &missing, &format!("{args:?}"));

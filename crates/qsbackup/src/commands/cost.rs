@@ -121,7 +121,11 @@ async fn from_snapshot(global: &GlobalArgs, reference: &str) -> Result<Measured,
     if let Some(obj) = &m.identities {
         other += obj.size;
         let bytes = repository
-            .get(&identities_key(&m.id))
+            .get_capped(
+                &identities_key(&m.id),
+                qsbackup_core::limits::MAX_IDENTITIES_BYTES,
+                "identities document",
+            )
             .await
             .map_err(Outcome::from_core)?;
         let s: IdentitySnapshot = serde_json::from_slice(&bytes)
