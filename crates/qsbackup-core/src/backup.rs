@@ -3,26 +3,33 @@
 //! pointing at nothing. Identities and account settings plug in through [`SnapshotSection`] and
 //! run beside the asset export. [`dry_run`] stops after planning: no job, no write.
 //!
-//! A run holds the repository lock ([`crate::lock`]) from start to commit, records its progress
-//! in a journal ([`crate::journal`]), and first takes over what crashed runs stored or started,
+//! A run holds the repository lock ([`crate::repository::lock`]) from start to commit, records its progress
+//! in a journal ([`crate::repository::journal`]), and first takes over what crashed runs stored or started,
 //! so a run killed half-way costs only the work it had not finished.
 //!
 //! A run whose [`BackupOptions::cancel`] token is cancelled starts no further export job, stops
 //! waiting, releases its locks and ends with [`crate::Error::Interrupted`] without committing;
 //! its journal keeps what it finished, so the next run resumes like after a crash.
 
+pub mod discover;
+pub mod download;
+pub mod export;
+pub mod filter;
+pub mod plan;
+pub mod sections;
+
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
+use crate::backup::discover::{discover, DiscoverOptions, Inventory};
+use crate::backup::export::{DependencyIndex, ExportOutcome, ExportSettings, Exporter, KeyLayout, Tuning};
+use crate::backup::filter::{filter, FilterOptions, SkippedAsset};
+use crate::backup::plan::{plan, BundlePlan};
 use crate::config::Config;
-use crate::discover::{discover, DiscoverOptions, Inventory};
 use crate::error::{Error, Result};
 use crate::events::{Event, ProgressSink};
-use crate::export::{DependencyIndex, ExportOutcome, ExportSettings, Exporter, KeyLayout, Tuning};
-use crate::filter::{filter, FilterOptions, SkippedAsset};
-use crate::journal::{self, plan_resume, ExportFingerprint, Journal, ResumeState, RunJournal, RunRecord};
-use crate::lock::{LockGuard, LockPurpose, RepositoryLock};
-use crate::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
-use crate::plan::{plan, BundlePlan};
+use crate::repository::journal::{self, plan_resume, ExportFingerprint, Journal, ResumeState, RunJournal, RunRecord};
+use crate::repository::lock::{LockGuard, LockPurpose, RepositoryLock};
+use crate::repository::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,7 +65,7 @@ pub struct BackupOptions {
     /// Account settings; run in `full` and `assets-only` modes.
     pub account: Option<Arc<dyn SnapshotSection>>,
     /// How long to wait for another run's repository lock before failing with
-    /// [`crate::lock::LockError::Held`].
+    /// [`crate::repository::lock::LockError::Held`].
     pub lock_wait: Duration,
     /// Export everything afresh instead of reusing what crashed runs stored.
     pub no_resume: bool,
@@ -274,7 +281,7 @@ async fn run_section(
 /// Runs a backup and commits its snapshot. `Err` means the run itself failed (nothing committed);
 /// assets that could not be backed up make the snapshot `partial` instead. The repository lock
 /// is held throughout; another run holding it fails this one with
-/// [`crate::lock::LockError::Held`] after `options.lock_wait`.
+/// [`crate::repository::lock::LockError::Held`] after `options.lock_wait`.
 pub async fn run_backup(
     config: &Config,
     aws: &AwsContext,
@@ -294,7 +301,7 @@ pub async fn run_backup(
             let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
             let lock_id = format!("qsbackup/quicksight-account/{}", aws.account_id);
             let taken = until_cancelled(&options.cancel, async {
-                Ok(crate::lock::dynamodb::acquire(
+                Ok(crate::repository::lock::dynamodb::acquire(
                     &client,
                     table,
                     &lock_id,
@@ -361,7 +368,7 @@ async fn prepare_journal(
     let run = RunRecord {
         run_id: id.to_string(),
         snapshot_id: id.to_string(),
-        host: crate::lock::host_name(),
+        host: crate::repository::lock::host_name(),
         pid: std::process::id(),
         started_at,
         fingerprint,
@@ -400,8 +407,8 @@ fn plan_resume_jobs(state: &ResumeState) -> std::collections::HashMap<(AssetType
 /// and `latest` would name it. Every driver calls this before it commits.
 pub fn check_something_stored(
     planned: usize,
-    bundles: &[crate::manifest::BundleRecord],
-    failed: &[crate::manifest::FailedAsset],
+    bundles: &[crate::repository::manifest::BundleRecord],
+    failed: &[crate::repository::manifest::FailedAsset],
     sections: [&Option<ObjectRef>; 2],
     section_errors: &[String],
 ) -> Result<()> {
@@ -417,8 +424,8 @@ pub fn check_something_stored(
 
 fn stored_nothing(
     planned: usize,
-    bundles: &[crate::manifest::BundleRecord],
-    failed: &[crate::manifest::FailedAsset],
+    bundles: &[crate::repository::manifest::BundleRecord],
+    failed: &[crate::repository::manifest::FailedAsset],
     sections: [&Option<ObjectRef>; 2],
     section_errors: &[String],
 ) -> Option<String> {
@@ -453,7 +460,7 @@ async fn run_locked(
     sink: &dyn ProgressSink,
     options: &BackupOptions,
     lock: &LockGuard,
-    account_lock: Option<&crate::lock::dynamodb::DynamoLockGuard>,
+    account_lock: Option<&crate::repository::lock::dynamodb::DynamoLockGuard>,
 ) -> Result<BackupOutcome> {
     let started_at = Utc::now();
     let id = new_snapshot_id(started_at);

@@ -4,7 +4,7 @@
 //! Pure arithmetic on [`CostInputs`] and [`Prices`]; the README's "Cost estimate" section gives
 //! the same formulas so a reader can check every figure.
 
-use crate::retention::{apply, RetentionPolicy};
+use crate::repository::retention::{apply, RetentionPolicy};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 

@@ -112,9 +112,9 @@ pub enum Error {
     #[error("{section}: {message}")]
     Section { section: String, message: String },
 
-    /// The repository lock could not be taken or was lost (see [`crate::lock`]).
+    /// The repository lock could not be taken or was lost (see [`crate::repository::lock`]).
     #[error(transparent)]
-    Lock(Box<crate::lock::LockError>),
+    Lock(Box<crate::repository::lock::LockError>),
 
     /// A snapshot reference (`latest`, an id or an id prefix) names no snapshot, or several.
     #[error("snapshot `{reference}` in {repository}: {message}")]
@@ -152,7 +152,7 @@ pub enum Error {
         /// What failed, e.g. `all 34 assets planned for export failed (download_failed: 34)`.
         summary: String,
         /// Every asset that failed, for the report.
-        failed: Vec<crate::manifest::FailedAsset>,
+        failed: Vec<crate::repository::manifest::FailedAsset>,
     },
 
     /// The run was cancelled (see [`crate::backup::BackupOptions::cancel`]) before it committed
@@ -178,8 +178,8 @@ pub enum Error {
     },
 }
 
-impl From<crate::lock::LockError> for Error {
-    fn from(e: crate::lock::LockError) -> Self {
+impl From<crate::repository::lock::LockError> for Error {
+    fn from(e: crate::repository::lock::LockError) -> Self {
         Error::Lock(Box::new(e))
     }
 }
@@ -200,7 +200,7 @@ impl Error {
 
     /// True when another run holds the repository lock (exit code 4 in the CLI).
     pub fn is_lock_held(&self) -> bool {
-        matches!(self, Error::Lock(e) if matches!(**e, crate::lock::LockError::Held { .. }))
+        matches!(self, Error::Lock(e) if matches!(**e, crate::repository::lock::LockError::Held { .. }))
     }
 
     /// True when the run was cancelled through its cancellation token.

@@ -2,10 +2,22 @@
 //! `s3://`, `gs://`, `az://`, `memory://`). It owns the write discipline of the design: objects are
 //! written create-only (nothing that exists is ever overwritten) and large objects are streamed
 //! through a multipart upload while their size and SHA-256 are computed, never held whole.
+//!
+//! The operations on a repository live below it: the lock, the crash-resume journal, snapshot
+//! manifests and finding them, verify, diff, retention and forget/prune.
 
+pub mod bundle_file;
+pub mod diff;
+pub mod journal;
+pub mod lock;
+pub mod manifest;
 mod names;
 mod open;
+pub mod prune;
+pub mod retention;
+pub mod snapshots;
 mod stream;
+pub mod verify;
 
 use crate::error::{Error, Result};
 use bytes::Bytes;

@@ -23,11 +23,11 @@ mod types;
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
+use crate::backup::export::Tuning;
 use crate::error::Error;
 use crate::events::{Event, ProgressSink};
-use crate::export::Tuning;
 use crate::identities::{IdentitySnapshot, ReadLimits};
-use crate::manifest::SnapshotManifest;
+use crate::repository::manifest::SnapshotManifest;
 use crate::repository::Repository;
 use bundle::{BundleSource, JobLimits, PlannedJob};
 use chrono::Utc;
@@ -207,7 +207,7 @@ pub async fn plan_restore(
     }
     let members = SnapshotMembers::load(repository, manifest).await?;
     warnings.extend(members.notes.iter().cloned());
-    let listed = crate::discover::list_all(target, &AssetType::ALL.into_iter().collect(), sink).await?;
+    let listed = crate::backup::discover::list_all(target, &AssetType::ALL.into_iter().collect(), sink).await?;
     let existing: BTreeSet<AssetKey> = listed.iter().map(|a| AssetKey::new(a.asset_type, &a.id)).collect();
 
     let source_identities = load_identities(repository, manifest).await?;
@@ -245,7 +245,7 @@ pub async fn plan_restore(
         identity_region: target.identity_region.clone(),
     };
     let mut plan = RestorePlan {
-        restore_id: crate::manifest::new_snapshot_id(Utc::now()),
+        restore_id: crate::repository::manifest::new_snapshot_id(Utc::now()),
         snapshot_id: manifest.id.clone(),
         source,
         target: target_endpoint,

@@ -3,7 +3,7 @@
 
 use crate::asset::AssetType;
 use crate::config::ExportFormat;
-use crate::manifest::{BackupMode, BundleMember, BundleRecord, SnapshotManifest, SnapshotStatus};
+use crate::repository::manifest::{BackupMode, BundleMember, BundleRecord, SnapshotManifest, SnapshotStatus};
 use crate::repository::Repository;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};

@@ -3,7 +3,7 @@
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use qsbackup_core::lock::{dynamodb, LockError, LockOptions, LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{dynamodb, LockError, LockOptions, LockPurpose, RepositoryLock};
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use std::time::Duration;
 

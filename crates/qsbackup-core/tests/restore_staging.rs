@@ -6,10 +6,10 @@
 use aws_credential_types::Credentials;
 use qs_emulator::{EmulatorOptions, Profile};
 use qsbackup_core::aws::{AwsContext, AwsOptions, RetryPolicy};
+use qsbackup_core::backup::export::Tuning;
 use qsbackup_core::backup::{run_backup, BackupOptions};
 use qsbackup_core::config::{load_str, ConfigFormat};
 use qsbackup_core::events::NoProgress;
-use qsbackup_core::export::Tuning;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use qsbackup_core::restore::bundle::{BundleSource, JobLimits};
 use qsbackup_core::restore::{plan_restore, run_restore, FailureAction, RestoreOptions};

@@ -7,7 +7,7 @@
 //! so only its expiry makes it stale.
 
 use crate::{Env, HandlerError};
-use qsbackup_core::lock::{dynamodb, LockError, LockInfo, LockOptions, LockPurpose};
+use qsbackup_core::repository::lock::{dynamodb, LockError, LockInfo, LockOptions, LockPurpose};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

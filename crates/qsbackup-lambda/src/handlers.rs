@@ -8,12 +8,12 @@ use crate::payload::{AbortInput, BundleFailure, Committed, ExportState, Planned,
 use crate::state::{self, BundleResult, PlanBundle, PlanDocument, RunRecord, SectionsResult};
 use crate::{account_lock, lease, Env, HandlerError};
 use chrono::Utc;
+use qsbackup_core::backup::sections::{account_key, identities_key, AccountSection, IdentitiesSection};
 use qsbackup_core::backup::{plan_assets, BackupOptions, SnapshotSection};
 use qsbackup_core::events::NoProgress;
-use qsbackup_core::manifest::{
+use qsbackup_core::repository::manifest::{
     manifest_key, new_snapshot_id, FailReason, FailedAsset, SnapshotManifest, SnapshotStatus,
 };
-use qsbackup_core::sections::{account_key, identities_key, AccountSection, IdentitiesSection};
 
 pub use export::{check_export, start_export};
 

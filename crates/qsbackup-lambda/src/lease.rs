@@ -10,7 +10,7 @@ use crate::HandlerError;
 use bytes::Bytes;
 use chrono::Utc;
 use object_store::{path::Path, PutMode, PutOptions, PutPayload};
-use qsbackup_core::lock::{list_locks, LockError, LockInfo, LockOptions, LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{list_locks, LockError, LockInfo, LockOptions, LockPurpose, RepositoryLock};
 use qsbackup_core::repository::Repository;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -75,7 +75,7 @@ async fn current(repo: &Repository, lease: &LeaseRef) -> Result<LockInfo, Handle
 }
 
 fn ttl_delta(ttl: Duration) -> chrono::TimeDelta {
-    qsbackup_core::lock::ttl_delta(ttl)
+    qsbackup_core::repository::lock::ttl_delta(ttl)
 }
 
 /// Takes the repository lock for run `run_id` with a lease of `ttl`.

@@ -13,9 +13,9 @@ pub mod payload;
 pub mod state;
 
 use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::backup::export::Tuning;
 use qsbackup_core::config::{self, Config, ConfigFormat};
-use qsbackup_core::export::Tuning;
-use qsbackup_core::manifest::BackupMode;
+use qsbackup_core::repository::manifest::BackupMode;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use serde_json::Value;
 use std::path::Path;

@@ -11,9 +11,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use qs_emulator::{EmulatorOptions, Profile};
 use qsbackup_core::aws::{AwsContext, AwsOptions, RetryPolicy};
+use qsbackup_core::backup::export::Tuning;
 use qsbackup_core::config::{load_str, ConfigFormat};
-use qsbackup_core::export::Tuning;
-use qsbackup_core::manifest::SnapshotManifest;
+use qsbackup_core::repository::manifest::SnapshotManifest;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use qsbackup_lambda::{dispatch, Env};
 use serde_json::{json, Map, Value};
@@ -372,9 +372,9 @@ async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
     assert!(lambda.identities.is_some(), "identities are in the snapshot");
     assert!(!lambda.bundles.is_empty());
     // The lock is released: another run may take it at once.
-    let again = qsbackup_core::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::repository::lock::RepositoryLock::acquire(
         &env.repository,
-        qsbackup_core::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Backup,
         std::time::Duration::ZERO,
     )
     .await
@@ -407,7 +407,7 @@ async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
         String::from_utf8_lossy(&out.stderr)
     );
     let cli_env = env_for(&endpoint, &config_text(&bucket, "cli", None)).await;
-    let cli_id = qsbackup_core::snapshots::resolve(&cli_env.repository, "latest")
+    let cli_id = qsbackup_core::repository::snapshots::resolve(&cli_env.repository, "latest")
         .await
         .expect("CLI snapshot");
     let cli = SnapshotManifest::load(&cli_env.repository, &cli_id)
@@ -415,7 +415,9 @@ async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
         .expect("CLI manifest");
 
     assert_eq!(members(&lambda), members(&cli), "bundle members and checksums differ");
-    let arns = |v: &Vec<qsbackup_core::manifest::FailedAsset>| v.iter().map(|f| f.arn.clone()).collect::<BTreeSet<_>>();
+    let arns = |v: &Vec<qsbackup_core::repository::manifest::FailedAsset>| {
+        v.iter().map(|f| f.arn.clone()).collect::<BTreeSet<_>>()
+    };
     assert_eq!(arns(&lambda.failed), arns(&cli.failed), "failed assets differ");
     let skipped = |m: &SnapshotManifest| m.skipped.iter().map(|s| s.arn.clone()).collect::<BTreeSet<_>>();
     assert_eq!(skipped(&lambda), skipped(&cli), "skipped assets differ");
@@ -437,7 +439,7 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
     create_bucket(&moto, &bucket).await;
     let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "large", None)).await;
     // Assets only: the plan is what grows with the account.
-    env.mode = qsbackup_core::manifest::BackupMode::AssetsOnly;
+    env.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
     let run = Run {
         env: &env,
         payloads: Mutex::new(Vec::new()),
@@ -491,7 +493,7 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
     let bucket = format!("qsb-sfn-retry-{}", std::process::id());
     create_bucket(&moto, &bucket).await;
     let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "retry", None)).await;
-    env.mode = qsbackup_core::manifest::BackupMode::AssetsOnly;
+    env.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
     let begun = dispatch(&env, "begin-run", json!({})).await.expect("begin-run");
     let run_id = begun["run_id"].as_str().expect("run id").to_string();
     let planned = dispatch(&env, "discover-and-plan", json!({"run_id": run_id}))
@@ -551,7 +553,7 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
 /// end: a run of the same account into another repository, or a CLI backup, cannot start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_holds_the_accounts_dynamodb_lease_until_it_ends() {
-    use qsbackup_core::lock::{dynamodb, LockError, LockPurpose};
+    use qsbackup_core::repository::lock::{dynamodb, LockError, LockPurpose};
     let moto = moto();
     let emu = qs_emulator::start(EmulatorOptions {
         profile: Profile::Empty,
@@ -690,13 +692,13 @@ async fn a_scheduled_run_that_stores_nothing_commits_no_snapshot_and_fails() {
         .await
         .expect_err("a run that stored nothing must fail the execution");
     assert_eq!(failed.0, "BackupRunFailed", "{failed:?}");
-    let ids = qsbackup_core::snapshots::list_ids(&env.repository)
+    let ids = qsbackup_core::repository::snapshots::list_ids(&env.repository)
         .await
         .expect("list snapshots");
     assert!(ids.is_empty(), "no snapshot of nothing: {ids:?}");
-    let again = qsbackup_core::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::repository::lock::RepositoryLock::acquire(
         &env.repository,
-        qsbackup_core::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Backup,
         std::time::Duration::ZERO,
     )
     .await

@@ -330,11 +330,11 @@ async fn the_dynamodb_lease_of_the_account_keeps_a_second_team_out() {
         .build();
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     // Another team's run of the same account, into another repository.
-    let other = qsbackup_core::lock::dynamodb::acquire(
+    let other = qsbackup_core::repository::lock::dynamodb::acquire(
         &client,
         &table,
         &format!("qsbackup/quicksight-account/{ACCOUNT}"),
-        qsbackup_core::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Backup,
         std::time::Duration::ZERO,
         &Default::default(),
     )

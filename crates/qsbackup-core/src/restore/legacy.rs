@@ -14,10 +14,10 @@ use crate::config::{ExportFormat, PrefixFormat};
 use crate::dynamodb::TableNames;
 use crate::error::Error;
 use crate::identities::{GroupRecord, IdentitySnapshot, NamespaceSnapshot, UserRecord};
-use crate::manifest::{new_snapshot_id, BackupMode, BundleRecord, SnapshotManifest, SnapshotStatus};
+use crate::repository::manifest::{new_snapshot_id, BackupMode, BundleRecord, SnapshotManifest, SnapshotStatus};
+use crate::repository::verify::zip_check;
+use crate::repository::verify::{VerifyOptions, ZipLimits};
 use crate::repository::{ObjectRef, Repository};
-use crate::verify::zip_check;
-use crate::verify::{VerifyOptions, ZipLimits};
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -234,7 +234,7 @@ pub async fn import_legacy(
     job: &LegacyImport,
 ) -> Result<LegacyOutcome, RestoreError> {
     let mark = marker(job.date);
-    let existing = crate::snapshots::load_all(repository).await?;
+    let existing = crate::repository::snapshots::load_all(repository).await?;
     if let Some(m) = existing.manifests.iter().find(|m| m.notes.contains(&mark)) {
         return Err(RestoreError::Unsupported(format!(
             "the backup of {} is already imported as snapshot {}",
@@ -244,7 +244,7 @@ pub async fn import_legacy(
     let ours: BTreeSet<String> = existing
         .manifests
         .iter()
-        .flat_map(crate::snapshots::referenced_keys)
+        .flat_map(crate::repository::snapshots::referenced_keys)
         .collect();
     let folder = job.prefix_format.format(job.date);
     let mut ignored = Vec::new();
@@ -275,7 +275,7 @@ pub async fn import_legacy(
     let mut bundles = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     for (key, asset_type, _) in &found {
-        let fetched = crate::bundle_file::fetch(repository, key).await?;
+        let fetched = crate::repository::bundle_file::fetch(repository, key).await?;
         let object = ObjectRef {
             key: key.clone(),
             size: fetched.size,
@@ -297,7 +297,7 @@ pub async fn import_legacy(
             continue;
         }
         // Reads the object again and checks it against what was just hashed.
-        let members = crate::download::read_members(repository, &object).await?;
+        let members = crate::backup::download::read_members(repository, &object).await?;
         if members.is_empty() {
             ignored.push((
                 key.clone(),
@@ -350,7 +350,7 @@ pub async fn import_legacy(
     };
     if refused.is_empty() {
         // Member by member, as verify will: JSON, type and id as the inventory says, safe ids.
-        let report = crate::verify::verify(
+        let report = crate::repository::verify::verify(
             repository,
             std::slice::from_ref(&manifest),
             &[],
@@ -419,7 +419,7 @@ pub async fn import_legacy(
 async fn verify(repository: &Repository, m: &SnapshotManifest) -> Result<(), Error> {
     let objects = m.bundles.iter().map(BundleRecord::object).chain(m.identities.clone());
     for object in objects {
-        let fetched = crate::bundle_file::fetch(repository, &object.key).await?;
+        let fetched = crate::repository::bundle_file::fetch(repository, &object.key).await?;
         if fetched.size != object.size || fetched.sha256 != object.sha256 {
             return Err(Error::Integrity {
                 key: object.key.clone(),

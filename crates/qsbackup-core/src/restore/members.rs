@@ -7,18 +7,18 @@
 //! A member the manifest lists is either loaded or refused with the reason ([`RefusedMember`]):
 //! missing from its bundle, over the size limits ([`crate::limits`], checked before and while
 //! inflating), damaged, not matching the inventory's SHA-256, not JSON, or not the type and id
-//! the manifest records under a safe id ([`crate::verify::member`]). Nothing is dropped silently.
+//! the manifest records under a safe id ([`crate::repository::verify::member`]). Nothing is dropped silently.
 
 use super::arn::{asset_ref, QsArn};
 use super::{AssetKey, RestoreError};
 use crate::asset::AssetType;
-use crate::bundle_file::fetch;
 use crate::config::ExportFormat;
 use crate::error::Error;
-use crate::manifest::{BundleMember, SnapshotManifest};
+use crate::repository::bundle_file::fetch;
+use crate::repository::manifest::{BundleMember, SnapshotManifest};
+use crate::repository::verify::member::{check_entry, MemberHead};
+use crate::repository::verify::ZipLimits;
 use crate::repository::Repository;
-use crate::verify::member::{check_entry, MemberHead};
-use crate::verify::ZipLimits;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;

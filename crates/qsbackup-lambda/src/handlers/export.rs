@@ -11,11 +11,11 @@ use async_trait::async_trait;
 use aws_sdk_quicksight::error::ProvideErrorMetadata;
 use aws_sdk_quicksight::types::{AssetBundleExportFormat, AssetBundleExportJobStatus};
 use qsbackup_core::asset::AssetType;
+use qsbackup_core::backup::export::{DependencyIndex, ExportSettings, Exporter, KeyLayout};
+use qsbackup_core::backup::plan::{BundleAsset, BundlePlan, PlannedBundle};
 use qsbackup_core::events::NoProgress;
-use qsbackup_core::export::{DependencyIndex, ExportSettings, Exporter, KeyLayout};
-use qsbackup_core::journal::ExportJournal;
-use qsbackup_core::manifest::{BundleRecord, FailReason, FailedAsset};
-use qsbackup_core::plan::{BundleAsset, BundlePlan, PlannedBundle};
+use qsbackup_core::repository::journal::ExportJournal;
+use qsbackup_core::repository::manifest::{BundleRecord, FailReason, FailedAsset};
 use std::sync::Mutex;
 use std::time::Duration;
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use qsbackup_core::aws::{describe_failure, AwsContext, AwsOptions};
+use qsbackup_core::backup::sections::{AccountSection, IdentitiesSection};
 use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
 use qsbackup_core::config::Config;
-use qsbackup_core::manifest::report::{report_text, write_sample_manifest, write_sample_report};
-use qsbackup_core::manifest::{BackupMode, SnapshotManifest};
+use qsbackup_core::repository::manifest::report::{report_text, write_sample_manifest, write_sample_report};
+use qsbackup_core::repository::manifest::{BackupMode, SnapshotManifest};
 use qsbackup_core::repository::{Repository, RepositoryOptions};
-use qsbackup_core::sections::{AccountSection, IdentitiesSection};
 use qsbackup_core::text::{printable, printable_lines};
 use serde_json::json;
 
@@ -106,7 +106,9 @@ async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOpti
     let config = common::load_config(global)?;
     let manifest = run_with(global, args, &config, aws_options).await?;
     Ok(match manifest {
-        Some(m) if !m.failed.is_empty() || m.status != qsbackup_core::manifest::SnapshotStatus::Complete => {
+        Some(m)
+            if !m.failed.is_empty() || m.status != qsbackup_core::repository::manifest::SnapshotStatus::Complete =>
+        {
             Outcome::partial()
         }
         _ => Outcome::success(),
@@ -114,7 +116,7 @@ async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOpti
 }
 
 /// The assets of a run that stored nothing, so the error is actionable without a snapshot.
-fn failed_list(failed: &[qsbackup_core::manifest::FailedAsset]) -> String {
+fn failed_list(failed: &[qsbackup_core::repository::manifest::FailedAsset]) -> String {
     const SHOWN: usize = 50;
     let mut out = format!("{} assets failed:\n", failed.len());
     for f in failed.iter().take(SHOWN) {
@@ -135,20 +137,21 @@ fn failed_list(failed: &[qsbackup_core::manifest::FailedAsset]) -> String {
 
 /// The machine-readable summary of a committed backup.
 pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value {
-    let counts: serde_json::Map<String, serde_json::Value> = qsbackup_core::manifest::report::counts_by_type(m)
-        .into_iter()
-        .map(|(t, (ok, skipped, failed))| {
-            (
-                t.as_str().to_string(),
-                json!({"backed_up": ok, "skipped": skipped, "failed": failed}),
-            )
-        })
-        .collect();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        qsbackup_core::repository::manifest::report::counts_by_type(m)
+            .into_iter()
+            .map(|(t, (ok, skipped, failed))| {
+                (
+                    t.as_str().to_string(),
+                    json!({"backed_up": ok, "skipped": skipped, "failed": failed}),
+                )
+            })
+            .collect();
     json!({
         "snapshot": m.id,
         "status": m.status,
         "repository": repository,
-        "manifest": qsbackup_core::manifest::manifest_key(&m.id),
+        "manifest": qsbackup_core::repository::manifest::manifest_key(&m.id),
         "mode": m.mode,
         "started_at": m.started_at,
         "finished_at": m.finished_at,

@@ -8,13 +8,13 @@ use anyhow::anyhow;
 use chrono::Utc;
 use clap::Args;
 use qsbackup_core::aws::AwsOptions;
+use qsbackup_core::backup::sections::identities_key;
 use qsbackup_core::backup::{dry_run, BackupOptions};
 use qsbackup_core::cost::{estimate, retained_snapshots, CostEstimate, CostInputs, Prices};
 use qsbackup_core::events::NoProgress;
 use qsbackup_core::identities::{self, IdentitySnapshot};
-use qsbackup_core::retention::RetentionPolicy;
-use qsbackup_core::sections::identities_key;
-use qsbackup_core::snapshots;
+use qsbackup_core::repository::retention::RetentionPolicy;
+use qsbackup_core::repository::snapshots;
 use serde_json::json;
 
 use crate::cli::GlobalArgs;

@@ -48,7 +48,7 @@ async fn restore_into_second_account(
     global: &GlobalArgs,
     config: &qsbackup_core::config::Config,
     aws: &AwsOptions,
-    manifest: &qsbackup_core::manifest::SnapshotManifest,
+    manifest: &qsbackup_core::repository::manifest::SnapshotManifest,
 ) -> Result<String, Outcome> {
     let args = super::restore::RestoreArgs {
         snapshot: manifest.id.clone(),
@@ -85,7 +85,7 @@ async fn restore_into_second_account(
 /// "dashboard 320/320, dataset ..." for what the snapshot stored and the target now lists.
 async fn round_trip_counts(
     target: &qsbackup_core::aws::AwsContext,
-    manifest: &qsbackup_core::manifest::SnapshotManifest,
+    manifest: &qsbackup_core::repository::manifest::SnapshotManifest,
 ) -> anyhow::Result<String> {
     use std::collections::{BTreeMap, BTreeSet};
     let mut stored: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

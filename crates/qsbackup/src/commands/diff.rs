@@ -3,8 +3,8 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use qsbackup_core::diff::{diff, AssetRef, SnapshotDiff};
-use qsbackup_core::snapshots;
+use qsbackup_core::repository::diff::{diff, AssetRef, SnapshotDiff};
+use qsbackup_core::repository::snapshots;
 use qsbackup_core::text::printable;
 use std::fmt::Write as _;
 

@@ -6,10 +6,10 @@
 use anyhow::anyhow;
 use chrono::Utc;
 use clap::Args;
-use qsbackup_core::lock::{LockPurpose, RepositoryLock};
-use qsbackup_core::prune::{forget, plan_forget, prune, ForgetPlan, PruneOptions, PruneReport};
-use qsbackup_core::retention::{CalendarSpan, RetentionPolicy};
-use qsbackup_core::snapshots::load_all;
+use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
+use qsbackup_core::repository::prune::{forget, plan_forget, prune, ForgetPlan, PruneOptions, PruneReport};
+use qsbackup_core::repository::retention::{CalendarSpan, RetentionPolicy};
+use qsbackup_core::repository::snapshots::load_all;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use qsbackup_core::aws::AwsOptions;
 use qsbackup_core::dynamodb::TableNames;
-use qsbackup_core::lock::{LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::restore::legacy::{import_legacy, LegacyImport};
 use qsbackup_core::restore::RestoreError;
 use serde_json::json;

@@ -14,7 +14,7 @@ use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::config::{AccountId, AwsSection, Config, Region};
 use qsbackup_core::events::{Event, ProgressSink};
 use qsbackup_core::identities::IdentityError;
-use qsbackup_core::lock::{LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::restore::mapping::Mapping;
 use qsbackup_core::restore::report::{plan_text, report_text};
 use qsbackup_core::restore::{
@@ -316,7 +316,7 @@ async fn plan_and_run(
     repository: &qsbackup_core::repository::Repository,
     target: &AwsContext,
 ) -> Result<Outcome, Outcome> {
-    let manifest = qsbackup_core::snapshots::load(repository, &args.snapshot)
+    let manifest = qsbackup_core::repository::snapshots::load(repository, &args.snapshot)
         .await
         .map_err(|e| match e {
             qsbackup_core::Error::SnapshotRef { .. } => Outcome::usage(e.into()),

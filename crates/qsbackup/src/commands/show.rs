@@ -4,9 +4,9 @@
 use anyhow::anyhow;
 use clap::Args;
 use qsbackup_core::identities::IdentitySnapshot;
-use qsbackup_core::manifest::SnapshotManifest;
+use qsbackup_core::repository::manifest::SnapshotManifest;
+use qsbackup_core::repository::snapshots;
 use qsbackup_core::repository::Repository;
-use qsbackup_core::snapshots;
 use qsbackup_core::text::printable;
 use serde::Serialize;
 use serde_json::json;

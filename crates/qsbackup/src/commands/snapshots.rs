@@ -2,7 +2,7 @@
 //! status, assets per type and size. Manifests that cannot be read are named, not hidden.
 
 use clap::Args;
-use qsbackup_core::snapshots::{load_all, SnapshotSummary};
+use qsbackup_core::repository::snapshots::{load_all, SnapshotSummary};
 use serde_json::json;
 use std::fmt::Write as _;
 

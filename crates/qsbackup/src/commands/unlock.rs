@@ -2,7 +2,7 @@
 //! of this host that is gone); a live lock only with --force.
 
 use clap::Args;
-use qsbackup_core::lock::{unlock, LockEntry};
+use qsbackup_core::repository::lock::{unlock, LockEntry};
 use serde_json::json;
 
 use super::repo::{self, RepoArgs};
@@ -34,9 +34,9 @@ macro_rules! outln {
 
 fn describe(e: &LockEntry) -> String {
     let state = match &e.state {
-        qsbackup_core::lock::LockState::Live => "live".to_string(),
-        qsbackup_core::lock::LockState::Released => "released".to_string(),
-        qsbackup_core::lock::LockState::Stale(why) => format!("stale: {why}"),
+        qsbackup_core::repository::lock::LockState::Live => "live".to_string(),
+        qsbackup_core::repository::lock::LockState::Released => "released".to_string(),
+        qsbackup_core::repository::lock::LockState::Stale(why) => format!("stale: {why}"),
     };
     match &e.info {
         Some(i) => format!("{} ({i}; {state})", e.key),

@@ -3,7 +3,7 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use qsbackup_core::verify::{verify_all, verify_one, VerifyOptions, VerifyReport};
+use qsbackup_core::repository::verify::{verify_all, verify_one, VerifyOptions, VerifyReport};
 use std::fmt::Write as _;
 
 use super::repo::{self, RepoArgs};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use qs_emulator::{EmulatorHandle, EmulatorOptions, Profile};
-use qsbackup_core::manifest::SnapshotManifest;
+use qsbackup_core::repository::manifest::SnapshotManifest;
 use qsbackup_core::repository::Repository;
 use qsbackup_core::restore::members::SnapshotMembers;
 use serde_json::Value;
@@ -134,7 +134,7 @@ pub async fn latest(repository: &str) -> (Repository, SnapshotManifest, Snapshot
     let repo = Repository::open(repository, &Default::default())
         .await
         .expect("open repository");
-    let manifest = qsbackup_core::snapshots::load(&repo, "latest")
+    let manifest = qsbackup_core::repository::snapshots::load(&repo, "latest")
         .await
         .expect("latest snapshot");
     let members = SnapshotMembers::load(&repo, &manifest)

@@ -13,10 +13,10 @@
 //! exporting the same assets again.
 
 use crate::asset::AssetType;
+use crate::backup::plan::{BundlePlan, PlannedBundle};
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
-use crate::manifest::{manifest_key, BundleRecord};
-use crate::plan::{BundlePlan, PlannedBundle};
+use crate::repository::manifest::{manifest_key, BundleRecord};
 use crate::repository::Repository;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -426,7 +426,7 @@ pub fn plan_resume(plan: &BundlePlan, state: &ResumeState) -> ResumePlan {
     out
 }
 
-/// What the export stage tells the journal, and asks it: the hook [`crate::export::Exporter`]
+/// What the export stage tells the journal, and asks it: the hook [`crate::backup::export::Exporter`]
 /// calls as jobs start and bundles are stored.
 #[async_trait]
 pub trait ExportJournal: Send + Sync {

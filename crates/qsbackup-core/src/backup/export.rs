@@ -1,7 +1,7 @@
 //! Export: runs the planned bundles as AssetBundleExportJobs, at most `max_concurrent_jobs` at
 //! once (the semaphore in [`Exporter::export`] is the only place that bound lives), isolates the
 //! assets a refused or failed job names so the rest of the bundle is still exported, and hands
-//! each finished job to [`crate::download`] to be stored. A job slot is released as soon as the
+//! each finished job to [`crate::backup::download`] to be stored. A job slot is released as soon as the
 //! service reports the job finished, so downloads never hold one.
 //!
 //! A cancelled exporter ([`Exporter::with_cancel`]) starts no further job and stops waiting for
@@ -13,13 +13,13 @@ mod job;
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
+use crate::backup::filter::{SkipReason, SkippedAsset};
+use crate::backup::plan::{estimated_cost, BundleAsset, BundlePlan};
 use crate::config::ExportFormat;
 use crate::error::Result;
 use crate::events::{Event, ProgressSink};
-use crate::filter::{SkipReason, SkippedAsset};
-use crate::journal::ExportJournal;
-use crate::manifest::{BundleRecord, FailReason, FailedAsset};
-use crate::plan::{estimated_cost, BundleAsset, BundlePlan};
+use crate::repository::journal::ExportJournal;
+use crate::repository::manifest::{BundleRecord, FailReason, FailedAsset};
 use crate::repository::Repository;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -272,7 +272,7 @@ impl<'a> Exporter<'a> {
     }
 
     /// Records jobs and stored bundles in `journal` as they happen, and waits for the jobs of a
-    /// crashed run it hands over instead of starting them again (see [`crate::journal`]).
+    /// crashed run it hands over instead of starting them again (see [`crate::repository::journal`]).
     pub fn with_journal(mut self, journal: &'a dyn ExportJournal) -> Self {
         self.journal = Some(journal);
         self

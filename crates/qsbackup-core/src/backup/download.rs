@@ -7,11 +7,11 @@
 mod members;
 
 use crate::asset::AssetType;
+use crate::backup::export::Exporter;
 use crate::config::ExportFormat;
 use crate::error::Error;
 use crate::events::Event;
-use crate::export::Exporter;
-use crate::manifest::{BundleRecord, FailReason};
+use crate::repository::manifest::{BundleRecord, FailReason};
 use crate::repository::{ObjectRef, StreamPutError};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};

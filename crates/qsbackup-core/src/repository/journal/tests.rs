@@ -1,5 +1,5 @@
 use super::*;
-use crate::plan::BundleAsset;
+use crate::backup::plan::BundleAsset;
 use crate::testutil::{manifest, memory_repo, store_bundle};
 
 fn arn(t: &str, id: &str) -> String {

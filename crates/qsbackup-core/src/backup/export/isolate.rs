@@ -4,7 +4,7 @@
 //! goes into a new bundle. When nothing can be pinned on an asset, the bundle is split in halves
 //! until the offender stands alone.
 
-use crate::plan::BundleAsset;
+use crate::backup::plan::BundleAsset;
 use std::collections::{HashMap, HashSet};
 
 /// What the service said about one resource (or about the job, when `arn` is `None`).

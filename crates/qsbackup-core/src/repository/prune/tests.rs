@@ -1,6 +1,6 @@
 use super::*;
 use crate::asset::AssetType;
-use crate::journal::{ExportFingerprint, Journal, RunRecord};
+use crate::repository::journal::{ExportFingerprint, Journal, RunRecord};
 use crate::testutil::{at, manifest, memory_repo, store_bundle};
 
 async fn snapshot(repo: &Repository, id: &str, time: &str, bundles: &[&str]) -> SnapshotManifest {
@@ -10,7 +10,7 @@ async fn snapshot(repo: &Repository, id: &str, time: &str, bundles: &[&str]) -> 
             Some(_) => {
                 // Shared with an earlier snapshot: reference the same object.
                 let body = repo.get(key).await.unwrap();
-                crate::manifest::BundleRecord {
+                crate::repository::manifest::BundleRecord {
                     key: key.to_string(),
                     size: body.len() as u64,
                     sha256: "shared".into(),
@@ -60,7 +60,10 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
     assert_eq!(plan.removed_ids(), vec!["s1".to_string()]);
     assert_eq!(plan.groups[0].keep[0].id, "s2");
     forget(&repo, &plan.removed_ids()).await.unwrap();
-    assert_eq!(crate::snapshots::list_ids(&repo).await.unwrap(), vec!["s2".to_string()]);
+    assert_eq!(
+        crate::repository::snapshots::list_ids(&repo).await.unwrap(),
+        vec!["s2".to_string()]
+    );
 
     let pretend = prune(
         &repo,
@@ -299,7 +302,7 @@ fn with_assets(id: &str, day: &str, stored: &[&str], failed: &[&str]) -> Snapsho
     let arn = |key: &str| format!("arn:aws:quicksight:us-east-1:123456789012:{key}");
     let mut m = manifest(id, at(&format!("2026-11-{day}T00:00:00Z")));
     m.status = SnapshotStatus::Partial;
-    m.bundles.push(crate::manifest::BundleRecord {
+    m.bundles.push(crate::repository::manifest::BundleRecord {
         key: format!("b/{id}.zip"),
         size: 1,
         sha256: "x".into(),
@@ -310,11 +313,11 @@ fn with_assets(id: &str, day: &str, stored: &[&str], failed: &[&str]) -> Snapsho
     });
     m.failed = failed
         .iter()
-        .map(|k| crate::manifest::FailedAsset {
+        .map(|k| crate::repository::manifest::FailedAsset {
             arn: arn(k),
             asset_type: AssetType::Dashboard,
             name: k.to_string(),
-            reason: crate::manifest::FailReason::DownloadFailed,
+            reason: crate::repository::manifest::FailReason::DownloadFailed,
             message: "download failed".into(),
         })
         .collect();

@@ -5,7 +5,7 @@
 //! skipped asset. Every skipped asset keeps its ARN, type, name, a reason code and a sentence.
 
 use crate::asset::AssetType;
-use crate::discover::{Asset, Facts, Inventory};
+use crate::backup::discover::{Asset, Facts, Inventory};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 

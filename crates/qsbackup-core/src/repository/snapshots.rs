@@ -4,8 +4,8 @@
 
 use crate::asset::AssetType;
 use crate::error::{Error, Result};
-use crate::manifest::report::counts_by_type;
-use crate::manifest::{BackupMode, SnapshotManifest, SnapshotStatus, SNAPSHOTS_PREFIX};
+use crate::repository::manifest::report::counts_by_type;
+use crate::repository::manifest::{BackupMode, SnapshotManifest, SnapshotStatus, SNAPSHOTS_PREFIX};
 use crate::repository::Repository;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -45,7 +45,9 @@ pub async fn load_all(repo: &Repository) -> Result<LoadedSnapshots> {
     for (id, loaded) in ids.iter().zip(loads) {
         match loaded {
             Ok(m) => out.manifests.push(m),
-            Err(e) => out.unreadable.push((crate::manifest::manifest_key(id), e.to_string())),
+            Err(e) => out
+                .unreadable
+                .push((crate::repository::manifest::manifest_key(id), e.to_string())),
         }
     }
     out.manifests
@@ -172,7 +174,7 @@ impl SnapshotSummary {
 pub fn referenced_keys(m: &SnapshotManifest) -> Vec<String> {
     let mut keys: Vec<String> = m.bundles.iter().map(|b| b.key.clone()).collect();
     keys.extend(m.identities.iter().chain(m.account.iter()).map(|o| o.key.clone()));
-    keys.push(crate::manifest::manifest_key(&m.id));
+    keys.push(crate::repository::manifest::manifest_key(&m.id));
     keys
 }
 
@@ -213,11 +215,11 @@ mod tests {
             .unwrap()
             .into();
             let mut m = manifest(id, t);
-            m.failed.push(crate::manifest::FailedAsset {
+            m.failed.push(crate::repository::manifest::FailedAsset {
                 arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x".into(),
                 asset_type: AssetType::Dashboard,
                 name: "X".into(),
-                reason: crate::manifest::FailReason::ExportJobFailed,
+                reason: crate::repository::manifest::FailReason::ExportJobFailed,
                 message: "broken".into(),
             });
             let bundle = crate::testutil::store_bundle(

@@ -12,10 +12,10 @@
 mod identities;
 
 use crate::account_config::AccountSnapshot;
-use crate::bundle_file::{fetch, read_member, FetchedObject};
 use crate::error::{Error, Result};
 use crate::identities::IdentitySnapshot;
-use crate::manifest::SnapshotManifest;
+use crate::repository::bundle_file::{fetch, read_member, FetchedObject};
+use crate::repository::manifest::SnapshotManifest;
 use crate::repository::{ObjectRef, Repository};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -213,8 +213,8 @@ impl MemberReader<'_> {
                 message: format!("reading {}: {e}", occ.path),
             })??;
         // A member that is not what the manifest says is reported, not compared.
-        crate::verify::member::check_entry(&occ.path, &occ.member_type, &occ.id)
-            .and_then(|()| crate::verify::member::check_bytes(&occ.member_type, &occ.id, &bytes))
+        crate::repository::verify::member::check_entry(&occ.path, &occ.member_type, &occ.id)
+            .and_then(|()| crate::repository::verify::member::check_bytes(&occ.member_type, &occ.id, &bytes))
             .map_err(|why| Error::Bundle {
                 key: occ.bundle.key.clone(),
                 message: format!("member {}: {why}; run `qsbackup verify`", occ.path),

@@ -10,11 +10,11 @@ pub mod member;
 pub mod zip_check;
 
 use crate::account_config::AccountSnapshot;
-use crate::bundle_file::fetch;
 use crate::config::ExportFormat;
 use crate::error::Error;
 use crate::identities::IdentitySnapshot;
-use crate::manifest::{BundleRecord, SnapshotManifest};
+use crate::repository::bundle_file::fetch;
+use crate::repository::manifest::{BundleRecord, SnapshotManifest};
 use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;
 use serde::Serialize;
@@ -434,7 +434,9 @@ pub async fn verify(
     };
     for (key, why) in unreadable {
         report.problems.push(Problem {
-            snapshot: crate::snapshots::id_from_key(key).unwrap_or(key).to_string(),
+            snapshot: crate::repository::snapshots::id_from_key(key)
+                .unwrap_or(key)
+                .to_string(),
             key: key.clone(),
             kind: ProblemKind::UnreadableManifest,
             message: why.clone(),
@@ -482,13 +484,13 @@ pub async fn verify(
 
 /// Loads and verifies one snapshot by reference (`latest`, id, prefix).
 pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
-    let id = crate::snapshots::resolve(repo, reference).await?;
+    let id = crate::repository::snapshots::resolve(repo, reference).await?;
     match SnapshotManifest::load(repo, &id).await {
         Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
         Err(e) => Ok(verify(
             repo,
             &[],
-            &[(crate::manifest::manifest_key(&id), e.to_string())],
+            &[(crate::repository::manifest::manifest_key(&id), e.to_string())],
             options,
         )
         .await),
@@ -497,7 +499,7 @@ pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOpti
 
 /// Verifies every snapshot of the repository.
 pub async fn verify_all(repo: &Repository, options: &VerifyOptions) -> Result<VerifyReport, Error> {
-    let loaded = crate::snapshots::load_all(repo).await?;
+    let loaded = crate::repository::snapshots::load_all(repo).await?;
     Ok(verify(repo, &loaded.manifests, &loaded.unreadable, options).await)
 }
 

@@ -3,7 +3,7 @@
 //! `<type>/<id>.json` member is hashed and its `name` read.
 
 use crate::error::{Error, Result};
-use crate::manifest::BundleMember;
+use crate::repository::manifest::BundleMember;
 use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};

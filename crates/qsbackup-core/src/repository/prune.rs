@@ -17,11 +17,11 @@
 //! any manifest is unreadable, since it could not know what that snapshot needs.
 
 use crate::error::{Error, Result};
-use crate::journal::{journals, JOURNAL_PREFIX};
-use crate::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
+use crate::repository::journal::{journals, JOURNAL_PREFIX};
+use crate::repository::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
+use crate::repository::retention::{apply, Decision, RetentionPolicy};
+use crate::repository::snapshots::{load_all, referenced_keys};
 use crate::repository::Repository;
-use crate::retention::{apply, Decision, RetentionPolicy};
-use crate::snapshots::{load_all, referenced_keys};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -441,7 +441,9 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
             continue;
         }
         if o.key.contains("/bundles/") {
-            if let Ok(record) = serde_json::from_slice::<crate::manifest::BundleRecord>(&repo.get(&o.key).await?) {
+            if let Ok(record) =
+                serde_json::from_slice::<crate::repository::manifest::BundleRecord>(&repo.get(&o.key).await?)
+            {
                 p.remove(&record.key, &format!("recorded by scheduled run state {}", o.key))
                     .await?;
             }

@@ -3,7 +3,7 @@
 //! longest-expected-first so the last job to finish is a short one (a shorter run overall).
 
 use crate::asset::AssetType;
-use crate::filter::Selection;
+use crate::backup::filter::Selection;
 use serde::Serialize;
 
 /// An asset as a bundle carries it.
@@ -81,7 +81,7 @@ pub fn plan(selection: &Selection, max_assets_per_bundle: usize) -> BundlePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::{Asset, Facts};
+    use crate::backup::discover::{Asset, Facts};
 
     fn a(t: AssetType, i: usize) -> Asset {
         Asset {

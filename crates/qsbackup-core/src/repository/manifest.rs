@@ -5,9 +5,9 @@
 pub mod report;
 
 use crate::asset::AssetType;
+use crate::backup::filter::SkippedAsset;
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
-use crate::filter::SkippedAsset;
 use crate::repository::{ObjectRef, Repository};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -192,7 +192,7 @@ impl SnapshotManifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::SkipReason;
+    use crate::backup::filter::SkipReason;
     use object_store::memory::InMemory;
     use std::sync::Arc;
 

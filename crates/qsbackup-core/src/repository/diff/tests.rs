@@ -1,7 +1,7 @@
 use super::*;
 use crate::asset::AssetType;
 use crate::identities::{GroupRecord, NamespaceSnapshot, UserRecord};
-use crate::manifest::{FailReason, FailedAsset};
+use crate::repository::manifest::{FailReason, FailedAsset};
 use crate::testutil::{at, manifest, memory_repo, store_bundle};
 use bytes::Bytes;
 

@@ -57,7 +57,7 @@ async fn members_must_match_the_inventory() {
     let repo = memory_repo("verify-members");
     let mut m = one_bundle_snapshot(&repo, "s1", "b/a.zip").await;
     m.bundles[0].members[0].sha256 = "00".repeat(32);
-    m.bundles[0].members.push(crate::manifest::BundleMember {
+    m.bundles[0].members.push(crate::repository::manifest::BundleMember {
         path: "dataset/gone.json".into(),
         member_type: "dataset".into(),
         id: "gone".into(),
