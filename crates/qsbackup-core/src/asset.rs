@@ -1,6 +1,8 @@
 //! The QuickSight asset types an export bundle can hold at its root, with the names QuickSight
 //! itself uses for them: in ARNs (`arn:aws:quicksight:<region>:<account>:<type>/<id>`), in the
 //! folders of a `QUICKSIGHT_JSON` bundle (`<type>/<id>.json`), and in the sample tool's keys.
+//! Also why an asset was skipped or failed: stable codes written to manifests and shown by every
+//! command, kept here so that errors and events can name them without depending on the pipeline.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -77,6 +79,66 @@ impl fmt::Display for AssetType {
 pub fn id_from_arn(arn: &str) -> Option<&str> {
     let resource = arn.rsplit(':').next()?;
     resource.split_once('/').map(|(_, id)| id)
+}
+
+/// Why an asset was not exported (stable codes: they are written to manifests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Adobe Analytics, File, GitHub, Jira, Salesforce, ServiceNow, Twitter data sources.
+    UnsupportedDataSourceType,
+    /// An `S3` data source created from an uploaded manifest (no `S3Parameters`).
+    UploadedS3Manifest,
+    /// A dataset built from an uploaded file.
+    FileDataSet,
+    /// A VPC connection id (or a data source's reference to one) outside `[\w-]+`.
+    InvalidVpcConnectionId,
+    /// Needs an asset that is skipped, and dependencies are exported.
+    DependsOnSkippedAsset,
+    /// References an asset that no longer exists, and dependencies are exported.
+    MissingReference,
+    /// Listed, but gone before it could be described.
+    DeletedDuringBackup,
+}
+
+/// An asset left out of the backup on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedAsset {
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub asset_type: AssetType,
+    pub name: String,
+    pub reason: SkipReason,
+    pub message: String,
+}
+
+/// Why an asset that should have been backed up was not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// `StartAssetBundleExportJob` refused it (`InvalidParameterValueException`).
+    ExportRefused,
+    /// Its export job ended `FAILED` naming it (a definition error, a missing dependency).
+    ExportJobFailed,
+    /// Its export job did not finish within `backup.job_timeout_seconds`.
+    ExportTimedOut,
+    /// Another error of the QuickSight API.
+    ExportError,
+    /// The bundle could not be downloaded.
+    DownloadFailed,
+    /// The bundle could not be stored or read back.
+    StoreFailed,
+}
+
+/// An asset that failed, with the service's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAsset {
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub asset_type: AssetType,
+    pub name: String,
+    pub reason: FailReason,
+    pub message: String,
 }
 
 #[cfg(test)]

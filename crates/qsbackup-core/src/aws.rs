@@ -212,9 +212,7 @@ fn quicksight_endpoint(region: &str, options: &AwsOptions) -> String {
         .unwrap_or_else(|| format!("https://quicksight.{region}.amazonaws.com"))
 }
 
-/// How to set credentials, for [`Error::NoCredentials`].
-pub const CREDENTIALS_HELP: &str = "set AWS_PROFILE (after `aws sso login` for SSO), or AWS_ACCESS_KEY_ID and \
-     AWS_SECRET_ACCESS_KEY, or run with an instance or task role";
+pub use crate::error::CREDENTIALS_HELP;
 
 /// The typed error of a call that never got an answer from the service: no credentials, a
 /// connection that failed, or no answer in time. `None` for a call the service answered.

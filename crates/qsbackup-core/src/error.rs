@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// How to set credentials, for [`Error::NoCredentials`].
+pub const CREDENTIALS_HELP: &str = "set AWS_PROFILE (after `aws sso login` for SSO), or AWS_ACCESS_KEY_ID and \
+     AWS_SECRET_ACCESS_KEY, or run with an instance or task role";
+
 /// Result alias used across the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -42,7 +46,7 @@ pub enum Error {
         "no AWS credentials found by the standard credential chain (environment variables, \
          AWS_PROFILE and the shared config and credentials files, SSO, web identity, container \
          or instance role): {}",
-        crate::aws::CREDENTIALS_HELP
+        CREDENTIALS_HELP
     )]
     NoCredentials,
 
@@ -152,7 +156,7 @@ pub enum Error {
         /// What failed, e.g. `all 34 assets planned for export failed (download_failed: 34)`.
         summary: String,
         /// Every asset that failed, for the report.
-        failed: Vec<crate::repository::manifest::FailedAsset>,
+        failed: Vec<crate::asset::FailedAsset>,
     },
 
     /// The run was cancelled (see [`crate::backup::BackupOptions::cancel`]) before it committed

@@ -3,7 +3,7 @@
 //! and byte counts, never URLs or credentials.
 
 use crate::asset::AssetType;
-use crate::backup::filter::SkipReason;
+use crate::asset::SkipReason;
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,39 +6,9 @@
 
 use crate::asset::AssetType;
 use crate::backup::discover::{Asset, Facts, Inventory};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
-/// Why an asset was not exported (stable codes: they are written to manifests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// Adobe Analytics, File, GitHub, Jira, Salesforce, ServiceNow, Twitter data sources.
-    UnsupportedDataSourceType,
-    /// An `S3` data source created from an uploaded manifest (no `S3Parameters`).
-    UploadedS3Manifest,
-    /// A dataset built from an uploaded file.
-    FileDataSet,
-    /// A VPC connection id (or a data source's reference to one) outside `[\w-]+`.
-    InvalidVpcConnectionId,
-    /// Needs an asset that is skipped, and dependencies are exported.
-    DependsOnSkippedAsset,
-    /// References an asset that no longer exists, and dependencies are exported.
-    MissingReference,
-    /// Listed, but gone before it could be described.
-    DeletedDuringBackup,
-}
-
-/// An asset left out of the backup on purpose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkippedAsset {
-    pub arn: String,
-    #[serde(rename = "type")]
-    pub asset_type: AssetType,
-    pub name: String,
-    pub reason: SkipReason,
-    pub message: String,
-}
+pub use crate::asset::{SkipReason, SkippedAsset};
 
 /// The outcome of filtering: what to export, what not and why.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@
 pub mod report;
 
 use crate::asset::AssetType;
-use crate::backup::filter::SkippedAsset;
+use crate::asset::SkippedAsset;
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
 use crate::repository::{ObjectRef, Repository};
@@ -43,34 +43,7 @@ pub enum SnapshotStatus {
     Partial,
 }
 
-/// Why an asset that should have been backed up was not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReason {
-    /// `StartAssetBundleExportJob` refused it (`InvalidParameterValueException`).
-    ExportRefused,
-    /// Its export job ended `FAILED` naming it (a definition error, a missing dependency).
-    ExportJobFailed,
-    /// Its export job did not finish within `backup.job_timeout_seconds`.
-    ExportTimedOut,
-    /// Another error of the QuickSight API.
-    ExportError,
-    /// The bundle could not be downloaded.
-    DownloadFailed,
-    /// The bundle could not be stored or read back.
-    StoreFailed,
-}
-
-/// An asset that failed, with the service's message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailedAsset {
-    pub arn: String,
-    #[serde(rename = "type")]
-    pub asset_type: AssetType,
-    pub name: String,
-    pub reason: FailReason,
-    pub message: String,
-}
+pub use crate::asset::{FailReason, FailedAsset};
 
 /// One file inside a stored bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,7 +165,7 @@ impl SnapshotManifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::filter::SkipReason;
+    use crate::asset::SkipReason;
     use object_store::memory::InMemory;
     use std::sync::Arc;
 
