@@ -3,6 +3,7 @@
 //! written create-only (nothing that exists is ever overwritten) and large objects are streamed
 //! through a multipart upload while their size and SHA-256 are computed, never held whole.
 
+pub mod layout;
 mod names;
 mod open;
 mod stream;

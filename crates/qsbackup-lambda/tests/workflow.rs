@@ -460,7 +460,7 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
     for (state, n) in &payloads {
         assert!(*n < LIMIT, "{state} passed {n} bytes");
     }
-    let plan_key = qsbackup_lambda::state::plan_key(out["run_id"].as_str().expect("run id"));
+    let plan_key = qsbackup_core::repository::layout::run_plan_key(out["run_id"].as_str().expect("run id"));
     let plan = env
         .repository
         .head(&plan_key)
@@ -478,7 +478,8 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
 /// written: the retry finds the bundle's key taken and records the stored object, not a failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_check_export_records_the_bundle_it_already_stored() {
-    use qsbackup_lambda::state::{self, BundleResult};
+    use qsbackup_core::backup::state::BundleResult;
+    use qsbackup_core::repository::layout;
     let moto = moto();
     let emu = qs_emulator::start(EmulatorOptions {
         profile: Profile::Small,
@@ -522,8 +523,8 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
         polled = dispatch(&env, "check-export", polled).await.expect("check-export");
     }
     assert_eq!(polled["status"], "DONE", "{polled}");
-    let key = state::bundle_key(&run_id, bundle);
-    let first: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    let key = layout::run_bundle_key(&run_id, bundle);
+    let first: BundleResult = env.repository.read_record(&key).await.expect("bundle record");
     assert!(!first.bundles.is_empty() && first.failed.is_empty(), "{first:?}");
 
     // The record is lost as if the invocation died right after storing the bundle.
@@ -532,7 +533,7 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
         .await
         .expect("retried check-export");
     assert_eq!(again["status"], "DONE", "{again}");
-    let retried: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    let retried: BundleResult = env.repository.read_record(&key).await.expect("bundle record");
     assert!(
         retried.failed.is_empty(),
         "the retry failed the assets: {:?}",
@@ -636,7 +637,7 @@ async fn a_retried_identities_state_stores_its_sections_again() {
     assert_eq!(first["errors"], 0, "{first}");
     // The record is lost as if the invocation died right after storing the sections.
     env.repository
-        .delete(&qsbackup_lambda::state::sections_key(&run_id))
+        .delete(&qsbackup_core::repository::layout::run_sections_key(&run_id))
         .await
         .expect("delete record");
     let again = dispatch(&env, "identities", json!({"run_id": run_id}))

@@ -330,6 +330,7 @@ pub async fn import_legacy(
     }
     let id = new_snapshot_id(started_at);
     let mut manifest = SnapshotManifest {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         id: id.clone(),
         started_at,
         finished_at,
@@ -399,7 +400,7 @@ pub async fn import_legacy(
             })?;
             Some(
                 repository
-                    .put_create(&format!("identities/{id}.json"), Bytes::from(json))
+                    .put_create(&crate::repository::layout::identities_key(&id), Bytes::from(json))
                     .await?,
             )
         }
