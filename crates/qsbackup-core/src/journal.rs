@@ -92,7 +92,6 @@ fn run_prefix(run_id: &str) -> String {
     layout::journal_prefix(run_id)
 }
 
-
 /// The journal of the running backup.
 #[derive(Debug, Clone)]
 pub struct Journal {

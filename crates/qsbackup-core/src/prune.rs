@@ -16,10 +16,10 @@
 //! prefix (the AWS sample tool uses the same layout) are never touched. It refuses to run while
 //! any manifest is unreadable, since it could not know what that snapshot needs.
 
+use crate::backup::state::BundleResult;
 use crate::error::{Error, Result};
 use crate::journal::journals;
 use crate::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
-use crate::backup::state::BundleResult;
 use crate::repository::layout;
 use crate::repository::Repository;
 use crate::retention::{apply, Decision, RetentionPolicy};

@@ -50,7 +50,7 @@ impl HeldLock for CurrentLease<'_> {
 
 /// Loads the run record and renews its leases.
 async fn touch(env: &Env, run_id: &str) -> Result<Run, HandlerError> {
-    let run: Run = env.steps().load_run(run_id).await.map_err(HandlerError::core)?;
+    let run: Run = env.steps().load_run(run_id).await?;
     lease::renew(&env.repository, &run.locks.lease, env.lease_ttl).await?;
     if let Some(account) = &run.locks.account_lease {
         account_lock::renew(env, account, env.lease_ttl).await?;
@@ -81,7 +81,7 @@ pub async fn begin_run(env: &Env) -> Result<RunStarted, HandlerError> {
     let run = RunRecord::new(run_id.clone(), started_at, env.mode, RunLocks { lease, account_lease });
     if let Err(e) = env.steps().begin_run(&run).await {
         release(env, &run.locks).await;
-        return Err(HandlerError::core(e));
+        return Err(e.into());
     }
     Ok(RunStarted {
         run_id,
@@ -96,11 +96,7 @@ pub async fn identities(env: &Env, input: RunInput) -> Result<SectionsDone, Hand
     let run = touch(env, &input.run_id).await?;
     let identities = IdentitiesSection::new(&env.config, &env.aws);
     let account = AccountSection::new(&env.aws);
-    let r: SectionsResult = env
-        .steps()
-        .back_up_sections(&run, &identities, &account)
-        .await
-        .map_err(HandlerError::core)?;
+    let r: SectionsResult = env.steps().back_up_sections(&run, &identities, &account).await?;
     Ok(SectionsDone {
         run_id: run.run_id,
         stored: r.identities.iter().chain(&r.account).map(|o| o.key.clone()).collect(),
@@ -111,7 +107,7 @@ pub async fn identities(env: &Env, input: RunInput) -> Result<SectionsDone, Hand
 /// Discovers, filters and plans; the Map gets the bundle numbers.
 pub async fn discover_and_plan(env: &Env, input: RunInput) -> Result<Planned, HandlerError> {
     let run = touch(env, &input.run_id).await?;
-    let plan = env.steps().plan(&run).await.map_err(HandlerError::core)?;
+    let plan = env.steps().plan(&run).await?;
     Ok(Planned {
         plan_key: layout::run_plan_key(&run.run_id),
         run_id: run.run_id,
@@ -135,11 +131,7 @@ fn export_state(input: &BundleInput, env: &Env, p: ExportProgress, polls: u32) -
 /// Starts a bundle's export job.
 pub async fn start_export(env: &Env, input: BundleInput) -> Result<ExportState, HandlerError> {
     let run = touch(env, &input.run_id).await?;
-    let p = env
-        .steps()
-        .start_export(&run, input.bundle)
-        .await
-        .map_err(HandlerError::core)?;
+    let p = env.steps().start_export(&run, input.bundle).await?;
     Ok(export_state(&input, env, p, 0))
 }
 
@@ -151,8 +143,7 @@ pub async fn check_export(env: &Env, input: ExportState) -> Result<ExportState, 
     let p = env
         .steps()
         .check_export(&run, input.bundle, input.job_id.clone(), waited)
-        .await
-        .map_err(HandlerError::core)?;
+        .await?;
     let bundle = BundleInput {
         run_id: input.run_id,
         bundle: input.bundle,
@@ -168,8 +159,7 @@ pub async fn record_bundle_failure(env: &Env, input: BundleFailure) -> Result<Ex
     let error = input.error.unwrap_or_default();
     env.steps()
         .record_failure(&run, input.bundle, format!("{}: {}", error.error, error.cause))
-        .await
-        .map_err(HandlerError::core)?;
+        .await?;
     let bundle = BundleInput {
         run_id: run.run_id,
         bundle: input.bundle,
@@ -184,11 +174,7 @@ pub async fn record_bundle_failure(env: &Env, input: BundleFailure) -> Result<Ex
 pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, HandlerError> {
     let run = touch(env, &input.run_id).await?;
     let held = CurrentLease(env, &run.locks.lease);
-    let manifest = env
-        .steps()
-        .commit(&run, &[&held])
-        .await
-        .map_err(HandlerError::core)?;
+    let manifest = env.steps().commit(&run, &[&held]).await?;
     release(env, &run.locks).await;
     Ok(Committed {
         manifest_key: manifest_key(&manifest.id),
@@ -202,7 +188,7 @@ pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, Ha
 /// The Catch of the whole run: releases the leases so the next scheduled run need not wait for
 /// them to expire; nothing is committed.
 pub async fn abort_run(env: &Env, input: AbortInput) -> Result<RunInput, HandlerError> {
-    let run: Run = env.steps().load_run(&input.run_id).await.map_err(HandlerError::core)?;
+    let run: Run = env.steps().load_run(&input.run_id).await?;
     if let Some(account) = &run.locks.account_lease {
         account_lock::release(env, account).await?;
     }

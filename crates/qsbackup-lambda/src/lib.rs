@@ -56,6 +56,12 @@ impl HandlerError {
     }
 }
 
+impl From<qsbackup_core::Error> for HandlerError {
+    fn from(e: qsbackup_core::Error) -> Self {
+        HandlerError::core(e)
+    }
+}
+
 /// What every handler works with: the config, AWS clients, the repository and the run settings.
 pub struct Env {
     pub config: Config,

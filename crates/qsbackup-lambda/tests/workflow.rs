@@ -737,7 +737,12 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
     };
     let asl = asl();
     let committed = run
-        .states(&asl["States"], asl["StartAt"].as_str().expect("StartAt"), json!({}), json!({}))
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
         .await
         .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
     let snapshot_id = committed["snapshot_id"].as_str().expect("snapshot id");
@@ -794,8 +799,14 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
     .expect("prune");
     let deleted: BTreeSet<&str> = report.deleted.iter().map(|d| d.key.as_str()).collect();
     for key in &aborted_bundles {
-        assert!(deleted.contains(key.as_str()), "{key} of the aborted run was not pruned: {deleted:?}");
-        assert!(aborting.repository.head(key).await.expect("head").is_none(), "{key} still stored");
+        assert!(
+            deleted.contains(key.as_str()),
+            "{key} of the aborted run was not pruned: {deleted:?}"
+        );
+        assert!(
+            aborting.repository.head(key).await.expect("head").is_none(),
+            "{key} still stored"
+        );
     }
     let state = aborting
         .repository
@@ -804,7 +815,11 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
         .expect("list run state");
     assert!(state.is_empty(), "the aborted run's state stays: {state:?}");
     for b in &snapshot.bundles {
-        assert!(!deleted.contains(b.key.as_str()), "prune deleted {} of snapshot {snapshot_id}", b.key);
+        assert!(
+            !deleted.contains(b.key.as_str()),
+            "prune deleted {} of snapshot {snapshot_id}",
+            b.key
+        );
         assert!(committing.repository.head(&b.key).await.expect("head").is_some());
     }
 }

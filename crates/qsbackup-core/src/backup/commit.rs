@@ -102,7 +102,11 @@ pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> 
 
 /// Writes `manifest` once every lock of `locks` is confirmed still held: from then on the
 /// snapshot exists.
-pub async fn commit(repository: &Repository, manifest: &SnapshotManifest, locks: &[&dyn HeldLock]) -> Result<ObjectRef> {
+pub async fn commit(
+    repository: &Repository,
+    manifest: &SnapshotManifest,
+    locks: &[&dyn HeldLock],
+) -> Result<ObjectRef> {
     for lock in locks {
         lock.confirm().await?;
     }
@@ -160,4 +164,3 @@ fn stored_nothing(
     }
     None
 }
-

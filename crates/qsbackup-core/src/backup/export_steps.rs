@@ -173,7 +173,11 @@ impl Steps<'_> {
         .with_existing_bundles_adopted()
         .with_deadline(crate::poll::deadline_after(self.budget))
         .with_journal(&journal);
-        let outcome = exporter.export(&BundlePlan { bundles: vec![b.clone()] }).await;
+        let outcome = exporter
+            .export(&BundlePlan {
+                bundles: vec![b.clone()],
+            })
+            .await;
         let result = BundleResult {
             bundles: outcome.bundles,
             failed: outcome.failed,

@@ -79,10 +79,14 @@ impl Steps<'_> {
         }
         let mut result = SectionsResult::default();
         if run.mode.includes_identities() {
-            result.identities = self.section(run, identities, &layout::identities_key(&run.run_id), &mut result).await?;
+            result.identities = self
+                .section(run, identities, &layout::identities_key(&run.run_id), &mut result)
+                .await?;
         }
         if run.mode.includes_assets() {
-            result.account = self.section(run, account, &layout::account_key(&run.run_id), &mut result).await?;
+            result.account = self
+                .section(run, account, &layout::account_key(&run.run_id), &mut result)
+                .await?;
         }
         self.repository.write_record_once(&key, &result).await?;
         Ok(result)
@@ -191,7 +195,9 @@ impl Steps<'_> {
             let key = layout::run_bundle_key(&run.run_id, n);
             let Some(r) = self.repository.read_record_if_any::<BundleResult>(&key).await? else {
                 let message = format!("bundle {n} recorded no result");
-                parts.failed.extend(FailedAsset::all_of(b, FailReason::ExportError, &message));
+                parts
+                    .failed
+                    .extend(FailedAsset::all_of(b, FailReason::ExportError, &message));
                 continue;
             };
             parts.bundles.extend(r.bundles);

@@ -64,7 +64,12 @@ pub(crate) enum StartAttempt {
 }
 
 /// Calls `StartAssetBundleExportJob` once for `arns` with `settings`.
-pub(crate) async fn start_attempt(aws: &AwsContext, settings: &ExportSettings, job_id: &str, arns: &[String]) -> StartAttempt {
+pub(crate) async fn start_attempt(
+    aws: &AwsContext,
+    settings: &ExportSettings,
+    job_id: &str,
+    arns: &[String],
+) -> StartAttempt {
     let result = aws
         .quicksight
         .start_asset_bundle_export_job()

@@ -328,18 +328,31 @@ mod tests {
     async fn records_of_a_newer_schema_are_refused_and_unversioned_ones_read() {
         let repo = Repository::from_store(Arc::new(InMemory::new()), "memory://layout");
         let key = run_bundle_key("r1", 0);
-        repo.put_create(&key, Bytes::from_static(b"{\"bundles\":[],\"failed\":[],\"skipped\":[],\"notes\":[]}"))
-            .await
-            .unwrap();
+        repo.put_create(
+            &key,
+            Bytes::from_static(b"{\"bundles\":[],\"failed\":[],\"skipped\":[],\"notes\":[]}"),
+        )
+        .await
+        .unwrap();
         let old: BundleResult = repo.read_record(&key).await.expect("a record from before versions");
         assert_eq!(old.schema, SCHEMA_VERSION);
         let newer = run_bundle_key("r1", 1);
         repo.put_create(&newer, Bytes::from_static(b"{\"schema\":2,\"changed\":true}"))
             .await
             .unwrap();
-        let err = repo.read_record::<BundleResult>(&newer).await.expect_err("newer schema");
+        let err = repo
+            .read_record::<BundleResult>(&newer)
+            .await
+            .expect_err("newer schema");
         assert!(
-            matches!(err, Error::UnsupportedSchema { found: 2, supported: 1, .. }),
+            matches!(
+                err,
+                Error::UnsupportedSchema {
+                    found: 2,
+                    supported: 1,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("newer qsbackup"), "{err}");
@@ -347,7 +360,10 @@ mod tests {
 
     #[test]
     fn keys_and_their_parsers_agree() {
-        assert_eq!(snapshot_id(&snapshot_key("20261128T072100Z-abcdef")), Some("20261128T072100Z-abcdef"));
+        assert_eq!(
+            snapshot_id(&snapshot_key("20261128T072100Z-abcdef")),
+            Some("20261128T072100Z-abcdef")
+        );
         assert_eq!(journal_run_of(&journal_key("r9", "run")), Some("r9"));
         assert!(is_run_bundle_key(&run_bundle_key("r9", 3)));
         assert!(!is_run_bundle_key(&run_plan_key("r9")));
