@@ -272,6 +272,18 @@ impl RepoFile for crate::manifest::SnapshotManifest {
     const MAX_BYTES: u64 = crate::limits::MAX_MANIFEST_BYTES;
 }
 
+impl RepoFile for crate::identities::IdentitySnapshot {
+    const KIND: ObjectKind = ObjectKind::Identities;
+    const WHAT: &'static str = "identities document";
+    const MAX_BYTES: u64 = crate::limits::MAX_IDENTITIES_BYTES;
+}
+
+impl RepoFile for crate::account_config::AccountSnapshot {
+    const KIND: ObjectKind = ObjectKind::Account;
+    const WHAT: &'static str = "account document";
+    const MAX_BYTES: u64 = crate::limits::MAX_ACCOUNT_BYTES;
+}
+
 impl RepoFile for crate::journal::RunRecord {
     const KIND: ObjectKind = ObjectKind::Journal;
     const WHAT: &'static str = "journal run record";

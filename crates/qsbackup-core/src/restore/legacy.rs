@@ -213,6 +213,7 @@ pub async fn read_identity_tables(
         }
     }
     let mut snapshot = IdentitySnapshot {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         account_id: job.account_id.clone(),
         identity_region: job.identity_region.clone(),
         taken_at,
