@@ -106,6 +106,7 @@ pub async fn snapshot_with_limits(
     unavailable.sort();
     unavailable.dedup();
     Ok(AccountSnapshot {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         account_id: account_id.to_string(),
         region: client.config().region().map(ToString::to_string).unwrap_or_default(),
         taken_at,

@@ -11,12 +11,18 @@
 //! waiting, releases its locks and ends with [`crate::Error::Interrupted`] without committing;
 //! its journal keeps what it finished, so the next run resumes like after a crash.
 
+mod commit;
 pub mod discover;
 pub mod download;
 pub mod export;
+mod export_steps;
 pub mod filter;
 pub mod plan;
 pub mod sections;
+pub mod state;
+pub mod steps;
+
+pub use commit::{assemble_manifest, check_something_stored, commit, HeldLock, RunParts};
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
@@ -366,6 +372,7 @@ async fn prepare_journal(
         }
     }
     let run = RunRecord {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         run_id: id.to_string(),
         snapshot_id: id.to_string(),
         host: crate::repository::lock::host_name(),
@@ -399,58 +406,6 @@ fn plan_resume_jobs(state: &ResumeState) -> std::collections::HashMap<(AssetType
             ((j.asset_type, arns), j.job_id.clone())
         })
         .collect()
-}
-
-/// Refuses to commit a run that holds nothing worth a snapshot ([`Error::NothingStored`]):
-/// assets were planned and no bundle was stored, or nothing at all (no bundle, identities or
-/// account object) was stored. Such a run is not a snapshot, because retention would count it
-/// and `latest` would name it. Every driver calls this before it commits.
-pub fn check_something_stored(
-    planned: usize,
-    bundles: &[crate::repository::manifest::BundleRecord],
-    failed: &[crate::repository::manifest::FailedAsset],
-    sections: [&Option<ObjectRef>; 2],
-    section_errors: &[String],
-) -> Result<()> {
-    match stored_nothing(planned, bundles, failed, sections, section_errors) {
-        None => Ok(()),
-        Some(summary) => Err(Error::NothingStored {
-            planned,
-            summary,
-            failed: failed.to_vec(),
-        }),
-    }
-}
-
-fn stored_nothing(
-    planned: usize,
-    bundles: &[crate::repository::manifest::BundleRecord],
-    failed: &[crate::repository::manifest::FailedAsset],
-    sections: [&Option<ObjectRef>; 2],
-    section_errors: &[String],
-) -> Option<String> {
-    if !bundles.is_empty() {
-        return None;
-    }
-    if planned > 0 {
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        for f in failed {
-            let reason = serde_json::to_value(f.reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            *reasons.entry(reason).or_default() += 1;
-        }
-        let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
-        return Some(format!(
-            "all {planned} assets planned for export failed ({})",
-            reasons.join(", ")
-        ));
-    }
-    if sections.iter().all(|s| s.is_none()) && !section_errors.is_empty() {
-        return Some(section_errors.join("; "));
-    }
-    None
 }
 
 async fn run_locked(
@@ -519,65 +474,45 @@ async fn run_locked(
         });
     }
 
-    let (mut bundles, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut planned = 0;
+    let mut parts = RunParts {
+        id: id.clone(),
+        started_at,
+        mode,
+        identities,
+        account,
+        section_errors: identities_error.into_iter().chain(account_error).collect(),
+        ..Default::default()
+    };
     if let Some((plan, outcome)) = assets {
-        planned = plan.bundles.asset_count();
+        parts.planned = plan.bundles.asset_count();
         notes.extend(plan.notes);
         notes.extend(outcome.notes);
-        skipped = plan.skipped;
-        skipped.extend(outcome.skipped);
-        failed = outcome.failed;
-        bundles = outcome.bundles;
+        parts.skipped = plan.skipped;
+        parts.skipped.extend(outcome.skipped);
+        parts.failed = outcome.failed;
+        parts.bundles = outcome.bundles;
     }
-    bundles.sort_by(|a, b| a.key.cmp(&b.key));
-    failed.sort_by(|a, b| a.arn.cmp(&b.arn));
-    let section_errors: Vec<String> = identities_error.into_iter().chain(account_error).collect();
-    // The journal stays when this refuses, so the next run can take over export jobs that
-    // finished but could not be downloaded.
-    check_something_stored(planned, &bundles, &failed, [&identities, &account], &section_errors)?;
     for section in [&options.identities, &options.account].into_iter().flatten() {
         notes.extend(section.notes());
     }
     if mode.includes_identities() && options.identities.is_none() {
         notes.push("identities are not part of this snapshot: no identities backup is configured".into());
     }
-    let status = if failed.is_empty() && section_errors.is_empty() {
-        SnapshotStatus::Complete
-    } else {
-        SnapshotStatus::Partial
-    };
-    notes.extend(section_errors);
+    parts.notes = notes;
+    // The journal stays when this refuses, so the next run can take over export jobs that
+    // finished but could not be downloaded.
+    let mut manifest = assemble_manifest(config, aws, parts)?;
     if let Some(failures) = run_journal.as_ref().map(RunJournal::failures).filter(|n| *n > 0) {
-        notes.push(format!(
+        manifest.notes.push(format!(
             "{failures} progress journal records could not be written: a crash would have cost more re-exports"
         ));
     }
-    let manifest = SnapshotManifest {
-        id: id.clone(),
-        started_at,
-        finished_at: Utc::now(),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        account_id: aws.account_id.clone(),
-        region: aws.region.clone(),
-        identity_region: aws.identity_region.clone(),
-        mode,
-        status,
-        export_format: config.backup.export_format,
-        include_dependencies: config.backup.include_dependencies,
-        bundles,
-        skipped,
-        failed,
-        identities,
-        account,
-        notes,
-    };
     // Never commit under a lock that was taken away (a forced unlock, a lease that ran out).
-    lock.confirm().await?;
+    let mut locks: Vec<&dyn HeldLock> = vec![lock];
     if let Some(guard) = account_lock {
-        guard.check()?;
+        locks.push(guard);
     }
-    manifest.commit(repository).await?;
+    commit(repository, &manifest, &locks).await?;
     // The journals are garbage now; prune removes any that this leaves behind.
     let mut finished_runs = state.runs.clone();
     finished_runs.push(id.clone());

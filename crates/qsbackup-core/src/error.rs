@@ -100,6 +100,15 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A record was written by a newer qsbackup, in a schema this one does not know.
+    #[error("{key}: the {what} has schema version {found}, this qsbackup reads up to {supported}; it was written by a newer qsbackup: upgrade to read it")]
+    UnsupportedSchema {
+        key: String,
+        what: &'static str,
+        found: u32,
+        supported: u32,
+    },
+
     /// A bundle zip could not be read.
     #[error("bundle {key}: {message}")]
     Bundle { key: String, message: String },
@@ -205,6 +214,16 @@ impl Error {
     /// True when another run holds the repository lock (exit code 4 in the CLI).
     pub fn is_lock_held(&self) -> bool {
         matches!(self, Error::Lock(e) if matches!(**e, crate::repository::lock::LockError::Held { .. }))
+    }
+
+    /// QuickSight throttled the call.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Error::QuickSight { code, .. } if code == "ThrottlingException")
+    }
+
+    /// The account is at its concurrent export job limit.
+    pub fn is_job_limit(&self) -> bool {
+        matches!(self, Error::QuickSight { code, .. } if code == "LimitExceededException")
     }
 
     /// True when the run was cancelled through its cancellation token.

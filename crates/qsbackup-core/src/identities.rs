@@ -113,6 +113,7 @@ pub async fn snapshot(
     }
 
     let mut snapshot = IdentitySnapshot {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         account_id: account_id.to_string(),
         identity_region: reader.region,
         taken_at,

@@ -179,10 +179,7 @@ async fn load_identities(
             message: format!("SHA-256 {sha256}, but the manifest records {}", object.sha256),
         });
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Json {
-        context: object.key.clone(),
-        source,
-    })
+    crate::repository::layout::parse_record(repository, &object.key, &bytes).map(Some)
 }
 
 /// Plans a restore of `manifest` into `target`; changes nothing.

@@ -26,6 +26,7 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 /// An empty complete snapshot taken at `time`.
 pub fn manifest(id: &str, time: DateTime<Utc>) -> SnapshotManifest {
     SnapshotManifest {
+        schema: 1,
         id: id.into(),
         started_at: time,
         finished_at: time,

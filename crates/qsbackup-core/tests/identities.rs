@@ -319,6 +319,7 @@ fn futures_are_send() {
     let account = qsbackup_core::account_config::snapshot(&qs, ACCOUNT, &namespaces);
     assert_send(&account);
     let empty = IdentitySnapshot {
+        schema: 1,
         account_id: ACCOUNT.into(),
         identity_region: IDENTITY_REGION.into(),
         taken_at: chrono::Utc::now(),

@@ -64,7 +64,9 @@ async fn current(repo: &Repository, lease: &LeaseRef) -> Result<LockInfo, Handle
     if Utc::now() > info.expires_at {
         return Err(lost(format!("its lease ended at {}", info.expires_at)));
     }
-    let locks = list_locks(repo).await.map_err(|e| store_error("locks/", e))?;
+    let locks = list_locks(repo)
+        .await
+        .map_err(|e| store_error(qsbackup_core::repository::layout::LOCKS, e))?;
     if locks
         .iter()
         .any(|l| l.info.as_ref().is_some_and(|i| i.generation > lease.generation))

@@ -2,18 +2,19 @@
 //! `deploy/statemachine.asl.json` (begin-run, identities, discover-and-plan, start-export,
 //! check-export, record-bundle-failure, commit-snapshot, abort-run). The handlers are plain async
 //! functions of an [`Env`] and a small JSON payload, so tests call them without the Lambda
-//! runtime; `main.rs` only dispatches on `QSBACKUP_HANDLER`. Step Functions passes at most
-//! 256 KB between states, so plans and results live in the repository under `runs/<run-id>/`
-//! and states pass run ids, bundle numbers and job ids.
+//! runtime; `main.rs` only dispatches on `QSBACKUP_HANDLER`. The work is the engine's steps
+//! ([`qsbackup_core::backup::steps`]); this crate is the runtime glue. Step Functions passes at
+//! most 256 KB between states, so plans and results live in the repository under
+//! `runs/<run-id>/` and states pass run ids, bundle numbers and job ids.
 
 pub mod account_lock;
 pub mod handlers;
 pub mod lease;
 pub mod payload;
-pub mod state;
 
 use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::backup::export::Tuning;
+use qsbackup_core::backup::steps::Steps;
 use qsbackup_core::config::{self, Config, ConfigFormat};
 use qsbackup_core::repository::manifest::BackupMode;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
@@ -38,9 +39,26 @@ impl HandlerError {
         }
     }
 
-    /// An engine error, typed by what it is.
+    /// An engine error, typed by what the state machine's Retry and Catch match.
     pub fn core(e: qsbackup_core::Error) -> Self {
-        HandlerError::new("QsbackupError", e.to_string())
+        use qsbackup_core::repository::lock::LockError;
+        use qsbackup_core::Error as E;
+        let kind = match &e {
+            e if e.is_job_limit() => "QuickSightLimitExceeded",
+            e if e.is_throttling() => "QuickSightThrottling",
+            E::QuickSight { .. } => "QuickSightError",
+            E::Repository { .. } | E::AlreadyExists { .. } => "RepositoryError",
+            E::NothingStored { .. } => "NothingStored",
+            E::Lock(l) if matches!(**l, LockError::Lost { .. }) => "LeaseLost",
+            _ => "QsbackupError",
+        };
+        HandlerError::new(kind, e.to_string())
+    }
+}
+
+impl From<qsbackup_core::Error> for HandlerError {
+    fn from(e: qsbackup_core::Error) -> Self {
+        HandlerError::core(e)
     }
 }
 
@@ -60,6 +78,19 @@ pub struct Env {
     /// How long one handler call may wait on export jobs, kept below the function's Timeout so
     /// the engine gives up (and the assets are recorded as timed out) before Lambda kills it.
     pub handler_budget: Duration,
+}
+
+impl Env {
+    /// The engine's steps over this environment.
+    pub fn steps(&self) -> Steps<'_> {
+        Steps {
+            config: &self.config,
+            aws: &self.aws,
+            repository: &self.repository,
+            tuning: self.tuning.clone(),
+            budget: self.handler_budget,
+        }
+    }
 }
 
 fn env_number(name: &str, default: u64) -> Result<u64, HandlerError> {

@@ -1,5 +1,7 @@
 //! The JSON passed between states: run ids, bundle numbers, job ids and counts, never a plan.
 
+use qsbackup_core::backup::state::ExportStatus;
+use qsbackup_core::repository::manifest::SnapshotStatus;
 use serde::{Deserialize, Serialize};
 
 /// Output of begin-run: what every later state carries.
@@ -53,7 +55,7 @@ pub struct ExportState {
     pub run_id: String,
     pub bundle: usize,
     /// `RUNNING` (wait and check again) or `DONE` (its result is recorded).
-    pub status: String,
+    pub status: ExportStatus,
     pub job_id: Option<String>,
     pub polls: u32,
     pub poll_seconds: u32,
@@ -90,7 +92,8 @@ pub struct AbortInput {
 pub struct Committed {
     pub snapshot_id: String,
     pub manifest_key: String,
-    pub status: String,
+    /// `complete` or `partial`.
+    pub status: SnapshotStatus,
     pub bundles: usize,
     pub failed: usize,
 }

@@ -462,7 +462,7 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
     for (state, n) in &payloads {
         assert!(*n < LIMIT, "{state} passed {n} bytes");
     }
-    let plan_key = qsbackup_lambda::state::plan_key(out["run_id"].as_str().expect("run id"));
+    let plan_key = qsbackup_core::repository::layout::run_plan_key(out["run_id"].as_str().expect("run id"));
     let plan = env
         .repository
         .head(&plan_key)
@@ -480,7 +480,8 @@ async fn payloads_of_the_large_account_stay_under_256_kb() {
 /// written: the retry finds the bundle's key taken and records the stored object, not a failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_check_export_records_the_bundle_it_already_stored() {
-    use qsbackup_lambda::state::{self, BundleResult};
+    use qsbackup_core::backup::state::BundleResult;
+    use qsbackup_core::repository::layout;
     let moto = moto();
     let emu = qs_emulator::start(EmulatorOptions {
         profile: Profile::Small,
@@ -524,8 +525,8 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
         polled = dispatch(&env, "check-export", polled).await.expect("check-export");
     }
     assert_eq!(polled["status"], "DONE", "{polled}");
-    let key = state::bundle_key(&run_id, bundle);
-    let first: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    let key = layout::run_bundle_key(&run_id, bundle);
+    let first: BundleResult = env.repository.read_record(&key).await.expect("bundle record");
     assert!(!first.bundles.is_empty() && first.failed.is_empty(), "{first:?}");
 
     // The record is lost as if the invocation died right after storing the bundle.
@@ -534,7 +535,7 @@ async fn a_retried_check_export_records_the_bundle_it_already_stored() {
         .await
         .expect("retried check-export");
     assert_eq!(again["status"], "DONE", "{again}");
-    let retried: BundleResult = state::get(&env.repository, &key).await.expect("bundle record");
+    let retried: BundleResult = env.repository.read_record(&key).await.expect("bundle record");
     assert!(
         retried.failed.is_empty(),
         "the retry failed the assets: {:?}",
@@ -638,7 +639,7 @@ async fn a_retried_identities_state_stores_its_sections_again() {
     assert_eq!(first["errors"], 0, "{first}");
     // The record is lost as if the invocation died right after storing the sections.
     env.repository
-        .delete(&qsbackup_lambda::state::sections_key(&run_id))
+        .delete(&qsbackup_core::repository::layout::run_sections_key(&run_id))
         .await
         .expect("delete record");
     let again = dispatch(&env, "identities", json!({"run_id": run_id}))
@@ -704,4 +705,123 @@ async fn a_scheduled_run_that_stores_nothing_commits_no_snapshot_and_fails() {
     .await
     .expect("the aborted run released its lock");
     again.release().await.expect("release");
+}
+
+/// A scheduled run aborted after it stored bundles (the Catch of a failed state) leaves them
+/// recorded only in its run state: prune deletes them and the run state, and nothing a
+/// committed snapshot references. The committed run writes under another date-prefix format,
+/// so the two runs' bundle keys cannot meet whatever second they start in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
+    use qsbackup_core::backup::state::BundleResult;
+    use qsbackup_core::repository::layout;
+    use qsbackup_core::repository::prune::{prune, PruneOptions};
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 3,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-prune-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let dashes = config_text(&bucket, "prune", None).replace("\nbackup:", "\n  prefix_format: YYYY-MM-DD\nbackup:");
+    let committing = env_for(&emu.endpoint(), &dashes).await;
+    let mut aborting = env_for(&emu.endpoint(), &config_text(&bucket, "prune", None)).await;
+    aborting.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
+
+    let run = Run {
+        env: &committing,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    let committed = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    let snapshot_id = committed["snapshot_id"].as_str().expect("snapshot id");
+    let snapshot = SnapshotManifest::load(&committing.repository, snapshot_id)
+        .await
+        .expect("manifest");
+    assert!(!snapshot.bundles.is_empty(), "the committed run stored bundles");
+
+    // The second run stores every bundle of its plan, then a later state fails: the Catch aborts.
+    let begun = dispatch(&aborting, "begin-run", json!({})).await.expect("begin-run");
+    let run_id = begun["run_id"].as_str().expect("run id").to_string();
+    let planned = dispatch(&aborting, "discover-and-plan", json!({"run_id": run_id}))
+        .await
+        .expect("discover-and-plan");
+    let count = planned["bundle_count"].as_u64().expect("bundle count");
+    for n in 0..count {
+        let mut state = dispatch(&aborting, "start-export", json!({"run_id": run_id, "bundle": n}))
+            .await
+            .expect("start-export");
+        for _ in 0..200 {
+            if state["status"] == "DONE" {
+                break;
+            }
+            state = dispatch(&aborting, "check-export", state).await.expect("check-export");
+        }
+        assert_eq!(state["status"], "DONE", "{state}");
+    }
+    let mut aborted_bundles = Vec::new();
+    for n in 0..count as usize {
+        let result: BundleResult = aborting
+            .repository
+            .read_record(&layout::run_bundle_key(&run_id, n))
+            .await
+            .expect("bundle result");
+        aborted_bundles.extend(result.bundles.into_iter().map(|b| b.key));
+    }
+    assert!(!aborted_bundles.is_empty(), "the aborted run stored bundles");
+    dispatch(
+        &aborting,
+        "abort-run",
+        json!({"run_id": run_id, "error": {"Error": "States.Timeout", "Cause": "test"}}),
+    )
+    .await
+    .expect("abort-run");
+
+    let report = prune(
+        &aborting.repository,
+        &PruneOptions {
+            safety_margin: chrono::TimeDelta::zero(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("prune");
+    let deleted: BTreeSet<&str> = report.deleted.iter().map(|d| d.key.as_str()).collect();
+    for key in &aborted_bundles {
+        assert!(
+            deleted.contains(key.as_str()),
+            "{key} of the aborted run was not pruned: {deleted:?}"
+        );
+        assert!(
+            aborting.repository.head(key).await.expect("head").is_none(),
+            "{key} still stored"
+        );
+    }
+    let state = aborting
+        .repository
+        .list(&layout::run_prefix(&run_id))
+        .await
+        .expect("list run state");
+    assert!(state.is_empty(), "the aborted run's state stays: {state:?}");
+    for b in &snapshot.bundles {
+        assert!(
+            !deleted.contains(b.key.as_str()),
+            "prune deleted {} of snapshot {snapshot_id}",
+            b.key
+        );
+        assert!(committing.repository.head(&b.key).await.expect("head").is_some());
+    }
 }

@@ -11,6 +11,9 @@ use serde_json::Value;
 /// The account's configuration besides its assets and identities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountSnapshot {
+    /// The document's schema version ([`crate::repository::layout::SCHEMA_VERSION`]).
+    #[serde(default = "crate::repository::layout::schema_v1")]
+    pub schema: u32,
     pub account_id: String,
     /// Region the configuration was read in (the asset region).
     pub region: String,

@@ -24,6 +24,7 @@ use crate::repository::Repository;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use isolate::{isolate, Problem};
+pub(crate) use job::{start_attempt, StartAttempt};
 use job::{Finished, Started};
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -324,7 +325,6 @@ impl<'a> Exporter<'a> {
     }
 
     fn key_for(&self, w: &Work) -> String {
-        let t = w.asset_type.as_str();
         let number = match w.naming {
             Naming::Planned { of: 1, .. } => None,
             Naming::Planned { number, .. } => Some(number),
@@ -339,11 +339,7 @@ impl<'a> Exporter<'a> {
             ExportFormat::QuickSightJson => "zip",
             ExportFormat::CloudFormationJson => "json",
         };
-        let file = match number {
-            None => format!("{t}-{}.{ext}", self.layout.hhmmss),
-            Some(n) => format!("{t}_bundle_{n}-{}.{ext}", self.layout.hhmmss),
-        };
-        format!("{}/{t}/{file}", self.layout.date_prefix.trim_matches('/'))
+        crate::repository::layout::bundle_key(&self.layout.date_prefix, w.asset_type, number, &self.layout.hhmmss, ext)
     }
 
     /// Exports every bundle of `plan`; never fails as a whole, failures are per asset.

@@ -4,17 +4,17 @@
 
 use crate::asset::AssetType;
 use crate::backup::filter::Selection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An asset as a bundle carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundleAsset {
     pub arn: String,
     pub name: String,
 }
 
 /// One planned export job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedBundle {
     pub asset_type: AssetType,
     /// 1-based number among the bundles of this type.
@@ -25,7 +25,7 @@ pub struct PlannedBundle {
 }
 
 /// Every bundle of a run, in the order to start them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BundlePlan {
     pub bundles: Vec<PlannedBundle>,
 }

@@ -23,12 +23,12 @@ use crate::repository::{ObjectRef, Repository};
 
 /// Where the identity snapshot of `snapshot_id` lives.
 pub fn identities_key(snapshot_id: &str) -> String {
-    format!("identities/{snapshot_id}.json")
+    crate::repository::layout::identities_key(snapshot_id)
 }
 
 /// Where the account configuration of `snapshot_id` lives.
 pub fn account_key(snapshot_id: &str) -> String {
-    format!("account/{snapshot_id}.json")
+    crate::repository::layout::account_key(snapshot_id)
 }
 
 fn section_error(section: &str, message: String) -> Error {

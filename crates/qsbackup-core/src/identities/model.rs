@@ -11,6 +11,9 @@ use aws_sdk_quicksight::types::{Group, NamespaceInfoV2, User};
 /// Every identity of an account, read in its identity region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentitySnapshot {
+    /// The document's schema version ([`crate::repository::layout::SCHEMA_VERSION`]).
+    #[serde(default = "crate::repository::layout::schema_v1")]
+    pub schema: u32,
     pub account_id: String,
     /// Region the user and group APIs were called in.
     pub identity_region: String,
@@ -262,6 +265,7 @@ mod tests {
         let mut ns_b = NamespaceSnapshot::named("b");
         ns_b.groups = vec![group("z", &["u2", "u1", "u2"]), group("a", &[])];
         let mut snapshot = IdentitySnapshot {
+            schema: 1,
             account_id: "1".into(),
             identity_region: "us-east-1".into(),
             taken_at: DateTime::<Utc>::UNIX_EPOCH,

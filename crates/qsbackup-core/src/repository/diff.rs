@@ -17,7 +17,6 @@ use crate::identities::IdentitySnapshot;
 use crate::repository::bundle_file::{fetch, read_member, FetchedObject};
 use crate::repository::manifest::SnapshotManifest;
 use crate::repository::{ObjectRef, Repository};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -248,17 +247,14 @@ fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
     }
 }
 
-async fn load_doc<T: DeserializeOwned>(
+async fn load_doc<T: crate::repository::layout::RepoFile>(
     repo: &Repository,
     object: &ObjectRef,
     limit: u64,
     what: &'static str,
 ) -> Result<T> {
     let bytes = repo.get_capped(&object.key, limit, what).await?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-        context: format!("{} in {}", object.key, repo.location()),
-        source,
-    })
+    crate::repository::layout::parse_record(repo, &object.key, &bytes)
 }
 
 /// Every part of an account snapshot by name, normalized.

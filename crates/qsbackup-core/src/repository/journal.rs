@@ -16,10 +16,10 @@ use crate::asset::AssetType;
 use crate::backup::plan::{BundlePlan, PlannedBundle};
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
+use crate::repository::layout::{self, RepoFile};
 use crate::repository::manifest::{manifest_key, BundleRecord};
 use crate::repository::Repository;
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Where journals live.
-pub const JOURNAL_PREFIX: &str = "journal/";
+pub const JOURNAL_PREFIX: &str = layout::JOURNAL;
 
 /// The export settings a bundle was made with; only bundles made with equal settings are reused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,9 +41,12 @@ pub struct ExportFingerprint {
     pub include_folder_memberships: bool,
 }
 
-/// `run.json`: who ran, when, with which settings.
+/// `run.json`: who ran, when, with which settings. Its schema version is the journal's: one
+/// qsbackup writes every record of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
+    #[serde(default = "layout::schema_v1")]
+    pub schema: u32,
     pub run_id: String,
     /// The snapshot the run would have committed.
     pub snapshot_id: String,
@@ -86,16 +89,7 @@ pub struct SectionRecord {
 }
 
 fn run_prefix(run_id: &str) -> String {
-    format!("{JOURNAL_PREFIX}{run_id}/")
-}
-
-fn to_json<T: Serialize>(what: &str, value: &T) -> Result<Bytes> {
-    serde_json::to_vec_pretty(value)
-        .map(Bytes::from)
-        .map_err(|source| Error::Json {
-            context: what.to_string(),
-            source,
-        })
+    layout::journal_prefix(run_id)
 }
 
 /// The journal of the running backup.
@@ -108,8 +102,7 @@ pub struct Journal {
 impl Journal {
     /// Starts the journal of run `run.run_id` by writing its `run.json`.
     pub async fn open(repo: &Repository, run: &RunRecord) -> Result<Journal> {
-        let key = format!("{}run.json", run_prefix(&run.run_id));
-        repo.put_create(&key, to_json(&key, run)?).await?;
+        repo.write_record(&layout::journal_key(&run.run_id, "run"), run).await?;
         Ok(Journal {
             repo: repo.clone(),
             run_id: run.run_id.clone(),
@@ -120,9 +113,9 @@ impl Journal {
         &self.run_id
     }
 
-    async fn record<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
-        let key = format!("{}{name}.json", run_prefix(&self.run_id));
-        match self.repo.put_create(&key, to_json(&key, value)?).await {
+    async fn record<T: RepoFile>(&self, name: &str, value: &T) -> Result<()> {
+        let key = layout::journal_key(&self.run_id, name);
+        match self.repo.write_record(&key, value).await {
             // Recorded before (a retried step): the first record stands.
             Ok(_) | Err(Error::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -217,12 +210,8 @@ pub struct Journals {
     pub orphaned: Vec<(Vec<String>, DateTime<Utc>)>,
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(repo: &Repository, key: &str) -> Result<T> {
-    let bytes = repo.get(key).await?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-        context: format!("{key} in {}", repo.location()),
-        source,
-    })
+async fn read_json<T: RepoFile>(repo: &Repository, key: &str) -> Result<T> {
+    repo.read_record(key).await
 }
 
 /// Reads every journal of the repository.
@@ -230,10 +219,7 @@ pub async fn journals(repo: &Repository) -> Result<Journals> {
     let objects = repo.list(JOURNAL_PREFIX).await?;
     let mut by_run: BTreeMap<String, Vec<(String, DateTime<Utc>)>> = BTreeMap::new();
     for o in objects {
-        let Some(rest) = o.key.strip_prefix(JOURNAL_PREFIX) else {
-            continue;
-        };
-        let Some((run, _)) = rest.split_once('/') else {
+        let Some(run) = layout::journal_run_of(&o.key) else {
             continue;
         };
         by_run
@@ -243,7 +229,7 @@ pub async fn journals(repo: &Repository) -> Result<Journals> {
     }
     let mut out = Journals::default();
     for (run_id, entries) in by_run {
-        let run_key = format!("{}run.json", run_prefix(&run_id));
+        let run_key = layout::journal_key(&run_id, "run");
         let last_activity = entries.iter().map(|e| e.1).max().unwrap_or_else(Utc::now);
         let keys: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
         let run: RunRecord = match read_json(repo, &run_key).await {

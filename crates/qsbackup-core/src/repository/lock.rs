@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// Where lock objects live.
-pub const LOCKS_PREFIX: &str = "locks/";
+pub const LOCKS_PREFIX: &str = crate::repository::layout::LOCKS;
 
 /// Why a run holds the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

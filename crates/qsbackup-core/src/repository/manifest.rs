@@ -9,12 +9,11 @@ use crate::asset::SkippedAsset;
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
 use crate::repository::{ObjectRef, Repository};
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where manifests live in a repository.
-pub const SNAPSHOTS_PREFIX: &str = "snapshots/";
+pub const SNAPSHOTS_PREFIX: &str = crate::repository::layout::SNAPSHOTS;
 
 /// What a run backs up (the sample tool's `--mode`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +43,23 @@ pub enum SnapshotStatus {
 }
 
 pub use crate::asset::{FailReason, FailedAsset};
+
+impl FailedAsset {
+    /// Every asset of `bundle`, failed for `reason` with `message`.
+    pub fn all_of(bundle: &crate::backup::plan::PlannedBundle, reason: FailReason, message: &str) -> Vec<FailedAsset> {
+        bundle
+            .assets
+            .iter()
+            .map(|a| FailedAsset {
+                arn: a.arn.clone(),
+                asset_type: bundle.asset_type,
+                name: a.name.clone(),
+                reason,
+                message: message.to_string(),
+            })
+            .collect()
+    }
+}
 
 /// One file inside a stored bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +101,9 @@ impl BundleRecord {
 /// The commit record of one backup run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotManifest {
+    /// The manifest's schema version ([`crate::repository::layout::SCHEMA_VERSION`]).
+    #[serde(default = "crate::repository::layout::schema_v1")]
+    pub schema: u32,
     pub id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -117,7 +136,7 @@ pub fn new_snapshot_id(started_at: DateTime<Utc>) -> String {
 
 /// The manifest key of snapshot `id`.
 pub fn manifest_key(id: &str) -> String {
-    format!("{SNAPSHOTS_PREFIX}{id}.json")
+    crate::repository::layout::snapshot_key(id)
 }
 
 impl SnapshotManifest {
@@ -133,23 +152,13 @@ impl SnapshotManifest {
 
     /// Writes the manifest (create-only): from now on the snapshot exists.
     pub async fn commit(&self, repository: &Repository) -> Result<ObjectRef> {
-        let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
-            context: format!("snapshot manifest {}", self.id),
-            source,
-        })?;
-        repository.put_create(&manifest_key(&self.id), Bytes::from(json)).await
+        repository.write_record(&manifest_key(&self.id), self).await
     }
 
     /// Reads the manifest of snapshot `id`.
     pub async fn load(repository: &Repository, id: &str) -> Result<SnapshotManifest> {
         let key = manifest_key(id);
-        let bytes = repository
-            .get_capped(&key, crate::limits::MAX_MANIFEST_BYTES, "snapshot manifest")
-            .await?;
-        let manifest: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            context: format!("{} in {}", key, repository.location()),
-            source,
-        })?;
+        let manifest: SnapshotManifest = repository.read_record(&key).await?;
         // A manifest copied or renamed under another id would make `latest`, retention and
         // restore disagree about which snapshot they handle.
         if manifest.id != id {
@@ -172,6 +181,7 @@ mod tests {
     pub(crate) fn sample() -> SnapshotManifest {
         let t = DateTime::from_timestamp(1_795_850_460, 0).unwrap();
         SnapshotManifest {
+            schema: 1,
             id: new_snapshot_id(t),
             started_at: t,
             finished_at: t,

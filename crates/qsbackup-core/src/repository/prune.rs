@@ -16,8 +16,10 @@
 //! prefix (the AWS sample tool uses the same layout) are never touched. It refuses to run while
 //! any manifest is unreadable, since it could not know what that snapshot needs.
 
+use crate::backup::state::BundleResult;
 use crate::error::{Error, Result};
-use crate::repository::journal::{journals, JOURNAL_PREFIX};
+use crate::repository::journal::journals;
+use crate::repository::layout;
 use crate::repository::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::retention::{apply, Decision, RetentionPolicy};
 use crate::repository::snapshots::{load_all, referenced_keys};
@@ -28,13 +30,13 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where forgotten manifests wait for prune.
-pub const TRASH_PREFIX: &str = "trash/";
+pub const TRASH_PREFIX: &str = layout::TRASH;
 /// Staging objects of streamed uploads.
-pub const TMP_PREFIX: &str = "tmp/";
+pub const TMP_PREFIX: &str = layout::TMP;
 /// Bundles a restore stages for `S3Uri` imports (it removes them itself when it ends).
-pub const RESTORE_STAGING_PREFIX: &str = "restore-staging/";
+pub const RESTORE_STAGING_PREFIX: &str = layout::RESTORE_STAGING;
 /// State of scheduled runs (the Step Functions workflow).
-pub const RUNS_PREFIX: &str = "runs/";
+pub const RUNS_PREFIX: &str = layout::RUNS;
 
 /// One group of snapshots and the policy's decisions for it.
 #[derive(Debug, Clone, Serialize)]
@@ -230,7 +232,7 @@ fn mode_key(mode: BackupMode) -> BackupModeKey {
 }
 
 fn trash_key(id: &str) -> String {
-    format!("{TRASH_PREFIX}{id}.json")
+    layout::trash_key(id)
 }
 
 /// Removes the snapshots `ids`: each manifest is copied to the trash, then deleted.
@@ -378,11 +380,10 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
         })
         .collect();
     for o in repo.list(TRASH_PREFIX).await? {
-        let bytes: Bytes = repo.get(&o.key).await?;
-        let m: SnapshotManifest = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            context: format!("{} in {}", o.key, repo.location()),
-            source,
-        })?;
+        let bytes: Bytes = repo
+            .get_capped(&o.key, crate::limits::MAX_MANIFEST_BYTES, "forgotten snapshot manifest")
+            .await?;
+        let m: SnapshotManifest = layout::parse_record(repo, &o.key, &bytes)?;
         forgotten.push((m, o.key));
     }
     for (m, record) in forgotten {
@@ -398,7 +399,7 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
     // Journals: committed runs' are garbage; crashed runs' go with what they wrote, once old.
     let all = journals(repo).await?;
     for run in &all.committed {
-        for o in repo.list(&format!("{JOURNAL_PREFIX}{run}/")).await? {
+        for o in repo.list(&layout::journal_prefix(run)).await? {
             p.remove(&o.key, &format!("journal of committed run {run}")).await?;
         }
     }
@@ -440,19 +441,21 @@ pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneRep
                 .await?;
             continue;
         }
-        if o.key.contains("/bundles/") {
-            if let Ok(record) =
-                serde_json::from_slice::<crate::repository::manifest::BundleRecord>(&repo.get(&o.key).await?)
-            {
-                p.remove(&record.key, &format!("recorded by scheduled run state {}", o.key))
-                    .await?;
+        if layout::is_run_bundle_key(&o.key) {
+            // What the run's export step recorded; a result that cannot be read leaves its
+            // bundles (prune only deletes what it knows qsbackup wrote) and goes itself.
+            if let Ok(result) = repo.read_record::<BundleResult>(&o.key).await {
+                for bundle in &result.bundles {
+                    p.remove(&bundle.key, &format!("recorded by scheduled run state {}", o.key))
+                        .await?;
+                }
             }
         }
         p.remove(&o.key, "state of a scheduled run that ended").await?;
     }
 
     // Staging uploads (backup and restore) and sections of snapshots that were never committed.
-    for prefix in [TMP_PREFIX, RESTORE_STAGING_PREFIX, "identities/", "account/"] {
+    for prefix in [TMP_PREFIX, RESTORE_STAGING_PREFIX, layout::IDENTITIES, layout::ACCOUNT] {
         for o in repo.list(prefix).await? {
             if o.last_modified > cutoff {
                 p.keep_recent(&o.key, "unreferenced, younger than the safety margin")

@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 
 /// The id of the manifest at `key`, if `key` is one.
 pub fn id_from_key(key: &str) -> Option<&str> {
-    let id = key.strip_prefix(SNAPSHOTS_PREFIX)?.strip_suffix(".json")?;
-    (!id.is_empty() && !id.contains('/')).then_some(id)
+    crate::repository::layout::snapshot_id(key)
 }
 
 /// Ids of every snapshot, sorted (ids sort by start time).

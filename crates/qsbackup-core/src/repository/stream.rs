@@ -47,7 +47,7 @@ impl Repository {
             }
         }
 
-        let staging_key = format!("tmp/{}.part", hex::encode(rand::random::<[u8; 12]>()));
+        let staging_key = super::layout::staging_key();
         let staging = self.path(&staging_key)?;
         let upload = self
             .store
@@ -124,7 +124,10 @@ mod tests {
         repo.part_size = 1000;
         check_round_trip(&repo, "small.zip", 3, 100).await;
         check_round_trip(&repo, "large.zip", 25, 333).await;
-        assert!(repo.list("tmp/").await.unwrap().is_empty(), "staging left behind");
+        assert!(
+            repo.list(super::super::layout::TMP).await.unwrap().is_empty(),
+            "staging left behind"
+        );
     }
 
     #[tokio::test]

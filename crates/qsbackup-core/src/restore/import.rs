@@ -313,7 +313,7 @@ impl Runner<'_> {
                     dropped,
                 };
             };
-            let key = format!("restore-staging/{}/job-{number}.zip", self.plan.restore_id);
+            let key = crate::repository::layout::restore_staging_key(&self.plan.restore_id, number);
             if let Err(e) = self.repository.put_create(&key, bytes::Bytes::from(zip)).await {
                 report.status = "ERROR".into();
                 return JobRun {

@@ -213,6 +213,7 @@ pub async fn read_identity_tables(
         }
     }
     let mut snapshot = IdentitySnapshot {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         account_id: job.account_id.clone(),
         identity_region: job.identity_region.clone(),
         taken_at,
@@ -330,6 +331,7 @@ pub async fn import_legacy(
     }
     let id = new_snapshot_id(started_at);
     let mut manifest = SnapshotManifest {
+        schema: crate::repository::layout::SCHEMA_VERSION,
         id: id.clone(),
         started_at,
         finished_at,
@@ -399,7 +401,7 @@ pub async fn import_legacy(
             })?;
             Some(
                 repository
-                    .put_create(&format!("identities/{id}.json"), Bytes::from(json))
+                    .put_create(&crate::repository::layout::identities_key(&id), Bytes::from(json))
                     .await?,
             )
         }

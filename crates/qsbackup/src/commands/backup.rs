@@ -212,7 +212,7 @@ async fn dry_run(
     }
     let probe = match &repository {
         Ok(repository) => {
-            let probe_key = format!("locks/.dry-run-probe-{}", std::process::id());
+            let probe_key = qsbackup_core::repository::layout::dry_run_probe_key(std::process::id());
             match repository
                 .put_create(&probe_key, bytes::Bytes::from_static(b"probe"))
                 .await

@@ -4,8 +4,8 @@
 //! this is the one poll loop.
 
 use super::isolate::{arns_in, Problem};
-use super::Exporter;
-use crate::aws::{error_code, service_error};
+use super::{ExportSettings, Exporter};
+use crate::aws::{error_code, service_error, AwsContext};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::poll::{jittered, poll_until, Poll, PollSchedule};
@@ -46,42 +46,74 @@ fn problems_from_message(message: &str) -> Vec<Problem> {
         .collect()
 }
 
+/// How one `StartAssetBundleExportJob` call ended: the one reading of its errors, for the
+/// engine's own start loop and for a driver that starts each job in a step of its own.
+pub(crate) enum StartAttempt {
+    /// The job runs (also when our earlier attempt got through and only its answer was lost).
+    Started,
+    /// QuickSight refused some resource (`InvalidParameterValueException`).
+    Refused(Vec<Problem>),
+    /// A requested resource does not exist any more (`ResourceNotFoundException`).
+    Gone(Vec<Problem>),
+    /// The account is at its concurrent export job limit: other users hold the slots.
+    AtJobLimit(Error),
+    /// The call was throttled.
+    Throttled(Error),
+    /// Another error.
+    Failed(Error),
+}
+
+/// Calls `StartAssetBundleExportJob` once for `arns` with `settings`.
+pub(crate) async fn start_attempt(
+    aws: &AwsContext,
+    settings: &ExportSettings,
+    job_id: &str,
+    arns: &[String],
+) -> StartAttempt {
+    let result = aws
+        .quicksight
+        .start_asset_bundle_export_job()
+        .aws_account_id(&aws.account_id)
+        .asset_bundle_export_job_id(job_id)
+        .set_resource_arns(Some(arns.to_vec()))
+        .export_format(AssetBundleExportFormat::from(settings.format.as_str()))
+        .include_all_dependencies(settings.include_dependencies)
+        .include_permissions(settings.include_permissions)
+        .include_tags(settings.include_tags)
+        .include_folder_memberships(settings.include_folder_memberships)
+        .send()
+        .await;
+    let err = match result {
+        Ok(_) => return StartAttempt::Started,
+        Err(e) => e,
+    };
+    let error = service_error("StartAssetBundleExportJob", job_id, &err);
+    let message = match &error {
+        Error::QuickSight { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    match error_code(&err) {
+        Some("InvalidParameterValueException") => StartAttempt::Refused(problems_from_message(&message)),
+        Some("ResourceNotFoundException") => StartAttempt::Gone(problems_from_message(&message)),
+        Some("ConflictException") | Some("ResourceExistsException") => StartAttempt::Started,
+        Some("LimitExceededException") => StartAttempt::AtJobLimit(error),
+        Some("ThrottlingException") => StartAttempt::Throttled(error),
+        _ => StartAttempt::Failed(error),
+    }
+}
+
 impl Exporter<'_> {
     pub(super) async fn start_job(&self, job_id: &str, arns: &[String], deadline: Instant) -> Result<Started> {
-        let s = &self.settings;
-        let mut backoff = s.tuning.limit_backoff_initial;
+        let mut backoff = self.settings.tuning.limit_backoff_initial;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let result = self
-                .aws
-                .quicksight
-                .start_asset_bundle_export_job()
-                .aws_account_id(&self.aws.account_id)
-                .asset_bundle_export_job_id(job_id)
-                .set_resource_arns(Some(arns.to_vec()))
-                .export_format(AssetBundleExportFormat::from(s.format.as_str()))
-                .include_all_dependencies(s.include_dependencies)
-                .include_permissions(s.include_permissions)
-                .include_tags(s.include_tags)
-                .include_folder_memberships(s.include_folder_memberships)
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(Started::Yes),
-                Err(e) => e,
-            };
-            let message = match service_error("StartAssetBundleExportJob", job_id, &err) {
-                Error::QuickSight { message, .. } => message,
-                other => other.to_string(),
-            };
-            match error_code(&err) {
-                Some("InvalidParameterValueException") => return Ok(Started::Refused(problems_from_message(&message))),
-                Some("ResourceNotFoundException") => return Ok(Started::Gone(problems_from_message(&message))),
-                // Our own earlier attempt got through but its answer was lost.
-                Some("ConflictException") | Some("ResourceExistsException") => return Ok(Started::Yes),
-                // Other users of the account hold job slots: wait for one, within the job's time.
-                Some("LimitExceededException") if crate::poll::deadline_after(backoff) < deadline => {
+            match start_attempt(self.aws, &self.settings, job_id, arns).await {
+                StartAttempt::Started => return Ok(Started::Yes),
+                StartAttempt::Refused(problems) => return Ok(Started::Refused(problems)),
+                StartAttempt::Gone(problems) => return Ok(Started::Gone(problems)),
+                // Wait for a job slot, within the job's time.
+                StartAttempt::AtJobLimit(_) if crate::poll::deadline_after(backoff) < deadline => {
                     self.sink.event(&Event::Retrying {
                         what: format!("export job {job_id}: account at its concurrent job limit"),
                         attempt,
@@ -91,9 +123,9 @@ impl Exporter<'_> {
                         _ = self.cancel.cancelled() => return Ok(Started::Cancelled),
                         _ = tokio::time::sleep(jittered(backoff)) => {}
                     }
-                    backoff = (backoff * 2).min(s.tuning.limit_backoff_max);
+                    backoff = (backoff * 2).min(self.settings.tuning.limit_backoff_max);
                 }
-                _ => return Err(service_error("StartAssetBundleExportJob", job_id, &err)),
+                StartAttempt::AtJobLimit(e) | StartAttempt::Throttled(e) | StartAttempt::Failed(e) => return Err(e),
             }
         }
     }

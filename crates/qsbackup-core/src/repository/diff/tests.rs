@@ -36,6 +36,7 @@ fn identities(users: Vec<UserRecord>, groups: Vec<GroupRecord>) -> IdentitySnaps
     ns.users = users;
     ns.groups = groups;
     IdentitySnapshot {
+        schema: 1,
         account_id: "123456789012".into(),
         identity_region: "us-east-1".into(),
         taken_at: at("2026-11-28T07:21:00Z"),
@@ -47,6 +48,7 @@ fn identities(users: Vec<UserRecord>, groups: Vec<GroupRecord>) -> IdentitySnaps
 
 fn account(edition: &str) -> AccountSnapshot {
     AccountSnapshot {
+        schema: 1,
         account_id: "123456789012".into(),
         region: "us-east-1".into(),
         taken_at: at("2026-11-28T07:21:00Z"),

@@ -20,6 +20,7 @@ fn fingerprint() -> ExportFingerprint {
 
 fn run(id: &str) -> RunRecord {
     RunRecord {
+        schema: 1,
         run_id: id.into(),
         snapshot_id: id.into(),
         host: "h".into(),

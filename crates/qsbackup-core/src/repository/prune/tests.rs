@@ -1,6 +1,6 @@
 use super::*;
 use crate::asset::AssetType;
-use crate::repository::journal::{ExportFingerprint, Journal, RunRecord};
+use crate::repository::journal::{ExportFingerprint, Journal, RunRecord, JOURNAL_PREFIX};
 use crate::testutil::{at, manifest, memory_repo, store_bundle};
 
 async fn snapshot(repo: &Repository, id: &str, time: &str, bundles: &[&str]) -> SnapshotManifest {
@@ -121,6 +121,7 @@ async fn crashed_leftovers_go_only_after_the_safety_margin() {
     let repo = memory_repo("prune-crash");
     let kept = snapshot(&repo, "s1", "2026-11-01T00:00:00Z", &["b/kept.zip"]).await;
     let run = RunRecord {
+        schema: 1,
         run_id: "crashed".into(),
         snapshot_id: "crashed".into(),
         host: "h".into(),
@@ -271,9 +272,13 @@ async fn scheduled_run_state_and_restore_staging_are_pruned() {
     let repo = memory_repo("prune-runs");
     let kept = snapshot(&repo, "s1", "2026-11-01T00:00:00Z", &["b/kept.zip"]).await;
     let orphan = store_bundle(&repo, "b/orphan.zip", AssetType::DataSet, &[("dataset/d.json", "{}")]).await;
+    // As the export step records them: one result per planned bundle, holding what it stored.
     for (n, record) in [(1, &kept.bundles[0]), (2, &orphan)] {
-        let body = serde_json::to_vec(record).unwrap();
-        repo.put_create(&format!("runs/r1/bundles/{n:05}.json"), Bytes::from(body))
+        let result = crate::backup::state::BundleResult {
+            bundles: vec![record.clone()],
+            ..Default::default()
+        };
+        repo.write_record(&crate::repository::layout::run_bundle_key("r1", n), &result)
             .await
             .unwrap();
     }

@@ -31,6 +31,7 @@ fn group(name: &str, members: &[&str]) -> crate::identities::GroupRecord {
 
 fn snapshot(namespaces: Vec<crate::identities::NamespaceSnapshot>) -> IdentitySnapshot {
     IdentitySnapshot {
+        schema: 1,
         account_id: "123456789012".into(),
         identity_region: "us-east-1".into(),
         taken_at: DateTime::<chrono::Utc>::UNIX_EPOCH,

@@ -1,0 +1,166 @@
+//! Committing a run, the same for every driver: [`assemble_manifest`] builds the snapshot
+//! manifest from what the run produced (refusing a run that stored nothing), and [`commit`]
+//! writes it once the run confirmed it still holds its locks ([`HeldLock`]).
+
+use crate::aws::AwsContext;
+use crate::backup::filter::SkippedAsset;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::repository::layout::SCHEMA_VERSION;
+use crate::repository::manifest::{BackupMode, BundleRecord, FailedAsset, SnapshotManifest, SnapshotStatus};
+use crate::repository::{ObjectRef, Repository};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// A lock a run holds; it confirms the lock is still the run's (not released, taken over or
+/// expired) right before the commit, so nothing is committed under a lock that was taken away.
+#[async_trait]
+pub trait HeldLock: Send + Sync {
+    async fn confirm(&self) -> Result<()>;
+}
+
+#[async_trait]
+impl HeldLock for crate::repository::lock::LockGuard {
+    async fn confirm(&self) -> Result<()> {
+        Ok(crate::repository::lock::LockGuard::confirm(self).await?)
+    }
+}
+
+#[async_trait]
+impl HeldLock for crate::repository::lock::dynamodb::DynamoLockGuard {
+    async fn confirm(&self) -> Result<()> {
+        Ok(self.check()?)
+    }
+}
+
+/// Everything a run produced, as the manifest will record it.
+#[derive(Debug, Clone, Default)]
+pub struct RunParts {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub mode: BackupMode,
+    /// Assets planned for export.
+    pub planned: usize,
+    pub bundles: Vec<BundleRecord>,
+    pub failed: Vec<FailedAsset>,
+    pub skipped: Vec<SkippedAsset>,
+    /// The plan's, the export's and the sections' notes, in that order.
+    pub notes: Vec<String>,
+    pub identities: Option<ObjectRef>,
+    pub account: Option<ObjectRef>,
+    /// Sections that failed: the snapshot is `partial`, and they end its notes.
+    pub section_errors: Vec<String>,
+}
+
+/// The manifest of a run: `partial` when an asset or a section failed;
+/// [`Error::NothingStored`] when the run stored nothing worth a snapshot.
+pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> Result<SnapshotManifest> {
+    let RunParts {
+        id,
+        started_at,
+        mode,
+        planned,
+        mut bundles,
+        mut failed,
+        skipped,
+        mut notes,
+        identities,
+        account,
+        section_errors,
+    } = parts;
+    bundles.sort_by(|a, b| a.key.cmp(&b.key));
+    failed.sort_by(|a, b| a.arn.cmp(&b.arn));
+    check_something_stored(planned, &bundles, &failed, [&identities, &account], &section_errors)?;
+    let status = if failed.is_empty() && section_errors.is_empty() {
+        SnapshotStatus::Complete
+    } else {
+        SnapshotStatus::Partial
+    };
+    notes.extend(section_errors);
+    Ok(SnapshotManifest {
+        schema: SCHEMA_VERSION,
+        id,
+        started_at,
+        finished_at: Utc::now(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        account_id: aws.account_id.clone(),
+        region: aws.region.clone(),
+        identity_region: aws.identity_region.clone(),
+        mode,
+        status,
+        export_format: config.backup.export_format,
+        include_dependencies: config.backup.include_dependencies,
+        bundles,
+        skipped,
+        failed,
+        identities,
+        account,
+        notes,
+    })
+}
+
+/// Writes `manifest` once every lock of `locks` is confirmed still held: from then on the
+/// snapshot exists.
+pub async fn commit(
+    repository: &Repository,
+    manifest: &SnapshotManifest,
+    locks: &[&dyn HeldLock],
+) -> Result<ObjectRef> {
+    for lock in locks {
+        lock.confirm().await?;
+    }
+    manifest.commit(repository).await
+}
+
+/// Refuses to commit a run that holds nothing worth a snapshot ([`Error::NothingStored`]):
+/// assets were planned and no bundle was stored, or nothing at all (no bundle, identities or
+/// account object) was stored. Such a run is not a snapshot, because retention would count it
+/// and `latest` would name it. Every driver calls this before it commits.
+pub fn check_something_stored(
+    planned: usize,
+    bundles: &[crate::repository::manifest::BundleRecord],
+    failed: &[crate::repository::manifest::FailedAsset],
+    sections: [&Option<ObjectRef>; 2],
+    section_errors: &[String],
+) -> Result<()> {
+    match stored_nothing(planned, bundles, failed, sections, section_errors) {
+        None => Ok(()),
+        Some(summary) => Err(Error::NothingStored {
+            planned,
+            summary,
+            failed: failed.to_vec(),
+        }),
+    }
+}
+
+fn stored_nothing(
+    planned: usize,
+    bundles: &[crate::repository::manifest::BundleRecord],
+    failed: &[crate::repository::manifest::FailedAsset],
+    sections: [&Option<ObjectRef>; 2],
+    section_errors: &[String],
+) -> Option<String> {
+    if !bundles.is_empty() {
+        return None;
+    }
+    if planned > 0 {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for f in failed {
+            let reason = serde_json::to_value(f.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *reasons.entry(reason).or_default() += 1;
+        }
+        let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        return Some(format!(
+            "all {planned} assets planned for export failed ({})",
+            reasons.join(", ")
+        ));
+    }
+    if sections.iter().all(|s| s.is_none()) && !section_errors.is_empty() {
+        return Some(section_errors.join("; "));
+    }
+    None
+}
