@@ -24,6 +24,7 @@ use crate::lock::{LockGuard, LockPurpose, RepositoryLock};
 use crate::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::plan::{plan, BundlePlan};
 use crate::repository::{ObjectRef, Repository};
+pub use crate::section_kind::SectionKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -37,8 +38,8 @@ use tokio_util::sync::CancellationToken;
 /// own object under the snapshot id and returns it; the manifest records the reference.
 #[async_trait]
 pub trait SnapshotSection: Send + Sync {
-    /// Name used in events and notes, e.g. `identities`.
-    fn name(&self) -> &str;
+    /// Which part of the snapshot this is.
+    fn kind(&self) -> SectionKind;
     /// Backs the section up for snapshot `snapshot_id`.
     async fn backup(&self, snapshot_id: &str, repository: &Repository, sink: &dyn ProgressSink) -> Result<ObjectRef>;
     /// What the manifest and report should say about this section's completeness (e.g. a
@@ -249,10 +250,10 @@ async fn run_section(
         Ok(object) => {
             if let Some(j) = journal {
                 // Only for prune: a crashed run's section object is then known to be garbage.
-                let _ = j.journal.section_stored(section.name(), &object.key).await;
+                let _ = j.journal.section_stored(section.kind(), &object.key).await;
             }
             sink.event(&Event::SectionStored {
-                name: section.name().to_string(),
+                name: section.kind().name().to_string(),
                 key: object.key.clone(),
                 bytes: object.size,
             });
@@ -263,10 +264,10 @@ async fn run_section(
         Err(e) => {
             let message = e.to_string();
             sink.event(&Event::SectionFailed {
-                name: section.name().to_string(),
+                name: section.kind().name().to_string(),
                 message: message.clone(),
             });
-            (None, Some(format!("{} backup failed: {message}", section.name())))
+            (None, Some(format!("{} backup failed: {message}", section.kind())))
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{manifest_key, BundleRecord};
 use crate::plan::{BundlePlan, PlannedBundle};
 use crate::repository::Repository;
+use crate::section_kind::SectionKind;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -80,7 +81,7 @@ pub struct StoredRecord {
 /// `section-<name>.json`: an identities or account object of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionRecord {
-    pub name: String,
+    pub name: SectionKind,
     pub key: String,
     pub at: DateTime<Utc>,
 }
@@ -160,9 +161,9 @@ impl Journal {
     }
 
     /// An identities or account object was written at `key`.
-    pub async fn section_stored(&self, name: &str, key: &str) -> Result<()> {
+    pub async fn section_stored(&self, name: SectionKind, key: &str) -> Result<()> {
         let r = SectionRecord {
-            name: name.to_string(),
+            name,
             key: key.to_string(),
             at: Utc::now(),
         };

@@ -20,6 +20,7 @@ pub mod export;
 pub mod filter;
 pub mod iam_policy;
 pub mod identities;
+pub mod job_status;
 pub mod journal;
 pub mod limits;
 pub mod lock;
@@ -30,6 +31,7 @@ pub mod prune;
 pub mod repository;
 pub mod restore;
 pub mod retention;
+pub mod section_kind;
 pub mod sections;
 pub mod snapshots;
 #[cfg(test)]

@@ -8,12 +8,12 @@ use crate::payload::{AbortInput, BundleFailure, Committed, ExportState, Planned,
 use crate::state::{self, BundleResult, PlanBundle, PlanDocument, RunRecord, SectionsResult};
 use crate::{account_lock, lease, Env, HandlerError};
 use chrono::Utc;
-use qsbackup_core::backup::{plan_assets, BackupOptions, SnapshotSection};
+use qsbackup_core::backup::{plan_assets, BackupOptions, SectionKind, SnapshotSection};
 use qsbackup_core::events::NoProgress;
 use qsbackup_core::manifest::{
     manifest_key, new_snapshot_id, FailReason, FailedAsset, SnapshotManifest, SnapshotStatus,
 };
-use qsbackup_core::sections::{account_key, identities_key, AccountSection, IdentitiesSection};
+use qsbackup_core::sections::{section_key, AccountSection, IdentitiesSection};
 
 pub use export::{check_export, start_export};
 
@@ -87,23 +87,17 @@ pub async fn identities(env: &Env, input: RunInput) -> Result<SectionsDone, Hand
         }
         // A retried state finds what an earlier attempt of this run stored before it failed
         // (e.g. during the DynamoDB writes): no snapshot references it yet, so it is written again.
-        let earlier = match section.name() {
-            "identities" => identities_key(&run.run_id),
-            _ => account_key(&run.run_id),
-        };
+        let earlier = section_key(section.kind(), &run.run_id);
         let store = |e: qsbackup_core::Error| HandlerError::new("RepositoryError", format!("{earlier}: {e}"));
         if env.repository.head(&earlier).await.map_err(store)?.is_some() {
             env.repository.delete(&earlier).await.map_err(store)?;
         }
         match section.backup(&run.run_id, &env.repository, &NoProgress).await {
-            Ok(object) => {
-                if section.name() == "identities" {
-                    result.identities = Some(object);
-                } else {
-                    result.account = Some(object);
-                }
-            }
-            Err(e) => result.errors.push(format!("{} backup failed: {e}", section.name())),
+            Ok(object) => match section.kind() {
+                SectionKind::Identities => result.identities = Some(object),
+                SectionKind::Account => result.account = Some(object),
+            },
+            Err(e) => result.errors.push(format!("{} backup failed: {e}", section.kind())),
         }
         result.notes.extend(section.notes());
     }
