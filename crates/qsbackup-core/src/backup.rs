@@ -461,7 +461,9 @@ async fn run_locked(
     let mode = options.mode;
     let mut notes = Vec::new();
     let (state, run_journal) = prepare_journal(config, aws, repository, options, &id, started_at, &mut notes).await;
-    let assets = async {
+    // Boxed, as are the sections: joined inline, the three SDK-heavy futures would sit side by
+    // side in this one and deepen every stack that polls it.
+    let assets = Box::pin(async {
         if mode.includes_assets() {
             export_assets(
                 config,
@@ -481,8 +483,8 @@ async fn run_locked(
         } else {
             Ok(None)
         }
-    };
-    let identities = run_section(
+    });
+    let identities = Box::pin(run_section(
         options.identities.as_ref(),
         mode.includes_identities(),
         &id,
@@ -490,8 +492,8 @@ async fn run_locked(
         sink,
         run_journal.as_ref(),
         &options.cancel,
-    );
-    let account = run_section(
+    ));
+    let account = Box::pin(run_section(
         options.account.as_ref(),
         mode.includes_assets(),
         &id,
@@ -499,7 +501,7 @@ async fn run_locked(
         sink,
         run_journal.as_ref(),
         &options.cancel,
-    );
+    ));
     let (assets, (identities, identities_error), (account, account_error)) = tokio::join!(assets, identities, account);
     let assets = assets?;
     if options.cancel.is_cancelled() {
