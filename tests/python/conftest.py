@@ -86,6 +86,12 @@ class Emulator:
     def clear_faults(self) -> None:
         self.set_faults({})
 
+    def expire_downloads(self) -> int:
+        """Expires every download URL handed out so far; returns how many."""
+        status, body = self.admin("POST", "/_emulator/downloads/expire")
+        assert status == 200, (status, body)
+        return body["expired"]
+
     def stderr_tail(self, limit: int = 4000) -> str:
         try:
             return self.stderr_path.read_text(errors="replace")[-limit:]

@@ -1,6 +1,7 @@
 //! The admin API under `/_emulator/` that tests, benchmarks and outside checks
 //! use: statistics, fault plans, user-like edits and deletions of assets, and
-//! the download endpoint that stands in for S3's presigned URLs.
+//! the download endpoint that stands in for S3's presigned URLs (which tests
+//! can expire at will).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +14,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::bundle::ExportResult;
 use crate::faults::FaultPlan;
+use crate::jobs::ExportResult;
 use crate::model::AssetType;
 use crate::server::Service;
 use crate::wire;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<Arc<Service>> {
             axum::routing::delete(delete_asset).patch(patch_asset),
         )
         .route("/_emulator/accounts/{account}/summary", get(summary))
+        .route("/_emulator/downloads/expire", post(expire_downloads))
         .route("/_emulator/download/{token}/{file}", get(download))
 }
 
@@ -67,6 +69,20 @@ async fn set_faults(State(svc): Svc, body: Bytes) -> Response {
 
 async fn get_faults(State(svc): Svc) -> Response {
     Json(serde_json::to_value(svc.faults().plan.clone()).unwrap_or(Value::Null)).into_response()
+}
+
+/// Expires every download URL handed out so far, as the passing of its
+/// lifetime would; a later describe hands out a fresh one. Tests use it instead
+/// of waiting out `url_ttl_seconds`.
+async fn expire_downloads(State(svc): Svc) -> Response {
+    let mut world = svc.world();
+    let now = wire::now_epoch();
+    let mut expired = 0usize;
+    for d in world.downloads.values_mut().filter(|d| d.expires_at >= now) {
+        d.expires_at = f64::MIN;
+        expired += 1;
+    }
+    Json(json!({"expired": expired})).into_response()
 }
 
 fn kind(s: &str) -> Option<AssetType> {

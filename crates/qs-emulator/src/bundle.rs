@@ -4,59 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{Cursor, Read, Write};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use crate::account::Account;
 use crate::generate::{definition_json, UNSUPPORTED_SOURCE_TYPES};
-use crate::model::{referenced_arns, Account, Arns, Asset, AssetArn, AssetType, Definition, Permission, Tag};
+use crate::model::{referenced_arns, Arns, Asset, AssetArn, AssetType, Definition, Permission, Tag};
 use crate::wire::ApiError;
-
-/// How an export job ends, decided when it starts.
-#[derive(Debug, Clone)]
-pub enum ExportResult {
-    Success {
-        content: Arc<Vec<u8>>,
-        content_type: &'static str,
-    },
-    Failed(Vec<Value>),
-}
-
-#[derive(Debug, Clone)]
-pub struct ExportJob {
-    pub id: String,
-    pub arn: String,
-    pub created: f64,
-    pub started: Instant,
-    pub queue: Duration,
-    pub run: Duration,
-    /// The request members the describe call echoes.
-    pub request: Map<String, Value>,
-    pub result: ExportResult,
-    pub warnings: Vec<Value>,
-}
-
-impl ExportJob {
-    pub fn ends(&self) -> Instant {
-        self.started + self.queue + self.run
-    }
-    pub fn running(&self, now: Instant) -> bool {
-        now < self.ends()
-    }
-    pub fn status(&self, now: Instant) -> &'static str {
-        if now < self.started + self.queue {
-            "QUEUED_FOR_IMMEDIATE_EXECUTION"
-        } else if now < self.ends() {
-            "IN_PROGRESS"
-        } else {
-            match self.result {
-                ExportResult::Success { .. } => "SUCCESSFUL",
-                ExportResult::Failed(_) => "FAILED",
-            }
-        }
-    }
-}
 
 /// Export request options that shape the bundle.
 #[derive(Debug, Clone)]

@@ -9,6 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::operation::Operation;
+
 /// The fault plan, as given by `--faults FILE.json` or `PUT /_emulator/faults`.
 /// Rates are probabilities from 0 to 1, per operation name or `"*"`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,16 +77,16 @@ impl Faults {
         self.plan = plan;
     }
 
-    fn rate(map: &BTreeMap<String, f64>, op: &str) -> f64 {
-        map.get(op).or_else(|| map.get("*")).copied().unwrap_or(0.0)
+    fn rate(map: &BTreeMap<String, f64>, op: Operation) -> f64 {
+        map.get(op.name()).or_else(|| map.get("*")).copied().unwrap_or(0.0)
     }
 
     fn roll(&mut self, p: f64) -> bool {
         p > 0.0 && self.rng.random::<f64>() < p
     }
 
-    pub fn for_call(&mut self, op: &str) -> CallFault {
-        if self.plan.deny.contains(op) {
+    pub fn for_call(&mut self, op: Operation) -> CallFault {
+        if self.plan.deny.contains(op.name()) {
             return CallFault::Deny;
         }
         let throttle = Self::rate(&self.plan.throttle, op);

@@ -9,9 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 
-use crate::model::{
-    Account, Arns, Asset, AssetType, Brand, Definition, FolderMember, Group, Namespace, Permission, Tag, User,
-};
+use crate::account::Account;
+use crate::model::{Arns, Asset, AssetType, Brand, Definition, FolderMember, Group, Namespace, Permission, Tag, User};
 
 /// Account sizes: `small` about 60 assets, `medium` about 1,000, `large` about 10,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,15 +3,18 @@
 //! AWS SDK code paths they use against AWS.
 //!
 //! The crate owns the emulated service: generated accounts ([`generate`]), the
-//! state model ([`model`]), the HTTP front ([`server`]), the operations
+//! state model ([`model`], [`account`], [`jobs`]), the HTTP front ([`server`]), the operations
 //! ([`ops`]), asset bundles ([`bundle`]), fault injection ([`faults`]) and
 //! call statistics ([`stats`]).
 
+pub mod account;
 pub mod admin;
 pub mod bundle;
 pub mod faults;
 pub mod generate;
+pub mod jobs;
 pub mod model;
+pub mod operation;
 pub mod ops;
 pub mod server;
 pub mod stats;
@@ -45,7 +48,7 @@ pub struct EmulatorOptions {
     /// S3 endpoint that import jobs read `S3Uri` sources from.
     pub s3_endpoint: Option<String>,
     /// A saved account (from `generate`) to load instead of generating one.
-    pub state: Option<model::Account>,
+    pub state: Option<account::Account>,
 }
 
 impl Default for EmulatorOptions {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use qs_emulator::model::{Account, AssetType};
+use qs_emulator::account::Account;
+use qs_emulator::model::AssetType;
 use qs_emulator::{EmulatorOptions, FaultPlan, Profile, Timing};
 
 #[derive(Parser)]

@@ -1,5 +1,5 @@
-//! The emulated state of QuickSight accounts: assets, identities and account
-//! configuration, plus the asset bundle jobs that run against them.
+//! The emulated model of QuickSight: asset types, assets, identities, brands,
+//! ARNs; the bottom of the crate, using no other module of it.
 //!
 //! Assets keep their type-specific API fields as JSON in QuickSight's own
 //! PascalCase member names, so describe responses are assembled from them and
@@ -9,9 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::bundle::ExportJob;
-use crate::ops::import::ImportJob;
 
 /// The asset types QuickSight exports in bundles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -194,96 +191,6 @@ pub struct Brand {
     pub updated: f64,
     /// API `BrandDefinition`.
     pub definition: Value,
-}
-
-/// One QuickSight account in one region.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Account {
-    pub account_id: String,
-    #[serde(default)]
-    pub assets: BTreeMap<AssetType, BTreeMap<String, Asset>>,
-    /// Folder id to its members.
-    #[serde(default)]
-    pub folder_members: BTreeMap<String, BTreeSet<FolderMember>>,
-    #[serde(default)]
-    pub namespaces: BTreeMap<String, Namespace>,
-    /// API `AccountSettings`.
-    #[serde(default)]
-    pub settings: Value,
-    /// Namespace to API `AccountCustomization`.
-    #[serde(default)]
-    pub customizations: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub brands: BTreeMap<String, Brand>,
-    /// Name to API `CustomPermissions` (without `Arn`).
-    #[serde(default)]
-    pub custom_permissions: BTreeMap<String, Value>,
-    #[serde(skip)]
-    pub export_jobs: BTreeMap<String, ExportJob>,
-    #[serde(skip)]
-    pub import_jobs: BTreeMap<String, ImportJob>,
-}
-
-impl Account {
-    pub fn empty(account_id: &str, region: &str, now: f64) -> Account {
-        let mut namespaces = BTreeMap::new();
-        namespaces.insert(
-            "default".to_string(),
-            Namespace {
-                name: "default".into(),
-                capacity_region: region.into(),
-                created: now,
-                users: BTreeMap::new(),
-                groups: BTreeMap::new(),
-            },
-        );
-        Account {
-            account_id: account_id.to_string(),
-            namespaces,
-            settings: serde_json::json!({
-                "AccountName": format!("account-{account_id}"),
-                "Edition": "ENTERPRISE",
-                "DefaultNamespace": "default",
-                "NotificationEmail": "bi-admins@example.com",
-                "PublicSharingEnabled": false,
-                "TerminationProtectionEnabled": true
-            }),
-            ..Default::default()
-        }
-    }
-
-    pub fn assets_of(&self, t: AssetType) -> impl Iterator<Item = &Asset> {
-        self.assets.get(&t).into_iter().flat_map(|m| m.values())
-    }
-
-    pub fn asset(&self, t: AssetType, id: &str) -> Option<&Asset> {
-        self.assets.get(&t).and_then(|m| m.get(id))
-    }
-
-    pub fn asset_mut(&mut self, t: AssetType, id: &str) -> Option<&mut Asset> {
-        self.assets.get_mut(&t).and_then(|m| m.get_mut(id))
-    }
-
-    pub fn insert(&mut self, t: AssetType, asset: Asset) {
-        self.assets.entry(t).or_default().insert(asset.id.clone(), asset);
-    }
-
-    pub fn remove(&mut self, t: AssetType, id: &str) -> Option<Asset> {
-        let removed = self.assets.get_mut(&t).and_then(|m| m.remove(id));
-        if removed.is_some() {
-            for members in self.folder_members.values_mut() {
-                members.retain(|m| !(m.asset_type == t && m.id == id));
-            }
-            if t == AssetType::Folder {
-                self.folder_members.remove(id);
-            }
-        }
-        removed
-    }
-
-    pub fn count(&self) -> usize {
-        self.assets.values().map(|m| m.len()).sum()
-    }
 }
 
 /// ARN helpers for one account and region.

@@ -1,22 +1,24 @@
-//! The HTTP front of the emulator: SigV4 credential scope, routing of
+//! The HTTP front of the emulator: SigV4 credential scope, axum's routing of
 //! QuickSight's REST paths to operations, statistics, injected faults and
 //! simulated latency, all in one place before any operation runs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::account::Account;
 use crate::faults::{CallFault, Faults};
-use crate::model::Account;
-use crate::ops::{self, Route};
+use crate::operation::Operation;
+use crate::ops;
 use crate::stats::Stats;
 use crate::wire::{self, ApiError};
 use crate::{admin, generate, EmulatorOptions, Timing};
@@ -129,33 +131,15 @@ impl Service {
     }
 }
 
-/// Operations whose model declares `ResourceUnavailableException` (503).
-const DECLARE_UNAVAILABLE: &[&str] = &[
-    "ListNamespaces",
-    "CreateNamespace",
-    "DescribeNamespace",
-    "ListUsers",
-    "ListGroups",
-    "ListGroupMemberships",
-    "DescribeUser",
-    "DescribeGroup",
-    "RegisterUser",
-    "CreateGroup",
-    "CreateGroupMembership",
-    "DescribeAccountSettings",
-    "DescribeAccountCustomization",
-    "ListCustomPermissions",
-];
-
 /// An injected server error, with a code the operation's model declares
 /// (the brand APIs say `InternalServerException`, most others
 /// `InternalFailureException`; the asset bundle APIs declare none, and get the
 /// common `InternalFailureException`).
-fn server_error(op: &str, fault: CallFault) -> ApiError {
-    if op.ends_with("Brand") || op.ends_with("Brands") {
+fn server_error(op: Operation, fault: CallFault) -> ApiError {
+    if op.is_brand() {
         return ApiError::new("InternalServerException", "An internal server error occurred.");
     }
-    if fault == CallFault::Unavailable && DECLARE_UNAVAILABLE.contains(&op) {
+    if fault == CallFault::Unavailable && op.declares_unavailable() {
         return ApiError::new(
             "ResourceUnavailableException",
             "The service is temporarily unavailable.",
@@ -164,37 +148,59 @@ fn server_error(op: &str, fault: CallFault) -> ApiError {
     ApiError::new("InternalFailureException", "An internal failure occurred.")
 }
 
-pub fn router(service: std::sync::Arc<Service>) -> Router {
-    admin::routes().fallback(api).with_state(service)
-}
-
-async fn api(
-    State(svc): State<std::sync::Arc<Service>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match handle(&svc, method, uri, headers, body).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
+/// The service's routes, the admin API's, and QuickSight's answer to anything else.
+pub fn router(service: Arc<Service>) -> Router {
+    let mut api: Router<Arc<Service>> = Router::new();
+    for (method, path, op) in ops::routes() {
+        let handler = move |State(svc): State<Arc<Service>>,
+                            Path(labels): Path<Vec<String>>,
+                            uri: Uri,
+                            headers: HeaderMap,
+                            body: Bytes| async move {
+            call(&svc, op, labels, uri, headers, body)
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
+        };
+        let filter = match MethodFilter::try_from(method) {
+            Ok(f) => f,
+            Err(_) => continue,
+        };
+        api = api.route(&path, on(filter, handler));
     }
+    api.merge(admin::routes())
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        .with_state(service)
 }
 
-async fn handle(
+/// A path or method QuickSight has no operation for; unsigned requests are
+/// refused first, as AWS refuses them.
+async fn unknown_operation(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(e) = wire::signed_region(&headers) {
+        return e.into_response();
+    }
+    ApiError::new(
+        "UnknownOperationException",
+        format!("No operation at {method} {}", uri.path()),
+    )
+    .into_response()
+}
+
+/// One call of `op`: statistics, injected faults and latency, the identity
+/// region check, then the operation. `labels` are the path labels, the
+/// account first.
+async fn call(
     svc: &Service,
-    method: Method,
+    op: Operation,
+    labels: Vec<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let region = wire::signed_region(&headers)?;
-    let route = Route::parse(&method, uri.path()).ok_or_else(|| {
-        ApiError::new(
-            "UnknownOperationException",
-            format!("No operation at {method} {}", uri.path()),
-        )
-    })?;
+    let Some((account, labels)) = labels.split_first() else {
+        return Err(ApiError::new("UnknownOperationException", op.name()));
+    };
     let query: HashMap<String, String> = uri
         .query()
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
@@ -202,14 +208,12 @@ async fn handle(
 
     let fault = {
         let mut world = svc.world();
-        let st = world.stats.entry(route.account.clone()).or_default();
-        *st.calls.entry(route.op.to_string()).or_default() += 1;
-        let fault = svc.faults().for_call(route.op);
+        let st = world.stats.entry(account.clone()).or_default();
+        *st.calls.entry(op).or_default() += 1;
+        let fault = svc.faults().for_call(op);
         match fault {
-            CallFault::Throttle => *st.throttled.entry(route.op.to_string()).or_default() += 1,
-            CallFault::ServerError | CallFault::Unavailable => {
-                *st.server_errors.entry(route.op.to_string()).or_default() += 1
-            }
+            CallFault::Throttle => *st.throttled.entry(op).or_default() += 1,
+            CallFault::ServerError | CallFault::Unavailable => *st.server_errors.entry(op).or_default() += 1,
             _ => {}
         }
         fault
@@ -226,16 +230,16 @@ async fn handle(
         CallFault::Deny => {
             return Err(ApiError::new(
                 "AccessDeniedException",
-                format!("User: arn:aws:iam::{}:user/qsbackup is not authorized to perform: quicksight:{} on resource: arn:aws:quicksight:{}:{}:*", route.account, route.op, region, route.account),
+                format!("User: arn:aws:iam::{account}:user/qsbackup is not authorized to perform: quicksight:{op} on resource: arn:aws:quicksight:{region}:{account}:*"),
             ))
         }
         CallFault::Throttle => return Err(ApiError::new("ThrottlingException", "Rate exceeded")),
-        CallFault::ServerError | CallFault::Unavailable => return Err(server_error(route.op, fault)),
+        CallFault::ServerError | CallFault::Unavailable => return Err(server_error(op, fault)),
         CallFault::LimitExceeded => {
             return Err(ApiError::new("LimitExceededException", "A limit is exceeded: too many concurrent jobs in this account."))
         }
     }
-    if route.identity && region != svc.identity_region {
+    if op.identity_region_only() && region != svc.identity_region {
         return Err(ApiError::new(
             "AccessDeniedException",
             format!(
@@ -246,10 +250,10 @@ async fn handle(
     }
     let ctx = ops::Ctx {
         svc,
-        account: route.account.clone(),
+        account: account.clone(),
         region,
         query,
         body,
     };
-    ops::dispatch(&ctx, &route).await
+    ops::dispatch(&ctx, op, labels).await
 }

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::operation::Operation;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
-    pub calls: BTreeMap<String, u64>,
-    pub throttled: BTreeMap<String, u64>,
-    pub server_errors: BTreeMap<String, u64>,
+    pub calls: BTreeMap<Operation, u64>,
+    pub throttled: BTreeMap<Operation, u64>,
+    pub server_errors: BTreeMap<Operation, u64>,
     pub peak_concurrent_export_jobs: u64,
     pub peak_concurrent_import_jobs: u64,
     pub export_jobs_started: u64,

@@ -37,6 +37,7 @@ use crate::repository::journal::{self, plan_resume, ExportFingerprint, Journal, 
 use crate::repository::lock::{LockGuard, LockPurpose, RepositoryLock};
 use crate::repository::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
+pub use crate::section_kind::SectionKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -50,8 +51,8 @@ use tokio_util::sync::CancellationToken;
 /// own object under the snapshot id and returns it; the manifest records the reference.
 #[async_trait]
 pub trait SnapshotSection: Send + Sync {
-    /// Name used in events and notes, e.g. `identities`.
-    fn name(&self) -> &str;
+    /// Which part of the snapshot this is.
+    fn kind(&self) -> SectionKind;
     /// Backs the section up for snapshot `snapshot_id`.
     async fn backup(&self, snapshot_id: &str, repository: &Repository, sink: &dyn ProgressSink) -> Result<ObjectRef>;
     /// What the manifest and report should say about this section's completeness (e.g. a
@@ -262,10 +263,10 @@ async fn run_section(
         Ok(object) => {
             if let Some(j) = journal {
                 // Only for prune: a crashed run's section object is then known to be garbage.
-                let _ = j.journal.section_stored(section.name(), &object.key).await;
+                let _ = j.journal.section_stored(section.kind(), &object.key).await;
             }
             sink.event(&Event::SectionStored {
-                name: section.name().to_string(),
+                name: section.kind().name().to_string(),
                 key: object.key.clone(),
                 bytes: object.size,
             });
@@ -276,10 +277,10 @@ async fn run_section(
         Err(e) => {
             let message = e.to_string();
             sink.event(&Event::SectionFailed {
-                name: section.name().to_string(),
+                name: section.kind().name().to_string(),
                 message: message.clone(),
             });
-            (None, Some(format!("{} backup failed: {message}", section.name())))
+            (None, Some(format!("{} backup failed: {message}", section.kind())))
         }
     }
 }
@@ -422,7 +423,9 @@ async fn run_locked(
     let mode = options.mode;
     let mut notes = Vec::new();
     let (state, run_journal) = prepare_journal(config, aws, repository, options, &id, started_at, &mut notes).await;
-    let assets = async {
+    // Boxed, as are the sections: joined inline, the three SDK-heavy futures would sit side by
+    // side in this one and deepen every stack that polls it.
+    let assets = Box::pin(async {
         if mode.includes_assets() {
             export_assets(
                 config,
@@ -442,8 +445,8 @@ async fn run_locked(
         } else {
             Ok(None)
         }
-    };
-    let identities = run_section(
+    });
+    let identities = Box::pin(run_section(
         options.identities.as_ref(),
         mode.includes_identities(),
         &id,
@@ -451,8 +454,8 @@ async fn run_locked(
         sink,
         run_journal.as_ref(),
         &options.cancel,
-    );
-    let account = run_section(
+    ));
+    let account = Box::pin(run_section(
         options.account.as_ref(),
         mode.includes_assets(),
         &id,
@@ -460,7 +463,7 @@ async fn run_locked(
         sink,
         run_journal.as_ref(),
         &options.cancel,
-    );
+    ));
     let (assets, (identities, identities_error), (account, account_error)) = tokio::join!(assets, identities, account);
     let assets = assets?;
     if options.cancel.is_cancelled() {

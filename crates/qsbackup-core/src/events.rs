@@ -88,7 +88,7 @@ pub enum Event {
     /// An import job has ended with `status` (QuickSight's `JobStatus`, or why it did not run).
     ImportJobFinished {
         job_id: String,
-        status: String,
+        status: crate::job_status::ImportJobStatus,
         succeeded: usize,
         failed: usize,
     },

@@ -14,10 +14,12 @@ pub mod error;
 pub mod events;
 pub mod iam_policy;
 pub mod identities;
+pub mod job_status;
 pub mod limits;
 pub mod poll;
 pub mod repository;
 pub mod restore;
+pub mod section_kind;
 #[cfg(test)]
 mod testutil;
 pub mod text;

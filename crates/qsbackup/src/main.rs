@@ -44,11 +44,10 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    // The SDK's futures are large; give the runtime's threads room. Blocking
-    // threads (local file I/O) are capped: each one costs resident memory.
+    // Blocking threads (local file I/O) are capped: each one costs resident memory.
+    // The workers keep tokio's default stack: the deep engine futures are boxed.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(16 * 1024 * 1024)
         .max_blocking_threads(8)
         .build()
     {

@@ -5,7 +5,8 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::model::{Account, Arns, Asset, AssetType};
+use crate::account::Account;
+use crate::model::{Arns, Asset, AssetType};
 use crate::wire::{self, ApiError};
 
 const BUILT_IN_THEMES: [&str; 4] = ["CLASSIC", "MIDNIGHT", "SEASIDE", "RAINIER"];

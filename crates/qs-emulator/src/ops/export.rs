@@ -9,7 +9,8 @@ use rand::SeedableRng;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
-use crate::bundle::{self, ExportJob, ExportOptions, ExportResult};
+use crate::bundle::{self, ExportOptions};
+use crate::jobs::{ExportJob, ExportResult, JobStatus};
 use crate::model::Arns;
 use crate::server::Download;
 use crate::wire::{self, ApiError};
@@ -170,10 +171,10 @@ pub fn describe(ctx: &Ctx, job_id: &str) -> Result<Response, ApiError> {
         }
         let mut download = false;
         match (&job.result, status) {
-            (ExportResult::Failed(errors), "FAILED") => {
+            (ExportResult::Failed(errors), JobStatus::Failed) => {
                 body.insert("Errors".into(), json!(errors));
             }
-            (ExportResult::Success { .. }, "SUCCESSFUL") => download = true,
+            (ExportResult::Success { .. }, JobStatus::Successful) => download = true,
             _ => {}
         }
         Ok((body, download))

@@ -11,60 +11,15 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::Ctx;
+use crate::account::Account;
 use crate::bundle::{self, BundleResource};
-use crate::model::{
-    referenced_arns, rewrite_strings, Account, Arns, Asset, AssetArn, AssetType, FolderMember, Permission, Tag,
-};
+use crate::jobs::{ImportJob, JobStatus};
+use crate::model::{referenced_arns, rewrite_strings, Arns, Asset, AssetArn, AssetType, FolderMember, Permission, Tag};
 use crate::server::Service;
 use crate::wire::{self, ApiError};
 
 /// The largest inline `Body` QuickSight accepts.
 pub const MAX_INLINE_BODY: usize = 20_971_520;
-
-#[derive(Debug, Clone)]
-pub struct ImportJob {
-    pub id: String,
-    pub arn: String,
-    pub created: f64,
-    pub started: Instant,
-    pub run: Duration,
-    pub request: Map<String, Value>,
-    pub rollback: bool,
-    /// Assets to create or update, with the folders they go into.
-    pub planned: Vec<(AssetType, Asset, Vec<String>)>,
-    pub schedules: Vec<(String, Value)>,
-    pub errors: Vec<Value>,
-    /// Final status once applied.
-    pub outcome: Option<&'static str>,
-    /// Time spent queued at the start (part of `run`).
-    pub queue: Duration,
-    /// How long a rollback shows as in progress once the job has failed.
-    pub rollback_time: Duration,
-    /// When the job was applied or rolled back.
-    pub settled_at: Option<Instant>,
-    /// The rollback itself fails (fault injection): what succeeded stays.
-    pub rollback_fails: bool,
-}
-
-impl ImportJob {
-    fn running(&self, now: Instant) -> bool {
-        self.outcome.is_none() && now < self.started + self.run
-    }
-    fn status(&self, now: Instant) -> &'static str {
-        match (self.outcome, self.settled_at) {
-            (None, _) if now < self.started + self.queue => "QUEUED_FOR_IMMEDIATE_EXECUTION",
-            (None, _) => "IN_PROGRESS",
-            (Some(o @ ("FAILED_ROLLBACK_COMPLETED" | "FAILED_ROLLBACK_ERROR")), Some(at)) => {
-                if now < at + self.rollback_time {
-                    "FAILED_ROLLBACK_IN_PROGRESS"
-                } else {
-                    o
-                }
-            }
-            (Some(o), _) => o,
-        }
-    }
-}
 
 fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
@@ -477,16 +432,16 @@ pub fn settle(_svc: &Service, acct: &mut Account, _region: &str) {
             .filter_map(|e| field(e, "Arn").map(str::to_string))
             .collect();
         let outcome = if job.errors.is_empty() {
-            "SUCCESSFUL"
+            JobStatus::Successful
         } else if job.rollback && job.rollback_fails {
             // The rollback broke down: what had succeeded stays in the account.
-            "FAILED_ROLLBACK_ERROR"
+            JobStatus::FailedRollbackError
         } else if job.rollback {
-            "FAILED_ROLLBACK_COMPLETED"
+            JobStatus::FailedRollbackCompleted
         } else {
-            "FAILED"
+            JobStatus::Failed
         };
-        if outcome != "FAILED_ROLLBACK_COMPLETED" {
+        if outcome != JobStatus::FailedRollbackCompleted {
             let stamp = wire::now_epoch();
             let account_id = acct.account_id.clone();
             let mut schedules_by_set: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -550,13 +505,13 @@ pub fn describe(ctx: &Ctx, job_id: &str) -> Result<Response, ApiError> {
         for (k, v) in &job.request {
             body.insert(k.clone(), v.clone());
         }
-        if status.starts_with("FAILED") {
+        if status.is_failed() {
             body.insert("Errors".into(), json!(job.errors));
         }
-        if status == "FAILED_ROLLBACK_COMPLETED" {
+        if status == JobStatus::FailedRollbackCompleted {
             body.insert("RollbackErrors".into(), json!([]));
         }
-        if status == "FAILED_ROLLBACK_ERROR" {
+        if status == JobStatus::FailedRollbackError {
             let left: Vec<Value> = job
                 .planned
                 .iter()

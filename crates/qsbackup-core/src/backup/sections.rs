@@ -13,7 +13,7 @@ use chrono::Utc;
 
 use crate::account_config::{self, AccountSnapshot};
 use crate::aws::AwsContext;
-use crate::backup::SnapshotSection;
+use crate::backup::{SectionKind, SnapshotSection};
 use crate::config::Config;
 use crate::dynamodb::{self, IdentityTablesReport, TableNames};
 use crate::error::{Error, Result};
@@ -31,9 +31,17 @@ pub fn account_key(snapshot_id: &str) -> String {
     crate::repository::layout::account_key(snapshot_id)
 }
 
-fn section_error(section: &str, message: String) -> Error {
+/// Where `kind`'s object of `snapshot_id` lives.
+pub fn section_key(kind: SectionKind, snapshot_id: &str) -> String {
+    match kind {
+        SectionKind::Identities => identities_key(snapshot_id),
+        SectionKind::Account => account_key(snapshot_id),
+    }
+}
+
+fn section_error(section: SectionKind, message: String) -> Error {
     Error::Section {
-        section: section.to_string(),
+        section: section.name().to_string(),
         message,
     }
 }
@@ -107,14 +115,14 @@ impl IdentitiesSection {
     async fn read(&self) -> Result<IdentitySnapshot> {
         identities::snapshot(&self.quicksight, &self.account_id, &self.limits)
             .await
-            .map_err(|e| section_error("identities", e.to_string()))
+            .map_err(|e| section_error(SectionKind::Identities, e.to_string()))
     }
 }
 
 #[async_trait]
 impl SnapshotSection for IdentitiesSection {
-    fn name(&self) -> &str {
-        "identities"
+    fn kind(&self) -> SectionKind {
+        SectionKind::Identities
     }
 
     async fn backup(&self, snapshot_id: &str, repository: &Repository, _sink: &dyn ProgressSink) -> Result<ObjectRef> {
@@ -126,7 +134,7 @@ impl SnapshotSection for IdentitiesSection {
             Some((client, names)) => Some(
                 dynamodb::write_identity_tables(client, names, &snapshot, snapshot_id, Utc::now().date_naive())
                     .await
-                    .map_err(|e| section_error("identities", format!("DynamoDB tables: {e}")))?,
+                    .map_err(|e| section_error(SectionKind::Identities, format!("DynamoDB tables: {e}")))?,
             ),
             None => None,
         };
@@ -194,8 +202,8 @@ impl AccountSection {
 
 #[async_trait]
 impl SnapshotSection for AccountSection {
-    fn name(&self) -> &str {
-        "account"
+    fn kind(&self) -> SectionKind {
+        SectionKind::Account
     }
 
     async fn backup(&self, snapshot_id: &str, repository: &Repository, _sink: &dyn ProgressSink) -> Result<ObjectRef> {
@@ -203,7 +211,7 @@ impl SnapshotSection for AccountSection {
         let snapshot: AccountSnapshot =
             account_config::snapshot_with_limits(&self.quicksight, &self.account_id, &namespaces, &section_limits())
                 .await
-                .map_err(|e| section_error("account", e.to_string()))?;
+                .map_err(|e| section_error(SectionKind::Account, e.to_string()))?;
         if let Ok(mut notes) = self.notes.lock() {
             *notes = namespace_note
                 .into_iter()

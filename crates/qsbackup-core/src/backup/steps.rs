@@ -107,7 +107,7 @@ impl Steps<'_> {
         let stored = match section.backup(&run.run_id, self.repository, &NoProgress).await {
             Ok(object) => Some(object),
             Err(e) => {
-                result.errors.push(format!("{} backup failed: {e}", section.name()));
+                result.errors.push(format!("{} backup failed: {e}", section.kind()));
                 None
             }
         };

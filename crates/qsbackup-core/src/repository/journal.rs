@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::repository::layout::{self, RepoFile};
 use crate::repository::manifest::{manifest_key, BundleRecord};
 use crate::repository::Repository;
+use crate::section_kind::SectionKind;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ pub struct StoredRecord {
 /// `section-<name>.json`: an identities or account object of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionRecord {
-    pub name: String,
+    pub name: SectionKind,
     pub key: String,
     pub at: DateTime<Utc>,
 }
@@ -153,9 +154,9 @@ impl Journal {
     }
 
     /// An identities or account object was written at `key`.
-    pub async fn section_stored(&self, name: &str, key: &str) -> Result<()> {
+    pub async fn section_stored(&self, name: SectionKind, key: &str) -> Result<()> {
         let r = SectionRecord {
-            name: name.to_string(),
+            name,
             key: key.to_string(),
             at: Utc::now(),
         };

@@ -11,6 +11,7 @@ use super::{AssetKey, FailureAction, RestorePlan};
 use crate::aws::{error_code, service_error, AwsContext};
 use crate::backup::export::Tuning;
 use crate::events::{Event, ProgressSink};
+pub use crate::job_status::ImportJobStatus;
 use crate::poll::{jittered, poll_until, Poll, PollSchedule};
 use crate::repository::Repository;
 use aws_sdk_quicksight::operation::describe_asset_bundle_import_job::DescribeAssetBundleImportJobOutput;
@@ -69,13 +70,32 @@ impl JobError {
     }
 }
 
+/// Why QuickSight did not start a job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum StartRefused {
+    /// The request was invalid for QuickSight (`InvalidParameterValueException`).
+    #[error("{0}")]
+    Invalid(String),
+    /// Any other error of the start call.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StartRefused {
+    fn status(&self) -> ImportJobStatus {
+        match self {
+            StartRefused::Invalid(_) => ImportJobStatus::Refused,
+            StartRefused::Failed(_) => ImportJobStatus::Error,
+        }
+    }
+}
+
 /// One import job as it ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobReport {
     pub number: usize,
     pub job_id: String,
-    /// QuickSight's final `JobStatus`, or `NOT_STARTED`, `REFUSED`, `TIMED_OUT`, `ERROR`.
-    pub status: String,
+    pub status: ImportJobStatus,
     pub assets: usize,
     pub source: BundleSource,
     pub bytes: u64,
@@ -198,7 +218,7 @@ impl Runner<'_> {
                 self.job_id(number)
             );
             imported.jobs.push(JobReport {
-                status: "INTERRUPTED".into(),
+                status: ImportJobStatus::Interrupted,
                 assets: assets.len(),
                 ..self.not_started(number, self.plan.jobs[number - 1].source)
             });
@@ -260,7 +280,7 @@ impl Runner<'_> {
         JobReport {
             number,
             job_id: self.job_id(number),
-            status: "NOT_STARTED".into(),
+            status: ImportJobStatus::NotStarted,
             assets: 0,
             source,
             bytes: 0,
@@ -289,7 +309,7 @@ impl Runner<'_> {
         let (zip, dropped) = match built {
             Ok(b) => b,
             Err(e) => {
-                report.status = "ERROR".into();
+                report.status = ImportJobStatus::Error;
                 return JobRun {
                     report,
                     results: fail_all(e.to_string()),
@@ -306,7 +326,7 @@ impl Runner<'_> {
         } else {
             report.source = BundleSource::S3;
             let Some(base) = &self.settings.staging else {
-                report.status = "ERROR".into();
+                report.status = ImportJobStatus::Error;
                 return JobRun {
                     report,
                     results: fail_all("the bundle is over the inline limit and the repository is not on S3".into()),
@@ -315,7 +335,7 @@ impl Runner<'_> {
             };
             let key = crate::repository::layout::restore_staging_key(&self.plan.restore_id, number);
             if let Err(e) = self.repository.put_create(&key, bytes::Bytes::from(zip)).await {
-                report.status = "ERROR".into();
+                report.status = ImportJobStatus::Error;
                 return JobRun {
                     report,
                     results: fail_all(format!("staging the bundle failed: {e}")),
@@ -336,8 +356,9 @@ impl Runner<'_> {
                 });
                 self.wait(&job_id, deadline).await
             }
-            Err((status, message)) => {
-                report.status = status.into();
+            Err(refused) => {
+                report.status = refused.status();
+                let message = refused.to_string();
                 report.errors.push(JobError {
                     arn: None,
                     error_type: None,
@@ -352,13 +373,13 @@ impl Runner<'_> {
         }
         let results = match ended {
             Err(message) => {
-                if report.status == "NOT_STARTED" {
-                    report.status = "ERROR".into();
+                if report.status == ImportJobStatus::NotStarted {
+                    report.status = ImportJobStatus::Error;
                 }
                 fail_all(message)
             }
             Ok(Ended::TimedOut) => {
-                report.status = "TIMED_OUT".into();
+                report.status = ImportJobStatus::TimedOut;
                 fail_all(format!(
                     "import job {job_id} did not finish within {} s",
                     self.settings.job_timeout.as_secs()
@@ -383,14 +404,14 @@ impl Runner<'_> {
         }
     }
 
-    /// Starts the job; `Err((status, message))` when QuickSight refused it.
+    /// Starts the job; `Err` when QuickSight did not.
     async fn start(
         &self,
         job_id: &str,
         assets: &[AssetKey],
         source: AssetBundleImportSource,
         deadline: Instant,
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Result<(), StartRefused> {
         let ds_ids: Vec<&str> = assets
             .iter()
             .filter(|k| k.asset_type == crate::asset::AssetType::DataSource)
@@ -441,8 +462,8 @@ impl Runner<'_> {
                     tokio::time::sleep(jittered(backoff)).await;
                     backoff = (backoff * 2).min(t.limit_backoff_max);
                 }
-                Some("InvalidParameterValueException") => return Err(("REFUSED", message)),
-                _ => return Err(("ERROR", message)),
+                Some("InvalidParameterValueException") => return Err(StartRefused::Invalid(message)),
+                _ => return Err(StartRefused::Failed(message)),
             }
         }
     }
@@ -484,8 +505,9 @@ impl Runner<'_> {
         out: &DescribeAssetBundleImportJobOutput,
         report: &mut JobReport,
     ) -> BTreeMap<AssetKey, AssetResult> {
-        let status = out.job_status().map(|s| s.as_str().to_string()).unwrap_or_default();
-        report.status = status.clone();
+        // `wait` returns only jobs that reached a final state, which always carry one.
+        let status = out.job_status().cloned().unwrap_or(AssetBundleImportJobStatus::Failed);
+        report.status = ImportJobStatus::QuickSight(status.clone());
         report.errors = out.errors().iter().map(JobError::of).collect();
         report.rollback_errors = out.rollback_errors().iter().map(JobError::of).collect();
         report.warnings = out
@@ -529,17 +551,17 @@ impl Runner<'_> {
             .next()
             .map(|(k, m)| format!("{k}: {}", m.join("; ")))
             .or_else(|| unnamed.first().cloned())
-            .unwrap_or_else(|| format!("the job ended {status}"));
+            .unwrap_or_else(|| format!("the job ended {}", status.as_str()));
         assets
             .iter()
             .map(|k| {
                 let own = named.get(k).map(|m| m.join("; "));
-                let result = match (status.as_str(), own) {
-                    ("SUCCESSFUL", _) => AssetResult::Restored,
-                    ("FAILED", Some(m)) => AssetResult::Failed(m),
+                let result = match (&status, own) {
+                    (AssetBundleImportJobStatus::Successful, _) => AssetResult::Restored,
+                    (AssetBundleImportJobStatus::Failed, Some(m)) => AssetResult::Failed(m),
                     // DO_NOTHING: what QuickSight did not name was imported, unless it named nothing.
-                    ("FAILED", None) if !named.is_empty() => AssetResult::Restored,
-                    ("FAILED", None) => AssetResult::Failed(format!(
+                    (AssetBundleImportJobStatus::Failed, None) if !named.is_empty() => AssetResult::Restored,
+                    (AssetBundleImportJobStatus::Failed, None) => AssetResult::Failed(format!(
                         "the import job failed without naming the asset: {}",
                         unnamed.join("; ")
                     )),

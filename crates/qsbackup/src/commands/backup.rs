@@ -75,7 +75,8 @@ pub async fn run_with(
     }
     let repository = common::create_repository(config, Some(&aws)).await?;
     let sink = progress::sink(global);
-    let outcome = backup::run_backup(config, &aws, &repository, sink.as_ref(), &options)
+    // The engine's futures are boxed, so the runtime's default thread stacks suffice.
+    let outcome = Box::pin(backup::run_backup(config, &aws, &repository, sink.as_ref(), &options))
         .await
         .map_err(|e| {
             if let qsbackup_core::Error::NothingStored { failed, .. } = &e {

@@ -326,10 +326,12 @@ async fn plan_and_run(
     let sink = RestoreProgress {
         inner: progress::sink(global),
     };
-    let plan = crate::interrupt::or_interrupt(restore::plan_restore(repository, &manifest, target, &options, &sink))
-        .await
-        .ok_or_else(|| Outcome::interrupted("stopped while planning; nothing was restored"))?
-        .map_err(restore_error)?;
+    let plan = crate::interrupt::or_interrupt(Box::pin(restore::plan_restore(
+        repository, &manifest, target, &options, &sink,
+    )))
+    .await
+    .ok_or_else(|| Outcome::interrupted("stopped while planning; nothing was restored"))?
+    .map_err(restore_error)?;
     if let Some(path) = &args.plan_out {
         let json = serde_json::to_vec_pretty(&plan).map_err(|e| Outcome::failure(e.into()))?;
         std::fs::write(path, json).map_err(|e| Outcome::failure(anyhow!("writing {}: {e}", path.display())))?;
@@ -350,7 +352,7 @@ async fn plan_and_run(
     if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
     }
-    let report = restore::run_restore(repository, &plan, target, &options, &sink)
+    let report = Box::pin(restore::run_restore(repository, &plan, target, &options, &sink))
         .await
         .map_err(restore_error)?;
     if global.json {

@@ -67,7 +67,9 @@ async fn a_crashed_run_leaves_its_stored_bundles_and_running_jobs() {
         .await
         .unwrap();
     j.storing("job-c", "2026/11/28/theme/theme-1.zip").await.unwrap();
-    j.section_stored("identities", "identities/r1.json").await.unwrap();
+    j.section_stored(SectionKind::Identities, "identities/r1.json")
+        .await
+        .unwrap();
 
     let runs = crashed_runs(&repo).await.unwrap();
     assert_eq!(runs.len(), 1);
