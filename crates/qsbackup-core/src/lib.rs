@@ -30,6 +30,7 @@ pub mod prune;
 pub mod repository;
 pub mod restore;
 pub mod retention;
+pub mod retry;
 pub mod sections;
 pub mod snapshots;
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! One AssetBundleExportJob: starting it (backing off while the account is at its job limit)
+//! One AssetBundleExportJob: starting it (retried by [`crate::retry`] while the account is at its
+//! job limit, within the job's time)
 //! and waiting for it (first poll within a second, then at intervals that grow with the job's age
 //! up to a cap, bounded by the per-job time limit). QuickSight has no SDK waiter for these jobs;
 //! this is the one poll loop.
@@ -7,8 +8,8 @@ use super::isolate::{arns_in, Problem};
 use super::Exporter;
 use crate::aws::{error_code, service_error};
 use crate::error::{Error, Result};
-use crate::events::Event;
-use crate::poll::{jittered, poll_until, Poll, PollSchedule};
+use crate::poll::{poll_until, Poll, PollSchedule};
+use crate::retry::{self, Retry, Stop};
 use aws_sdk_quicksight::types::{AssetBundleExportFormat, AssetBundleExportJobStatus};
 use tokio::time::Instant;
 
@@ -49,52 +50,45 @@ fn problems_from_message(message: &str) -> Vec<Problem> {
 impl Exporter<'_> {
     pub(super) async fn start_job(&self, job_id: &str, arns: &[String], deadline: Instant) -> Result<Started> {
         let s = &self.settings;
-        let mut backoff = s.tuning.limit_backoff_initial;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = self
-                .aws
-                .quicksight
-                .start_asset_bundle_export_job()
-                .aws_account_id(&self.aws.account_id)
-                .asset_bundle_export_job_id(job_id)
-                .set_resource_arns(Some(arns.to_vec()))
-                .export_format(AssetBundleExportFormat::from(s.format.as_str()))
-                .include_all_dependencies(s.include_dependencies)
-                .include_permissions(s.include_permissions)
-                .include_tags(s.include_tags)
-                .include_folder_memberships(s.include_folder_memberships)
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(Started::Yes),
-                Err(e) => e,
-            };
-            let message = match service_error("StartAssetBundleExportJob", job_id, &err) {
-                Error::QuickSight { message, .. } => message,
-                other => other.to_string(),
-            };
-            match error_code(&err) {
-                Some("InvalidParameterValueException") => return Ok(Started::Refused(problems_from_message(&message))),
-                Some("ResourceNotFoundException") => return Ok(Started::Gone(problems_from_message(&message))),
-                // Our own earlier attempt got through but its answer was lost.
-                Some("ConflictException") | Some("ResourceExistsException") => return Ok(Started::Yes),
-                // Other users of the account hold job slots: wait for one, within the job's time.
-                Some("LimitExceededException") if crate::poll::deadline_after(backoff) < deadline => {
-                    self.sink.event(&Event::Retrying {
-                        what: format!("export job {job_id}: account at its concurrent job limit"),
-                        attempt,
-                    });
-                    tokio::select! {
-                        biased;
-                        _ = self.cancel.cancelled() => return Ok(Started::Cancelled),
-                        _ = tokio::time::sleep(jittered(backoff)) => {}
-                    }
-                    backoff = (backoff * 2).min(s.tuning.limit_backoff_max);
-                }
-                _ => return Err(service_error("StartAssetBundleExportJob", job_id, &err)),
-            }
+        let started = Retry::new(&s.tuning.job_start_policy(), format!("StartAssetBundleExportJob {job_id}"))
+            .events(self.sink)
+            .until(deadline)
+            .run_cancellable(
+                &self.cancel,
+                || {
+                    self.aws
+                        .quicksight
+                        .start_asset_bundle_export_job()
+                        .aws_account_id(&self.aws.account_id)
+                        .asset_bundle_export_job_id(job_id)
+                        .set_resource_arns(Some(arns.to_vec()))
+                        .export_format(AssetBundleExportFormat::from(s.format.as_str()))
+                        .include_all_dependencies(s.include_dependencies)
+                        .include_permissions(s.include_permissions)
+                        .include_tags(s.include_tags)
+                        .include_folder_memberships(s.include_folder_memberships)
+                        .customize()
+                        .config_override(retry::single_attempt())
+                        .send()
+                },
+                retry::transient_or_job_limit,
+            )
+            .await;
+        let err = match started {
+            Ok(_) => return Ok(Started::Yes),
+            Err(Stop::Cancelled) => return Ok(Started::Cancelled),
+            Err(Stop::Failed(e)) => e,
+        };
+        let message = match service_error("StartAssetBundleExportJob", job_id, &err) {
+            Error::QuickSight { message, .. } => message,
+            other => other.to_string(),
+        };
+        match error_code(&err) {
+            Some("InvalidParameterValueException") => Ok(Started::Refused(problems_from_message(&message))),
+            Some("ResourceNotFoundException") => Ok(Started::Gone(problems_from_message(&message))),
+            // Our own earlier attempt got through but its answer was lost.
+            Some("ConflictException") | Some("ResourceExistsException") => Ok(Started::Yes),
+            _ => Err(service_error("StartAssetBundleExportJob", job_id, &err)),
         }
     }
 
