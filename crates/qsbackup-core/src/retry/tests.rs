@@ -70,9 +70,10 @@ async fn transient_failures_are_retried_up_to_the_attempt_cap_with_one_event_eac
         let ms = delay.as_millis() as u64;
         assert!(ms >= step / 2 && ms <= step, "{delay:?} for step {step}");
     }
-    // On the paused clock the run took exactly its waits.
+    // On the paused clock the run took its waits (tokio's timer rounds each up to the ms).
     let waited: Duration = events.iter().map(|(_, d, _)| *d).sum();
-    assert_eq!(started.elapsed(), waited);
+    let elapsed = started.elapsed();
+    assert!(elapsed >= waited && elapsed <= waited + Duration::from_millis(4), "{elapsed:?}");
     assert!(waited <= Duration::from_millis(1500));
     assert!(sink.events().iter().all(|e| match e {
         Event::Retrying { operation, .. } => operation == "DescribeThing thing-1",
