@@ -162,24 +162,27 @@ impl Exporter<'_> {
         // for a fresh one, since an expired URL looks like any other failed download.
         let url = &std::sync::Mutex::new(first_url);
         let attempts = &AtomicU32::new(0);
-        let downloaded = Retry::new(&self.settings.tuning.download_policy(), format!("download of export job {job_id}"))
-            .events(self.sink)
-            .run(
-                move || async move {
-                    attempts.fetch_add(1, Ordering::Relaxed);
-                    let first = url.lock().map(|mut u| u.take()).unwrap_or(None);
-                    let current = match first {
-                        Some(u) => u,
-                        None => self
-                            .fresh_url(job_id)
-                            .await
-                            .map_err(|e| Failed::Fatal(FailReason::DownloadFailed, e))?,
-                    };
-                    self.download_once(key, &current, adopt_existing).await
-                },
-                Failed::transient,
-            )
-            .await;
+        let downloaded = Retry::new(
+            &self.settings.tuning.download_policy(),
+            format!("download of export job {job_id}"),
+        )
+        .events(self.sink)
+        .run(
+            move || async move {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                let first = url.lock().map(|mut u| u.take()).unwrap_or(None);
+                let current = match first {
+                    Some(u) => u,
+                    None => self
+                        .fresh_url(job_id)
+                        .await
+                        .map_err(|e| Failed::Fatal(FailReason::DownloadFailed, e))?,
+                };
+                self.download_once(key, &current, adopt_existing).await
+            },
+            Failed::transient,
+        )
+        .await;
         let object = match downloaded {
             Ok(Got::Stored(object)) => object,
             Ok(Got::Exists(announced)) => self.existing_bundle(key, announced).await?,

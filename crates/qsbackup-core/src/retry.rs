@@ -112,7 +112,12 @@ impl RetryPolicy {
 
     /// Runs `op` under this policy, with retries logged at debug level (for callers without a
     /// progress sink); see [`Retry::run`].
-    pub async fn run<T, E, F, Fut>(&self, operation: &str, op: F, classify: impl Fn(&E) -> Option<String>) -> Result<T, E>
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        operation: &str,
+        op: F,
+        classify: impl Fn(&E) -> Option<String>,
+    ) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -305,12 +310,24 @@ pub(crate) fn single_attempt() -> aws_sdk_quicksight::config::Builder {
 /// `client` with the SDK's retries off, for readers and writers whose retries this layer owns;
 /// time limits, credentials and endpoint stay.
 pub(crate) fn quicksight_single_attempt(client: &aws_sdk_quicksight::Client) -> aws_sdk_quicksight::Client {
-    aws_sdk_quicksight::Client::from_conf(client.config().to_builder().retry_config(RetryConfig::disabled()).build())
+    aws_sdk_quicksight::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
 }
 
 /// [`quicksight_single_attempt`] for DynamoDB.
 pub(crate) fn dynamodb_single_attempt(client: &aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().retry_config(RetryConfig::disabled()).build())
+    aws_sdk_dynamodb::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
 }
 
 #[cfg(test)]

@@ -50,30 +50,33 @@ fn problems_from_message(message: &str) -> Vec<Problem> {
 impl Exporter<'_> {
     pub(super) async fn start_job(&self, job_id: &str, arns: &[String], deadline: Instant) -> Result<Started> {
         let s = &self.settings;
-        let started = Retry::new(&s.tuning.job_start_policy(), format!("StartAssetBundleExportJob {job_id}"))
-            .events(self.sink)
-            .until(deadline)
-            .run_cancellable(
-                &self.cancel,
-                || {
-                    self.aws
-                        .quicksight
-                        .start_asset_bundle_export_job()
-                        .aws_account_id(&self.aws.account_id)
-                        .asset_bundle_export_job_id(job_id)
-                        .set_resource_arns(Some(arns.to_vec()))
-                        .export_format(AssetBundleExportFormat::from(s.format.as_str()))
-                        .include_all_dependencies(s.include_dependencies)
-                        .include_permissions(s.include_permissions)
-                        .include_tags(s.include_tags)
-                        .include_folder_memberships(s.include_folder_memberships)
-                        .customize()
-                        .config_override(retry::single_attempt())
-                        .send()
-                },
-                retry::transient_or_job_limit,
-            )
-            .await;
+        let started = Retry::new(
+            &s.tuning.job_start_policy(),
+            format!("StartAssetBundleExportJob {job_id}"),
+        )
+        .events(self.sink)
+        .until(deadline)
+        .run_cancellable(
+            &self.cancel,
+            || {
+                self.aws
+                    .quicksight
+                    .start_asset_bundle_export_job()
+                    .aws_account_id(&self.aws.account_id)
+                    .asset_bundle_export_job_id(job_id)
+                    .set_resource_arns(Some(arns.to_vec()))
+                    .export_format(AssetBundleExportFormat::from(s.format.as_str()))
+                    .include_all_dependencies(s.include_dependencies)
+                    .include_permissions(s.include_permissions)
+                    .include_tags(s.include_tags)
+                    .include_folder_memberships(s.include_folder_memberships)
+                    .customize()
+                    .config_override(retry::single_attempt())
+                    .send()
+            },
+            retry::transient_or_job_limit,
+        )
+        .await;
         let err = match started {
             Ok(_) => return Ok(Started::Yes),
             Err(Stop::Cancelled) => return Ok(Started::Cancelled),

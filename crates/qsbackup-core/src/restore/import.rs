@@ -12,8 +12,8 @@ use crate::aws::{error_code, service_error, AwsContext};
 use crate::events::{Event, ProgressSink};
 use crate::export::Tuning;
 use crate::poll::{poll_until, Poll, PollSchedule};
-use crate::retry::{self, Retry};
 use crate::repository::Repository;
+use crate::retry::{self, Retry};
 use aws_sdk_quicksight::operation::describe_asset_bundle_import_job::DescribeAssetBundleImportJobOutput;
 use aws_sdk_quicksight::types::{
     AssetBundleImportFailureAction, AssetBundleImportJobError, AssetBundleImportJobOverrideParameters,

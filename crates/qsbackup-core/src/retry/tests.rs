@@ -73,7 +73,10 @@ async fn transient_failures_are_retried_up_to_the_attempt_cap_with_one_event_eac
     // On the paused clock the run took its waits (tokio's timer rounds each up to the ms).
     let waited: Duration = events.iter().map(|(_, d, _)| *d).sum();
     let elapsed = started.elapsed();
-    assert!(elapsed >= waited && elapsed <= waited + Duration::from_millis(4), "{elapsed:?}");
+    assert!(
+        elapsed >= waited && elapsed <= waited + Duration::from_millis(4),
+        "{elapsed:?}"
+    );
     assert!(waited <= Duration::from_millis(1500));
     assert!(sink.events().iter().all(|e| match e {
         Event::Retrying { operation, .. } => operation == "DescribeThing thing-1",
@@ -206,10 +209,7 @@ async fn a_cancel_during_a_wait_stops_without_another_attempt() {
 
 fn service_error(code: &str, status: u16) -> SdkError<StartAssetBundleExportJobError, HttpResponse> {
     let err = StartAssetBundleExportJobError::generic(ErrorMetadata::builder().code(code).build());
-    let raw = HttpResponse::new(
-        status.try_into().expect("a valid status"),
-        SdkBody::empty(),
-    );
+    let raw = HttpResponse::new(status.try_into().expect("a valid status"), SdkBody::empty());
     SdkError::service_error(err, raw)
 }
 
