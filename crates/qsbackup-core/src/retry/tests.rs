@@ -235,3 +235,69 @@ fn the_default_policy_caps_every_wait_and_the_run() {
     assert!(waits.iter().all(|w| *w <= p.max_delay));
     assert!(waits.iter().sum::<Duration>() < p.max_elapsed);
 }
+
+/// Calls of `operation` the emulator throttled.
+async fn throttled(emu: &qs_emulator::EmulatorHandle, operation: &str) -> u64 {
+    let stats: serde_json::Value = reqwest::get(format!("{}/_emulator/stats?account=123456789012", emu.endpoint()))
+        .await
+        .expect("the admin API answers")
+        .bytes()
+        .await
+        .map(|b| serde_json::from_slice(&b).expect("stats are JSON"))
+        .expect("stats are readable");
+    stats["throttled"][operation].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn calls_this_layer_retries_are_tried_once_by_the_sdk() {
+    let emu = qs_emulator::start(qs_emulator::EmulatorOptions {
+        faults: serde_json::from_value(serde_json::json!({
+            "throttle": {"StartAssetBundleExportJob": 1.0, "ListNamespaces": 1.0}
+        }))
+        .expect("a fault plan"),
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator starts");
+    let config = aws_sdk_quicksight::config::Builder::new()
+        .behavior_version(aws_sdk_quicksight::config::BehaviorVersion::latest())
+        .endpoint_url(emu.endpoint())
+        .region(aws_sdk_quicksight::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("t", "t", None, None, "test"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+        .build();
+    let client = aws_sdk_quicksight::Client::from_conf(config);
+    let start = || {
+        client
+            .start_asset_bundle_export_job()
+            .aws_account_id("123456789012")
+            .asset_bundle_export_job_id("j")
+            .resource_arns("arn:aws:quicksight:us-east-1:123456789012:dashboard/d")
+            .export_format(aws_sdk_quicksight::types::AssetBundleExportFormat::QuicksightJson)
+    };
+
+    // The SDK's own retries, as configured: three attempts.
+    assert!(start().send().await.is_err());
+    assert_eq!(throttled(&emu, "StartAssetBundleExportJob").await, 3);
+    // With this layer's override: one.
+    assert!(start()
+        .customize()
+        .config_override(single_attempt())
+        .send()
+        .await
+        .is_err());
+    assert_eq!(throttled(&emu, "StartAssetBundleExportJob").await, 4);
+    // And a client handed to the identity readers: one.
+    let single = quicksight_single_attempt(&client);
+    assert!(single
+        .list_namespaces()
+        .aws_account_id("123456789012")
+        .send()
+        .await
+        .is_err());
+    assert_eq!(throttled(&emu, "ListNamespaces").await, 1);
+}
