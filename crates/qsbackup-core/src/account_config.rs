@@ -80,6 +80,8 @@ pub async fn snapshot_with_limits(
     limits: &ReadLimits,
 ) -> Result<AccountSnapshot, AccountConfigError> {
     let taken_at = Utc::now().trunc_subsecs(0);
+    // `crate::retry` owns these calls' retries; the SDK tries each once.
+    let client = &crate::retry::quicksight_single_attempt(client);
     let reader = Reader {
         client,
         account_id,
@@ -160,7 +162,7 @@ impl Reader<'_> {
                         attempt.await
                     }
                 },
-                retry::is_transient,
+                crate::retry::transient,
             )
             .await;
         match result {

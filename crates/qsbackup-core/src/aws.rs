@@ -2,9 +2,10 @@
 //! `AWS_ENDPOINT_URL[_<SERVICE>]`, all honoured by `aws-config` itself) with the config's region,
 //! and QuickSight clients for the asset region and the identity region.
 //!
-//! Retries: every QuickSight call goes through the SDK's standard retry strategy (throttling,
-//! 5xx, `LimitExceededException` and connection errors; exponential backoff with full jitter,
-//! capped) with more attempts than the default. The SDK also keeps a retry *token bucket*
+//! Retries: QuickSight calls go through the SDK's standard retry strategy (throttling, 5xx and
+//! connection errors; exponential backoff with full jitter, capped) with the attempts of
+//! [`RetryPolicy`], except the calls [`crate::retry`] retries itself (job starts, identities),
+//! which the SDK tries once. The SDK also keeps a retry *token bucket*
 //! (500 tokens; a retry costs 5, a first-try success gives 1 back, a retry that fails again
 //! forfeits its tokens). Under 30% throttling that bucket drifts down (about 0.7 tokens earned and
 //! 0.6 to 1 forfeited per call, more once 5xx are added) and runs dry over a few thousand calls,
@@ -29,44 +30,7 @@ use aws_sdk_quicksight::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_quicksight::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
-/// Caps on retrying one call.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts per call, the first included.
-    pub max_attempts: u32,
-    /// Backoff before the first retry (before jitter); doubles each retry.
-    pub initial_backoff: Duration,
-    /// Longest single backoff.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 12,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(20),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Short backoffs for tests and the emulator.
-    pub fn fast() -> Self {
-        RetryPolicy {
-            max_attempts: 12,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(100),
-        }
-    }
-
-    fn sdk(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts)
-            .with_initial_backoff(self.initial_backoff)
-            .with_max_backoff(self.max_backoff)
-    }
-}
+pub use crate::retry::RetryPolicy;
 
 /// Time limits of every AWS call.
 #[derive(Debug, Clone)]

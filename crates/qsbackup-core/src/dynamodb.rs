@@ -156,6 +156,8 @@ pub async fn write_identity_tables_with(
         snapshot_id: snapshot_id.to_string(),
         backup_timestamp: snapshot.taken_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     };
+    // `crate::retry` owns these calls' retries; the SDK tries each once.
+    let client = &crate::retry::dynamodb_single_attempt(client);
     let writer = Writer { client, options };
     let table = |kind: IdentityTable, name: String| {
         let items = items::table_items(kind, &snapshot.namespaces, &stamp);
@@ -341,9 +343,11 @@ impl Writer<'_> {
     async fn write_batch(&self, table: &str, mut batch: Vec<WriteRequest>) -> Result<(), DynamoDbError> {
         let policy = &self.options.retry;
         let attempts = policy.max_attempts.max(1);
+        // Unprocessed items are an answer, not an error: the same backoff as every retry.
+        let mut waits = policy.backoff();
         for attempt in 0..attempts {
             if attempt > 0 {
-                tokio::time::sleep(policy.delay(attempt - 1)).await;
+                tokio::time::sleep(waits.next().unwrap_or(policy.max_delay)).await;
             }
             let request = HashMap::from([(table.to_string(), batch.clone())]);
             let out = self
@@ -427,7 +431,7 @@ impl Writer<'_> {
             .retry
             // Boxed: SDK send futures are large and would otherwise sit
             // inline in the joins of all three tables.
-            .run(operation, || Box::pin(op()), retry::is_transient)
+            .run(operation, || Box::pin(op()), crate::retry::transient)
             .await
             .map_err(|err| DynamoDbError::Api {
                 operation,

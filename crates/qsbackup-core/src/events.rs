@@ -65,8 +65,17 @@ pub enum Event {
     },
     /// Bytes written to the repository (a running total is the sum of these).
     BytesStored { bytes: u64 },
-    /// A transient problem is being retried (download dropped, URL expired, limit exceeded).
-    Retrying { what: String, attempt: u32 },
+    /// A transient problem is being retried (throttling, 5xx, job limit, download dropped, URL
+    /// expired): attempt number `attempt` (1 for the first) of `operation` failed for `reason`,
+    /// and the next begins after `delay`. See [`crate::retry`].
+    Retrying {
+        /// The call and its target, as in `StartAssetBundleExportJob qsbackup-…-3`.
+        operation: String,
+        attempt: u32,
+        delay: std::time::Duration,
+        /// An error code, an HTTP status or a short phrase; never a URL.
+        reason: String,
+    },
     /// A part of the snapshot beside the assets (identities, account settings) is stored.
     SectionStored { name: String, key: String, bytes: u64 },
     /// A part of the snapshot beside the assets failed; the snapshot will be partial.

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod poll;
 pub mod repository;
 pub mod restore;
+pub mod retry;
 pub mod section_kind;
 #[cfg(test)]
 mod testutil;

@@ -2,8 +2,7 @@
 //! or import jobs, so this is one poll loop for both: the first look soon after the start, then
 //! at intervals that grow with the job's age (a fixed fraction of the time it has run, so the
 //! delay between a job's end and our noticing it stays a small part of the job) up to a cap,
-//! never past the job's deadline. Also the jittered wait used while an account is at its
-//! concurrent job limit.
+//! never past the job's deadline. Retrying failed calls is [`crate::retry`]'s.
 
 use crate::error::Result;
 use std::future::Future;
@@ -65,11 +64,6 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 pub fn deadline_after(wait: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(wait.min(FAR_FUTURE)).unwrap_or(now)
-}
-
-/// Full jitter: a random wait in `[0, d]`, so jobs refused together do not return together.
-pub fn jittered(d: Duration) -> Duration {
-    d.mul_f64(rand::random::<f64>())
 }
 
 #[cfg(test)]

@@ -68,7 +68,12 @@ impl ProgressSink for LogLines {
             }
             Event::SnapshotCommitted { id, key } => tracing::info!("committed snapshot {id} ({key})"),
             Event::AssetSkipped { arn, reason, .. } => tracing::debug!("skipping {arn}: {reason:?}"),
-            Event::Retrying { what, attempt } => tracing::debug!("retrying {what} (attempt {attempt})"),
+            Event::Retrying {
+                operation,
+                attempt,
+                delay,
+                reason,
+            } => tracing::debug!("retrying {operation} in {delay:?}: attempt {attempt} failed ({reason})"),
             _ => {}
         }
     }

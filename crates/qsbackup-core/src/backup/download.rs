@@ -1,6 +1,7 @@
 //! Storing a finished export: the bundle is streamed from its `DownloadUrl` straight into the
 //! repository (size and SHA-256 computed as bytes pass). An expired URL (403) is renewed by
-//! describing the job again; a dropped or short download is retried, a bounded number of times.
+//! describing the job again; a dropped or short download is retried, a bounded number of times
+//! ([`crate::retry`], the download policy of [`crate::backup::export::Tuning`]).
 //! The URL is a bearer secret: it never appears in an error, event or log.
 //! The stored object is then read back to record its member inventory ([`members`]).
 
@@ -13,9 +14,10 @@ use crate::error::Error;
 use crate::events::Event;
 use crate::repository::manifest::{BundleRecord, FailReason};
 use crate::repository::{ObjectRef, StreamPutError};
+use crate::retry::Retry;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use members::read_members;
@@ -47,35 +49,51 @@ fn checked_body(response: reqwest::Response) -> impl Stream<Item = std::io::Resu
     Box::pin(body.chain(tail))
 }
 
-enum Attempt {
+/// A download that stored the bundle.
+enum Got {
     Stored(ObjectRef),
-    /// Worth another try; the URL is renewed first.
-    Retry(String),
     /// The key already holds an object (a retried invocation stored it); the download
     /// announced this many bytes.
     Exists(Option<u64>),
+}
+
+/// A download that did not.
+enum Failed {
+    /// Worth another try (see [`Failed::transient`]); the URL is renewed first.
+    Retry(String),
     Fatal(FailReason, Error),
 }
 
+impl Failed {
+    /// Dropped or short downloads, expired URLs and error answers are retried; a store that
+    /// refuses the object or a job that describes no URL is not.
+    fn transient(&self) -> Option<String> {
+        match self {
+            Failed::Retry(problem) => Some(problem.clone()),
+            Failed::Fatal(..) => None,
+        }
+    }
+}
+
 impl Exporter<'_> {
-    async fn download_once(&self, key: &str, url: &str, adopt_existing: bool) -> Attempt {
+    async fn download_once(&self, key: &str, url: &str, adopt_existing: bool) -> Result<Got, Failed> {
         let response = match self.http.get(url).send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(e.without_url().to_string()),
+            Err(e) => return Err(Failed::Retry(e.without_url().to_string())),
         };
         let status = response.status();
         if status == reqwest::StatusCode::FORBIDDEN {
-            return Attempt::Retry("the download URL has expired (403)".into());
+            return Err(Failed::Retry("the download URL has expired (403)".into()));
         }
         if !status.is_success() {
-            return Attempt::Retry(format!("the download answered HTTP {status}"));
+            return Err(Failed::Retry(format!("the download answered HTTP {status}")));
         }
         let announced = response.content_length();
         match self.repository.put_stream_create(key, checked_body(response)).await {
-            Ok(object) => Attempt::Stored(object),
-            Err(StreamPutError::Source(e)) => Attempt::Retry(format!("the download broke off: {e}")),
-            Err(StreamPutError::Store(Error::AlreadyExists { .. })) if adopt_existing => Attempt::Exists(announced),
-            Err(StreamPutError::Store(e)) => Attempt::Fatal(FailReason::StoreFailed, e),
+            Ok(object) => Ok(Got::Stored(object)),
+            Err(StreamPutError::Source(e)) => Err(Failed::Retry(format!("the download broke off: {e}"))),
+            Err(StreamPutError::Store(Error::AlreadyExists { .. })) if adopt_existing => Ok(Got::Exists(announced)),
+            Err(StreamPutError::Store(e)) => Err(Failed::Fatal(FailReason::StoreFailed, e)),
         }
     }
 
@@ -140,48 +158,47 @@ impl Exporter<'_> {
         requested_arns: &[String],
         adopt_existing: bool,
     ) -> Result<BundleRecord, (FailReason, Error)> {
-        let tuning = &self.settings.tuning;
-        let mut url = first_url;
-        let mut backoff = tuning.download_backoff;
-        let mut last_problem = String::from("no download attempted");
-        let mut stored = None;
-        for attempt in 1..=tuning.download_attempts.max(1) {
-            let current = match url.take() {
-                Some(u) => u,
-                None => match self.fresh_url(job_id).await {
-                    Ok(u) => u,
-                    Err(e) => return Err((FailReason::DownloadFailed, e)),
-                },
-            };
-            match self.download_once(key, &current, adopt_existing).await {
-                Attempt::Stored(object) => {
-                    stored = Some(object);
-                    break;
-                }
-                Attempt::Exists(announced) => {
-                    stored = Some(self.existing_bundle(key, announced).await?);
-                    break;
-                }
-                Attempt::Fatal(reason, e) => return Err((reason, e)),
-                Attempt::Retry(problem) => {
-                    self.sink.event(&Event::Retrying {
-                        what: format!("download of export job {job_id}: {problem}"),
-                        attempt,
-                    });
-                    last_problem = problem;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
-                }
+        // The first attempt uses the URL the job reported; every retry describes the job again
+        // for a fresh one, since an expired URL looks like any other failed download.
+        let url = &std::sync::Mutex::new(first_url);
+        let attempts = &AtomicU32::new(0);
+        let downloaded = Retry::new(
+            &self.settings.tuning.download_policy(),
+            format!("download of export job {job_id}"),
+        )
+        .events(self.sink)
+        .run(
+            move || async move {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                let first = url.lock().map(|mut u| u.take()).unwrap_or(None);
+                let current = match first {
+                    Some(u) => u,
+                    None => self
+                        .fresh_url(job_id)
+                        .await
+                        .map_err(|e| Failed::Fatal(FailReason::DownloadFailed, e))?,
+                };
+                self.download_once(key, &current, adopt_existing).await
+            },
+            Failed::transient,
+        )
+        .await;
+        let object = match downloaded {
+            Ok(Got::Stored(object)) => object,
+            Ok(Got::Exists(announced)) => self.existing_bundle(key, announced).await?,
+            Err(Failed::Fatal(reason, e)) => return Err((reason, e)),
+            Err(Failed::Retry(last_problem)) => {
+                return Err((
+                    FailReason::DownloadFailed,
+                    Error::Download {
+                        job_id: job_id.to_string(),
+                        message: format!(
+                            "gave up after {} attempts: {last_problem}",
+                            attempts.load(Ordering::Relaxed)
+                        ),
+                    },
+                ))
             }
-        }
-        let Some(object) = stored else {
-            return Err((
-                FailReason::DownloadFailed,
-                Error::Download {
-                    job_id: job_id.to_string(),
-                    message: format!("gave up after {} attempts: {last_problem}", tuning.download_attempts),
-                },
-            ));
         };
         self.sink.event(&Event::BytesStored { bytes: object.size });
         let members = match self.settings.format {

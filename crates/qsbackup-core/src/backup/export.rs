@@ -61,6 +61,9 @@ pub struct Tuning {
     pub describe_concurrency: usize,
 }
 
+/// Longest wait between two download attempts.
+const DOWNLOAD_BACKOFF_MAX: Duration = Duration::from_secs(10);
+
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
@@ -77,6 +80,27 @@ impl Default for Tuning {
 }
 
 impl Tuning {
+    /// Retries of a job start (export or import): throttling, 5xx and the account's job limit,
+    /// with the job-limit backoff, as long as the job's deadline allows.
+    pub(crate) fn job_start_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            max_attempts: u32::MAX,
+            initial_delay: self.limit_backoff_initial,
+            max_delay: self.limit_backoff_max,
+            max_elapsed: Duration::MAX,
+        }
+    }
+
+    /// Retries of a bundle download: dropped or short downloads and expired URLs.
+    pub(crate) fn download_policy(&self) -> crate::retry::RetryPolicy {
+        crate::retry::RetryPolicy {
+            max_attempts: self.download_attempts.max(1),
+            initial_delay: self.download_backoff,
+            max_delay: DOWNLOAD_BACKOFF_MAX,
+            max_elapsed: Duration::MAX,
+        }
+    }
+
     /// Millisecond waits, for an emulator with instant timing.
     pub fn fast() -> Self {
         Tuning {

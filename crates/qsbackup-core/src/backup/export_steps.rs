@@ -86,7 +86,7 @@ impl Steps<'_> {
         let b = self.planned(&run.run_id, &plan, bundle)?;
         let id = job_id(&run.run_id, bundle);
         let arns: Vec<String> = b.assets.iter().map(|a| a.arn.clone()).collect();
-        match start_attempt(self.aws, &self.settings(1), &id, &arns).await {
+        match start_attempt(self.aws, &self.settings(1), &id, &arns, false).await {
             StartAttempt::Started => Ok(ExportProgress::running(id)),
             StartAttempt::AtJobLimit(e) | StartAttempt::Throttled(e) => Err(e),
             StartAttempt::Refused(_) | StartAttempt::Gone(_) | StartAttempt::Failed(_) => {

@@ -1,7 +1,7 @@
 //! Running the import jobs of a plan: at most `max_concurrent_jobs` at once (QuickSight allows
 //! 5), a job starting only once the jobs it depends on have finished, and carrying only the
 //! assets whose dependencies were restored (the others are reported as not attempted). Starts
-//! back off while the account is at its job limit; jobs are polled with [`crate::poll`] like
+//! are retried by [`crate::retry`] while the account is at its job limit; jobs are polled with [`crate::poll`] like
 //! export jobs. Each asset's outcome comes from the job's `Errors` and `RollbackErrors`.
 
 use super::bundle::{self, BundleSource};
@@ -12,8 +12,9 @@ use crate::aws::{error_code, service_error, AwsContext};
 use crate::backup::export::Tuning;
 use crate::events::{Event, ProgressSink};
 pub use crate::job_status::ImportJobStatus;
-use crate::poll::{jittered, poll_until, Poll, PollSchedule};
+use crate::poll::{poll_until, Poll, PollSchedule};
 use crate::repository::Repository;
+use crate::retry::{self, Retry};
 use aws_sdk_quicksight::operation::describe_asset_bundle_import_job::DescribeAssetBundleImportJobOutput;
 use aws_sdk_quicksight::types::{
     AssetBundleImportFailureAction, AssetBundleImportJobError, AssetBundleImportJobOverrideParameters,
@@ -427,44 +428,42 @@ impl Runner<'_> {
             FailureAction::Rollback => AssetBundleImportFailureAction::Rollback,
             FailureAction::DoNothing => AssetBundleImportFailureAction::DoNothing,
         };
-        let t = &self.settings.tuning;
-        let mut backoff = t.limit_backoff_initial;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = self
-                .aws
-                .quicksight
-                .start_asset_bundle_import_job()
-                .aws_account_id(&self.aws.account_id)
-                .asset_bundle_import_job_id(job_id)
-                .asset_bundle_import_source(source.clone())
-                .failure_action(action.clone())
-                .set_override_parameters(overrides.clone())
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
-            };
-            let message = match service_error("StartAssetBundleImportJob", job_id, &err) {
-                crate::Error::QuickSight { code, message, .. } => format!("{code}: {message}"),
-                other => other.to_string(),
-            };
-            match error_code(&err) {
-                // Our own earlier attempt got through but its answer was lost.
-                Some("ConflictException") | Some("ResourceExistsException") => return Ok(()),
-                Some("LimitExceededException") if crate::poll::deadline_after(backoff) < deadline => {
-                    self.sink.event(&Event::Retrying {
-                        what: format!("import job {job_id}: account at its concurrent job limit"),
-                        attempt,
-                    });
-                    tokio::time::sleep(jittered(backoff)).await;
-                    backoff = (backoff * 2).min(t.limit_backoff_max);
-                }
-                Some("InvalidParameterValueException") => return Err(StartRefused::Invalid(message)),
-                _ => return Err(StartRefused::Failed(message)),
-            }
+        let started = Retry::new(
+            &self.settings.tuning.job_start_policy(),
+            format!("StartAssetBundleImportJob {job_id}"),
+        )
+        .events(self.sink)
+        .until(deadline)
+        .run(
+            || {
+                self.aws
+                    .quicksight
+                    .start_asset_bundle_import_job()
+                    .aws_account_id(&self.aws.account_id)
+                    .asset_bundle_import_job_id(job_id)
+                    .asset_bundle_import_source(source.clone())
+                    .failure_action(action.clone())
+                    .set_override_parameters(overrides.clone())
+                    .customize()
+                    .config_override(retry::single_attempt())
+                    .send()
+            },
+            retry::transient_or_job_limit,
+        )
+        .await;
+        let err = match started {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        let message = match service_error("StartAssetBundleImportJob", job_id, &err) {
+            crate::Error::QuickSight { code, message, .. } => format!("{code}: {message}"),
+            other => other.to_string(),
+        };
+        match error_code(&err) {
+            // Our own earlier attempt got through but its answer was lost.
+            Some("ConflictException") | Some("ResourceExistsException") => Ok(()),
+            Some("InvalidParameterValueException") => Err(StartRefused::Invalid(message)),
+            _ => Err(StartRefused::Failed(message)),
         }
     }
 

@@ -78,6 +78,7 @@ pub fn fast_limits(max_attempts: u32) -> IdentityLimits {
             max_attempts,
             initial_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
+            ..RetryPolicy::fast()
         },
         ..IdentityLimits::default()
     }

@@ -1,4 +1,5 @@
-//! One AssetBundleExportJob: starting it (backing off while the account is at its job limit)
+//! One AssetBundleExportJob: starting it (retried by [`crate::retry`] while the account is at its
+//! job limit, within the job's time)
 //! and waiting for it (first poll within a second, then at intervals that grow with the job's age
 //! up to a cap, bounded by the per-job time limit). QuickSight has no SDK waiter for these jobs;
 //! this is the one poll loop.
@@ -7,8 +8,8 @@ use super::isolate::{arns_in, Problem};
 use super::{ExportSettings, Exporter};
 use crate::aws::{error_code, service_error, AwsContext};
 use crate::error::{Error, Result};
-use crate::events::Event;
-use crate::poll::{jittered, poll_until, Poll, PollSchedule};
+use crate::poll::{poll_until, Poll, PollSchedule};
+use crate::retry::{self, Retry, Stop};
 use aws_sdk_quicksight::types::{AssetBundleExportFormat, AssetBundleExportJobStatus};
 use tokio::time::Instant;
 
@@ -57,20 +58,27 @@ pub(crate) enum StartAttempt {
     Gone(Vec<Problem>),
     /// The account is at its concurrent export job limit: other users hold the slots.
     AtJobLimit(Error),
-    /// The call was throttled.
+    /// The call was throttled, or failed in a way worth another try (5xx, no answer in time).
     Throttled(Error),
     /// Another error.
     Failed(Error),
 }
 
-/// Calls `StartAssetBundleExportJob` once for `arns` with `settings`.
+/// Why a start is tried again, as [`crate::retry`] reports it.
+const JOB_LIMIT: &str = "LimitExceededException: the account is at its concurrent job limit";
+const TRANSIENT: &str = "throttled or a transient failure";
+
+/// Calls `StartAssetBundleExportJob` once for `arns` with `settings`. With `single_attempt` the
+/// SDK does not retry either (the caller's [`crate::retry`] layer owns every retry); without, the
+/// SDK's own retries apply (a Step Functions state, retried by the workflow).
 pub(crate) async fn start_attempt(
     aws: &AwsContext,
     settings: &ExportSettings,
     job_id: &str,
     arns: &[String],
+    single_attempt: bool,
 ) -> StartAttempt {
-    let result = aws
+    let call = aws
         .quicksight
         .start_asset_bundle_export_job()
         .aws_account_id(&aws.account_id)
@@ -80,9 +88,12 @@ pub(crate) async fn start_attempt(
         .include_all_dependencies(settings.include_dependencies)
         .include_permissions(settings.include_permissions)
         .include_tags(settings.include_tags)
-        .include_folder_memberships(settings.include_folder_memberships)
-        .send()
-        .await;
+        .include_folder_memberships(settings.include_folder_memberships);
+    let result = if single_attempt {
+        call.customize().config_override(retry::single_attempt()).send().await
+    } else {
+        call.send().await
+    };
     let err = match result {
         Ok(_) => return StartAttempt::Started,
         Err(e) => e,
@@ -98,35 +109,41 @@ pub(crate) async fn start_attempt(
         Some("ConflictException") | Some("ResourceExistsException") => StartAttempt::Started,
         Some("LimitExceededException") => StartAttempt::AtJobLimit(error),
         Some("ThrottlingException") => StartAttempt::Throttled(error),
+        _ if retry::transient(&err).is_some() => StartAttempt::Throttled(error),
         _ => StartAttempt::Failed(error),
     }
 }
 
 impl Exporter<'_> {
     pub(super) async fn start_job(&self, job_id: &str, arns: &[String], deadline: Instant) -> Result<Started> {
-        let mut backoff = self.settings.tuning.limit_backoff_initial;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match start_attempt(self.aws, &self.settings, job_id, arns).await {
-                StartAttempt::Started => return Ok(Started::Yes),
-                StartAttempt::Refused(problems) => return Ok(Started::Refused(problems)),
-                StartAttempt::Gone(problems) => return Ok(Started::Gone(problems)),
-                // Wait for a job slot, within the job's time.
-                StartAttempt::AtJobLimit(_) if crate::poll::deadline_after(backoff) < deadline => {
-                    self.sink.event(&Event::Retrying {
-                        what: format!("export job {job_id}: account at its concurrent job limit"),
-                        attempt,
-                    });
-                    tokio::select! {
-                        biased;
-                        _ = self.cancel.cancelled() => return Ok(Started::Cancelled),
-                        _ = tokio::time::sleep(jittered(backoff)) => {}
-                    }
-                    backoff = (backoff * 2).min(self.settings.tuning.limit_backoff_max);
+        let s = &self.settings;
+        let tried = Retry::new(
+            &s.tuning.job_start_policy(),
+            format!("StartAssetBundleExportJob {job_id}"),
+        )
+        .events(self.sink)
+        .until(deadline)
+        .run_cancellable(
+            &self.cancel,
+            || async move {
+                // One reading of the start errors for both drivers; this layer retries a full
+                // account and transient failures, the SDK tries each call once.
+                match start_attempt(self.aws, s, job_id, arns, true).await {
+                    StartAttempt::AtJobLimit(e) => Err((Some(JOB_LIMIT), e)),
+                    StartAttempt::Throttled(e) => Err((Some(TRANSIENT), e)),
+                    StartAttempt::Failed(e) => Err((None, e)),
+                    done => Ok(done),
                 }
-                StartAttempt::AtJobLimit(e) | StartAttempt::Throttled(e) | StartAttempt::Failed(e) => return Err(e),
-            }
+            },
+            |(reason, _)| reason.map(str::to_string),
+        )
+        .await;
+        match tried {
+            Ok(StartAttempt::Refused(problems)) => Ok(Started::Refused(problems)),
+            Ok(StartAttempt::Gone(problems)) => Ok(Started::Gone(problems)),
+            Ok(_) => Ok(Started::Yes),
+            Err(Stop::Cancelled) => Ok(Started::Cancelled),
+            Err(Stop::Failed((_, e))) => Err(e),
         }
     }
 

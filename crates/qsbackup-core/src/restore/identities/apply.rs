@@ -105,6 +105,7 @@ struct Applier<'a> {
     client: &'a Client,
     account: &'a str,
     limits: &'a ApplyLimits,
+    sink: &'a dyn ProgressSink,
 }
 
 fn existed_or_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
@@ -123,7 +124,10 @@ impl Applier<'_> {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata,
     {
-        self.limits.retry.run(what, op, retry::is_transient).await
+        crate::retry::Retry::new(&self.limits.retry, what)
+            .events(self.sink)
+            .run(op, crate::retry::transient)
+            .await
     }
 
     async fn namespace(&self, name: &str) -> ItemOutcome {
@@ -223,10 +227,13 @@ pub async fn apply(
     limits: &ApplyLimits,
     sink: &dyn ProgressSink,
 ) -> IdentityOutcome {
+    // `crate::retry` owns these calls' retries; the SDK tries each once.
+    let client = &crate::retry::quicksight_single_attempt(client);
     let a = Applier {
         client,
         account,
         limits,
+        sink,
     };
     let n = limits.concurrency.max(1);
     let mut outcome = IdentityOutcome::default();
