@@ -51,12 +51,12 @@ pub fn load_str(text: &str, format: ConfigFormat, file: &Path) -> Result<Config>
     }
     let config: Config = match format {
         ConfigFormat::Yaml => {
-            let de = serde_yaml::Deserializer::from_str(text);
+            let de = serde_norway::Deserializer::from_str(text);
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let key = key_of(e.path());
                 let inner = e.into_inner();
                 let message = clean_message(&inner.to_string(), &key);
-                // serde_yaml places errors at the start of the enclosing mapping; the key's own
+                // serde_norway places errors at the start of the enclosing mapping; the key's own
                 // line is more useful when it can be found.
                 let line = line_of_error(text, format, &key, &message).or(inner.location().map(|l| l.line()));
                 err(key, line, message)
@@ -186,7 +186,7 @@ fn key_of(path: &serde_path_to_error::Path) -> String {
     }
 }
 
-/// serde_yaml decorates its messages with the path and position we report separately.
+/// serde_norway decorates its messages with the path and position we report separately.
 fn clean_message(message: &str, key: &str) -> String {
     let mut m = message;
     if let Some(rest) = m.strip_prefix(key).and_then(|r| r.strip_prefix(": ")) {
@@ -202,7 +202,7 @@ fn clean_message(message: &str, key: &str) -> String {
 /// including the access-key fields that exist only to be refused. Rewritten to list only what is
 /// accepted.
 fn unknown_field_message(message: &str) -> Option<String> {
-    // serde_yaml may put the section's path before it ("aws: unknown field ...").
+    // serde_norway may put the section's path before it ("aws: unknown field ...").
     let start = message.find("unknown field `")?;
     let (head, expected) = message[start..].split_once(", expected ")?;
     let accepted: Vec<&str> = expected

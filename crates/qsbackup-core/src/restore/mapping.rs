@@ -139,7 +139,7 @@ impl Mapping {
         } else if text.trim().is_empty() {
             Mapping::default()
         } else {
-            let de = serde_yaml::Deserializer::from_str(text);
+            let de = serde_norway::Deserializer::from_str(text);
             serde_path_to_error::deserialize(de).map_err(|e| bad(path, &e.path().to_string(), e.inner().to_string()))?
         };
         mapping.check(path)?;
