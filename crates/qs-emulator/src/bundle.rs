@@ -370,7 +370,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<BundleResource>, String> {
         if file.is_dir() {
             continue;
         }
-        let name = file.name().to_string();
+        let name = file.name().map_err(|e| format!("bundle member {i}: {e}"))?.into_owned();
         if file.size() > 64 * 1024 * 1024 {
             return Err(format!("bundle member {name} is too large"));
         }

@@ -681,7 +681,7 @@ async fn small_account_round_trip() {
             let mut f = zip.by_index(n).expect("member");
             let mut s = String::new();
             f.read_to_string(&mut s).expect("read");
-            let name = f.name().to_string();
+            let name = f.name().expect("member name").into_owned();
             if !name.starts_with("refreshSchedule/") {
                 exported.insert(name);
             }

@@ -55,3 +55,11 @@ pub fn too_large_text(what: &str, size: Option<u64>, limit: u64) -> String {
         None => format!("the {what} holds more than the {limit} byte limit ({mib} MiB); reading stopped there"),
     }
 }
+
+/// Whether a failed read of a zip member is the zip reader stopping it at the size its headers
+/// declare: the member holds more than it says, the sign of a decompression bomb that lies about
+/// its size. zip gives this no error variant of its own, so its message is matched; the bomb
+/// tests (`verify::zip_check`, `tests/repository_limits.rs`) catch a change of wording.
+pub fn holds_more_than_declared(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::InvalidData && e.to_string().contains("larger than its declared")
+}

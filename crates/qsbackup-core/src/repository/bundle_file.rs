@@ -103,11 +103,15 @@ pub fn read_member(path: &Path, key: &str, name: &str, max_bytes: u64) -> Result
         }
     }
     let entry = archive.by_index(index).map_err(|e| bad(format!("{name}: {e}")))?;
+    let declared = entry.size();
     let mut body = Vec::new();
-    entry
-        .take(max_bytes + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| bad(format!("{name}: {e}")))?;
+    entry.take(max_bytes + 1).read_to_end(&mut body).map_err(|e| {
+        if crate::limits::holds_more_than_declared(&e) {
+            bad(format!("{name} holds more than the {declared} bytes it declares"))
+        } else {
+            bad(format!("{name}: {e}"))
+        }
+    })?;
     if body.len() as u64 > max_bytes {
         return Err(bad(format!("{name} holds more than {max_bytes} bytes")));
     }

@@ -430,8 +430,14 @@ fn read_member<R: Read + std::io::Seek>(
         let why = crate::limits::too_large_text(what, None, cap);
         return Err(format!("is refused: {why} (it declares {declared} bytes)"));
     }
-    read.map_err(|e| format!("is damaged: {e}"))?;
-    Ok(body)
+    match read {
+        Err(e) if crate::limits::holds_more_than_declared(&e) => Err(format!(
+            "is refused: it holds more than the {declared} bytes it declares (a decompression bomb); \
+             reading stopped there, within the {cap} byte limit"
+        )),
+        Err(e) => Err(format!("is damaged: {e}")),
+        Ok(_) => Ok(body),
+    }
 }
 
 /// The JSON members of the zip at `path` (only `wanted`, when the manifest has an inventory),
@@ -457,7 +463,7 @@ fn read_zip(
         // Without an inventory (an old manifest), every `<type>/<id>.json` member counts.
         None => (0..archive.len())
             .filter_map(|i| {
-                let name = archive.name_for_index(i)?.to_string();
+                let name = archive.name_for_index(i)?.ok()?.into_owned();
                 let (folder, file) = name.rsplit_once('/')?;
                 let id = file.strip_suffix(".json")?.to_string();
                 Some(BundleMember {

@@ -191,7 +191,7 @@ impl World {
             let mut new_sha = None;
             for i in 0..archive.len() {
                 let mut entry = archive.by_index(i).expect("entry");
-                let name = entry.name().to_string();
+                let name = entry.name().expect("member name").into_owned();
                 let mut body = Vec::new();
                 entry.read_to_end(&mut body).expect("read entry");
                 if name == path {

@@ -87,7 +87,7 @@ fn members_of(path: &Path, key: &str) -> Result<Vec<BundleMember>> {
         if entry.is_dir() {
             continue;
         }
-        let member_path = entry.name().to_string();
+        let member_path = entry.name().map_err(|e| bad(format!("member {i}: {e}")))?.into_owned();
         let Some((folder, file_name)) = member_path.rsplit_once('/') else {
             continue;
         };

@@ -239,6 +239,14 @@ pub fn inspect(path: &Path, limits: &ZipLimits) -> ZipInspection {
         };
         actual_total = actual_total.saturating_add(read);
         if let Err(e) = result {
+            if crate::limits::holds_more_than_declared(&e) {
+                problem(
+                    &mut out,
+                    ZipProblemKind::DecompressionBomb,
+                    format!("member {name:?} holds more than the {declared} bytes it declares"),
+                );
+                continue;
+            }
             // The zip reader checks the CRC and the declared size as it goes.
             problem(&mut out, ZipProblemKind::Corrupt, format!("member {name:?}: {e}"));
             continue;
