@@ -9,6 +9,7 @@
 pub mod member;
 pub mod zip_check;
 
+use crate::lock::SharedLock;
 use crate::account_config::AccountSnapshot;
 use crate::bundle_file::fetch;
 use crate::config::ExportFormat;
@@ -480,8 +481,10 @@ pub async fn verify(
     report
 }
 
-/// Loads and verifies one snapshot by reference (`latest`, id, prefix).
-pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Loads and verifies one snapshot by reference (`latest`, id, prefix), in the repository
+/// `lock` locks (shared: a prune must not delete what is being read).
+pub async fn verify_one(lock: &SharedLock, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let repo = lock.repository();
     let id = crate::snapshots::resolve(repo, reference).await?;
     match SnapshotManifest::load(repo, &id).await {
         Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
@@ -495,8 +498,9 @@ pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOpti
     }
 }
 
-/// Verifies every snapshot of the repository.
-pub async fn verify_all(repo: &Repository, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Verifies every snapshot of the repository `lock` locks.
+pub async fn verify_all(lock: &SharedLock, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let repo = lock.repository();
     let loaded = crate::snapshots::load_all(repo).await?;
     Ok(verify(repo, &loaded.manifests, &loaded.unreadable, options).await)
 }

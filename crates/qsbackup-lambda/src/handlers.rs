@@ -35,7 +35,7 @@ pub(crate) async fn load_plan(env: &Env, run_id: &str) -> Result<PlanDocument, H
 pub async fn begin_run(env: &Env) -> Result<RunStarted, HandlerError> {
     let started_at = Utc::now();
     let run_id = new_snapshot_id(started_at);
-    let lease = lease::acquire(&env.repository, &run_id, env.lease_ttl).await?;
+    let lease = lease::acquire(&env.repository, &run_id, &env.aws.account_id, env.lease_ttl).await?;
     let account_lease = match account_lock::acquire(env, &run_id, env.lease_ttl).await {
         Ok(a) => a,
         Err(e) => {

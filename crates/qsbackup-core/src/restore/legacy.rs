@@ -8,6 +8,7 @@
 //! passes the checks `qsbackup verify` runs (unsafe paths, decompression bombs, members that are
 //! not what their path says): a backup that verify would refuse is not imported.
 
+use crate::lock::ExclusiveLock;
 use super::RestoreError;
 use crate::asset::AssetType;
 use crate::config::{ExportFormat, PrefixFormat};
@@ -227,12 +228,14 @@ pub async fn read_identity_tables(
     Ok(Some(snapshot))
 }
 
-/// Turns the sample tool's backup of `job.date` into a committed, verified snapshot.
+/// Turns the sample tool's backup of `job.date` into a committed, verified snapshot in the
+/// repository `lock` locks (exclusive: it writes a snapshot no backup journal knows of).
 pub async fn import_legacy(
-    repository: &Repository,
+    lock: &ExclusiveLock,
     dynamodb: Option<&aws_sdk_dynamodb::Client>,
     job: &LegacyImport,
 ) -> Result<LegacyOutcome, RestoreError> {
+    let repository = lock.repository();
     let mark = marker(job.date);
     let existing = crate::snapshots::load_all(repository).await?;
     if let Some(m) = existing.manifests.iter().find(|m| m.notes.contains(&mark)) {
