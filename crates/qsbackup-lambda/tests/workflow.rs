@@ -372,9 +372,9 @@ async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
     assert!(lambda.identities.is_some(), "identities are in the snapshot");
     assert!(!lambda.bundles.is_empty());
     // The lock is released: another run may take it at once.
-    let again = qsbackup_core::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::lock::RepositoryLock::exclusive(
         &env.repository,
-        qsbackup_core::lock::LockPurpose::Backup,
+        qsbackup_core::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await
@@ -694,9 +694,9 @@ async fn a_scheduled_run_that_stores_nothing_commits_no_snapshot_and_fails() {
         .await
         .expect("list snapshots");
     assert!(ids.is_empty(), "no snapshot of nothing: {ids:?}");
-    let again = qsbackup_core::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::lock::RepositoryLock::exclusive(
         &env.repository,
-        qsbackup_core::lock::LockPurpose::Backup,
+        qsbackup_core::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await
