@@ -21,13 +21,13 @@ pub mod plan;
 pub mod report;
 mod types;
 
-use crate::lock::SharedLock;
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
 use crate::error::Error;
 use crate::events::{Event, ProgressSink};
 use crate::export::Tuning;
 use crate::identities::{IdentitySnapshot, ReadLimits};
+use crate::lock::SharedLock;
 use crate::manifest::SnapshotManifest;
 use crate::repository::Repository;
 use bundle::{BundleSource, JobLimits, PlannedJob};

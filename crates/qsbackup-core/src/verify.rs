@@ -9,12 +9,12 @@
 pub mod member;
 pub mod zip_check;
 
-use crate::lock::SharedLock;
 use crate::account_config::AccountSnapshot;
 use crate::bundle_file::fetch;
 use crate::config::ExportFormat;
 use crate::error::Error;
 use crate::identities::IdentitySnapshot;
+use crate::lock::SharedLock;
 use crate::manifest::{BundleRecord, SnapshotManifest};
 use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;

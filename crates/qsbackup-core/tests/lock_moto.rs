@@ -4,8 +4,8 @@
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use qsbackup_core::lock::{dynamodb, LockError, LockOptions, LockPurpose, ManualClock, RepositoryLock};
-use std::sync::Arc;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn moto_endpoint() -> String {

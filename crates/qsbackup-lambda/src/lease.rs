@@ -21,7 +21,12 @@ fn handler_error(e: LockError) -> HandlerError {
 }
 
 /// Takes the repository lock for run `run_id`, a backup of `account_id`, with a lease of `ttl`.
-pub async fn acquire(repo: &Repository, run_id: &str, account_id: &str, ttl: Duration) -> Result<LeaseRef, HandlerError> {
+pub async fn acquire(
+    repo: &Repository,
+    run_id: &str,
+    account_id: &str,
+    ttl: Duration,
+) -> Result<LeaseRef, HandlerError> {
     let request = LockRequest::backup(account_id).held_by(format!("step-functions:{run_id}"));
     LockLease::take(repo, &request, ttl)
         .await

@@ -23,7 +23,8 @@ async fn a_backup_runs_beside_verify_and_restore_and_a_prune_waits_for_it() {
         Some(serde_json::json!({"job_delay_ms": 6000})),
     )
     .await;
-    let mut backup = tokio::process::Command::from(env.command(&["backup"]))
+    let mut backup = env
+        .command(&["backup"])
         .kill_on_drop(true)
         .spawn()
         .expect("spawn backup");
@@ -38,29 +39,33 @@ async fn a_backup_runs_beside_verify_and_restore_and_a_prune_waits_for_it() {
     assert!(lock_objects(&env) > 0, "the backup took no lock");
 
     let (out, doc) = env.json(&["verify"]).await;
-    assert_eq!(out.status.code(), Some(0), "verify runs beside a backup: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify runs beside a backup: {}",
+        stderr(&out)
+    );
     assert_eq!(doc["ok"], true);
     let out = env.run(&["restore", "latest", "--dry-run"]).await;
     assert_ne!(out.status.code(), Some(4), "{}", stderr(&out));
 
     let out = env.run(&["backup"]).await;
-    assert_eq!(out.status.code(), Some(4), "a second backup of the account: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a second backup of the account: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("backup of account"), "{}", stderr(&out));
 
     let out = env.run(&["forget", "--keep-last", "5", "--prune"]).await;
     assert_eq!(out.status.code(), Some(4), "prune waits for nobody: {}", stderr(&out));
 
-    let mut prune = tokio::process::Command::from(env.command(&[
-        "forget",
-        "--keep-last",
-        "5",
-        "--prune",
-        "--lock-wait",
-        "300",
-    ]))
-    .kill_on_drop(true)
-    .spawn()
-    .expect("spawn prune");
+    let mut prune = env
+        .command(&["forget", "--keep-last", "5", "--prune", "--lock-wait", "300"])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn prune");
     let backup_status = backup.wait().await.expect("backup");
     assert!(
         matches!(backup_status.code(), Some(0) | Some(2)),

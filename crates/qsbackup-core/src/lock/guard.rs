@@ -70,7 +70,11 @@ impl RepositoryLock {
     }
 
     /// The exclusive lock for `purpose`.
-    pub async fn exclusive(repo: &Repository, purpose: LockPurpose, wait: Duration) -> Result<ExclusiveLock, LockError> {
+    pub async fn exclusive(
+        repo: &Repository,
+        purpose: LockPurpose,
+        wait: Duration,
+    ) -> Result<ExclusiveLock, LockError> {
         Self::exclusive_with(repo, purpose, wait, &LockOptions::default()).await
     }
 
@@ -189,7 +193,9 @@ impl LockGuard {
         if let Some(task) = self.renewer.take() {
             task.abort();
         }
-        protocol::release(&self.repo, &self.info.token).await.map_err(LockError::from)
+        protocol::release(&self.repo, &self.info.token)
+            .await
+            .map_err(LockError::from)
     }
 
     /// Stops the renewals without releasing: the lock stays until it expires (tests of holders

@@ -27,7 +27,13 @@ async fn exclusive(repo: &Repository, options: &LockOptions) -> Result<Exclusive
 }
 
 async fn keys(repo: &Repository) -> Vec<String> {
-    let mut k: Vec<String> = repo.list(LOCKS_PREFIX).await.unwrap().into_iter().map(|o| o.key).collect();
+    let mut k: Vec<String> = repo
+        .list(LOCKS_PREFIX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     k.sort();
     k
 }
@@ -143,7 +149,10 @@ async fn renewals_write_new_objects_and_an_unrenewed_lease_goes_stale() {
     assert!(matches!(entries[0].state, LockState::Stale(_)), "{entries:?}");
     let taker = exclusive(&repo, &options).await.unwrap();
     let err = guard.confirm().await.unwrap_err();
-    assert!(matches!(err, LockError::Lost { .. }), "the old holder learns it lost the lock: {err}");
+    assert!(
+        matches!(err, LockError::Lost { .. }),
+        "the old holder learns it lost the lock: {err}"
+    );
     assert!(guard.renew().await.is_err());
     taker.release().await.unwrap();
     guard.into_inner().freeze();

@@ -81,7 +81,8 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
     forget_locked(&repo, &plan.removed_ids()).await.unwrap();
     assert_eq!(crate::snapshots::list_ids(&repo).await.unwrap(), vec!["s2".to_string()]);
 
-    let pretend = prune_locked(&repo,
+    let pretend = prune_locked(
+        &repo,
         &PruneOptions {
             dry_run: true,
             as_if_forgotten: vec!["s2".into()],
@@ -101,7 +102,8 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
         ],
         "a dry run counts what forgetting would free"
     );
-    let dry = prune_locked(&repo,
+    let dry = prune_locked(
+        &repo,
         &PruneOptions {
             dry_run: true,
             ..no_margin()
@@ -165,7 +167,8 @@ async fn crashed_leftovers_go_only_after_the_safety_margin() {
     // The crashed run resumed a bundle the kept snapshot also uses.
     j.storing("job-3", &kept.bundles[0].key).await.unwrap();
 
-    let young = prune_locked(&repo,
+    let young = prune_locked(
+        &repo,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
             ..Default::default()
@@ -258,7 +261,8 @@ async fn staging_files_of_killed_local_writes_are_pruned() {
         .unwrap();
     std::fs::write(dir.join("2026/11/28/dataset/dataset-2.zip#1"), b"half a bundle").unwrap();
     std::fs::write(dir.join("2026/11/28/dataset/notes#draft"), b"not staging").unwrap();
-    let young = prune_locked(&repo,
+    let young = prune_locked(
+        &repo,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
             ..Default::default()

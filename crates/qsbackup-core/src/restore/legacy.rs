@@ -8,13 +8,13 @@
 //! passes the checks `qsbackup verify` runs (unsafe paths, decompression bombs, members that are
 //! not what their path says): a backup that verify would refuse is not imported.
 
-use crate::lock::ExclusiveLock;
 use super::RestoreError;
 use crate::asset::AssetType;
 use crate::config::{ExportFormat, PrefixFormat};
 use crate::dynamodb::TableNames;
 use crate::error::Error;
 use crate::identities::{GroupRecord, IdentitySnapshot, NamespaceSnapshot, UserRecord};
+use crate::lock::ExclusiveLock;
 use crate::manifest::{new_snapshot_id, BackupMode, BundleRecord, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
 use crate::verify::zip_check;

@@ -3,9 +3,8 @@
 
 use super::*;
 
-#[allow(dead_code)]
 fn assert_send<T: Send>(_: T) {}
-#[allow(dead_code)]
+#[allow(dead_code, clippy::too_many_arguments)]
 fn futures_are_send(
     r: &Repository,
     m: &SnapshotManifest,

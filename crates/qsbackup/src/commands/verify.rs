@@ -5,8 +5,8 @@ use anyhow::anyhow;
 use clap::Args;
 use qsbackup_core::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::verify::{verify_all, verify_one, VerifyOptions, VerifyReport};
-use std::time::Duration;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use super::repo::{self, RepoArgs};
 use crate::cli::GlobalArgs;
@@ -57,12 +57,12 @@ async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Ou
     let report = result
         .ok_or_else(|| Outcome::interrupted("stopped before every object was checked; nothing was changed"))?
         .map_err(|e| {
-        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-            Outcome::usage(anyhow!(e))
-        } else {
-            Outcome::from_core(e)
-        }
-    })?;
+            if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
+                Outcome::usage(anyhow!(e))
+            } else {
+                Outcome::from_core(e)
+            }
+        })?;
     if global.json {
         super::common::print_json(&serde_json::json!({
             "repository": repository.location(),
