@@ -115,12 +115,12 @@ pub struct LockInfo {
 impl fmt::Display for LockInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let account = match &self.account {
-            Some(a) => format!(" of account {a}"),
+            Some(a) => format!(" for account {a}"),
             None => String::new(),
         };
         write!(
             f,
-            "{}{account} run by pid {} on host {}, started {} (lease until {})",
+            "{} run by pid {} on host {}{account}, started {} (lease until {})",
             self.purpose,
             self.pid,
             self.host,

@@ -56,7 +56,7 @@ async fn a_backup_runs_beside_verify_and_restore_and_a_prune_waits_for_it() {
         "a second backup of the account: {}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains("backup of account"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("for account"), "{}", stderr(&out));
 
     let out = env.run(&["forget", "--keep-last", "5", "--prune"]).await;
     assert_eq!(out.status.code(), Some(4), "prune waits for nobody: {}", stderr(&out));

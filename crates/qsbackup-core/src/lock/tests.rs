@@ -95,7 +95,7 @@ async fn two_backups_of_one_account_exclude_each_other() {
     let (_, options) = manual();
     let first = backup_of(&repo, "111111111111", &options).await.unwrap();
     let err = backup_of(&repo, "111111111111", &options).await.unwrap_err();
-    assert!(err.to_string().contains("backup of account 111111111111"), "{err}");
+    assert!(err.to_string().contains("for account 111111111111"), "{err}");
     first.release().await.unwrap();
     backup_of(&repo, "111111111111", &options)
         .await
