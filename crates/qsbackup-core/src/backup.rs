@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::{Event, ProgressSink};
 use crate::repository::journal::{self, plan_resume, ExportFingerprint, Journal, ResumeState, RunJournal, RunRecord};
-use crate::repository::lock::{LockGuard, LockPurpose, RepositoryLock};
+use crate::repository::lock::{LockOptions, LockPurpose, LockRequest, RepositoryLock, SharedLock};
 use crate::repository::manifest::{manifest_key, new_snapshot_id, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
 pub use crate::section_kind::SectionKind;
@@ -298,8 +298,16 @@ pub async fn run_backup(
 ) -> Result<BackupOutcome> {
     // Fail within seconds, before touching the repository, when QuickSight cannot be reached.
     until_cancelled(&options.cancel, aws.check_reachable()).await?;
+    // Shared: restores and verifies run beside it, and backups of other accounts; the account
+    // in the lock keeps a second backup of this account out.
     let lock = until_cancelled(&options.cancel, async {
-        Ok(RepositoryLock::acquire(repository, LockPurpose::Backup, options.lock_wait).await?)
+        Ok(RepositoryLock::shared_with(
+            repository,
+            &LockRequest::backup(&aws.account_id),
+            options.lock_wait,
+            &LockOptions::default(),
+        )
+        .await?)
     })
     .await?;
     let account_lock = match config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
@@ -415,7 +423,7 @@ async fn run_locked(
     repository: &Repository,
     sink: &dyn ProgressSink,
     options: &BackupOptions,
-    lock: &LockGuard,
+    lock: &SharedLock,
     account_lock: Option<&crate::repository::lock::dynamodb::DynamoLockGuard>,
 ) -> Result<BackupOutcome> {
     let started_at = Utc::now();

@@ -27,6 +27,7 @@ use crate::backup::export::Tuning;
 use crate::error::Error;
 use crate::events::{Event, ProgressSink};
 use crate::identities::{IdentitySnapshot, ReadLimits};
+use crate::repository::lock::SharedLock;
 use crate::repository::manifest::SnapshotManifest;
 use crate::repository::Repository;
 use bundle::{BundleSource, JobLimits, PlannedJob};
@@ -344,15 +345,17 @@ pub async fn plan_restore(
     Ok(plan)
 }
 
-/// Runs a plan: identities first, then the import jobs. Per-asset failures are in the report;
+/// Runs a plan: identities first, then the import jobs, holding `lock` on the repository the
+/// plan was made from (shared: backups run beside it, a prune waits). Per-asset failures are in the report;
 /// `Err` means the restore could not run at all.
 pub async fn run_restore(
-    repository: &Repository,
+    lock: &SharedLock,
     plan: &RestorePlan,
     target: &AwsContext,
     options: &RestoreOptions,
     sink: &dyn ProgressSink,
 ) -> Result<RestoreReport, RestoreError> {
+    let repository = lock.repository();
     let started_at = Utc::now();
     let mut identities_interrupted = false;
     let identity_outcome = match &plan.identities {

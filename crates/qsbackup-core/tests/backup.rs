@@ -337,11 +337,11 @@ async fn a_job_timeout_set_in_code_beyond_the_clock_does_not_panic_the_backup() 
         "{:?}",
         outcome.manifest.status
     );
-    // The lock was released: another run can take it at once. (A second backup could start
-    // within the same second and would then find its bundle keys taken.)
-    let lock = qsbackup_core::repository::lock::RepositoryLock::acquire(
+    // The lock was released: the exclusive lock can be taken at once. (A second backup could
+    // start within the same second and would then find its bundle keys taken.)
+    let lock = qsbackup_core::repository::lock::RepositoryLock::exclusive(
         &repo,
-        qsbackup_core::repository::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await

@@ -3,8 +3,9 @@
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use qsbackup_core::repository::lock::{dynamodb, LockError, LockOptions, LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{dynamodb, LockError, LockOptions, LockPurpose, ManualClock, RepositoryLock};
 use qsbackup_core::repository::{Repository, RepositoryOptions};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn moto_endpoint() -> String {
@@ -52,7 +53,7 @@ async fn on_s3_exactly_one_of_many_contenders_takes_the_lock() {
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let repo = repo.clone();
-            tokio::spawn(async move { RepositoryLock::acquire(&repo, LockPurpose::Backup, Duration::ZERO).await })
+            tokio::spawn(async move { RepositoryLock::exclusive(&repo, LockPurpose::Prune, Duration::ZERO).await })
         })
         .collect();
     let mut winners = Vec::new();
@@ -67,7 +68,7 @@ async fn on_s3_exactly_one_of_many_contenders_takes_the_lock() {
     let winner = winners.pop().unwrap();
     winner.confirm().await.unwrap();
     winner.release().await.unwrap();
-    let next = RepositoryLock::acquire(&repo, LockPurpose::Prune, Duration::ZERO)
+    let next = RepositoryLock::exclusive(&repo, LockPurpose::Prune, Duration::ZERO)
         .await
         .unwrap();
     next.release().await.unwrap();
@@ -96,24 +97,30 @@ async fn the_dynamodb_lease_is_exclusive_and_expires() {
     other.release().await.unwrap();
     a.release().await.unwrap();
 
-    // A lease that is not renewed runs out and can be taken.
+    // A lease that is not renewed runs out and can be taken: the clock is moved past it.
+    let clock = ManualClock::starting_now();
     let short = LockOptions {
-        ttl: Duration::from_secs(1),
+        ttl: Duration::from_secs(60),
         renew_every: Duration::from_secs(3600),
+        clock: Arc::new(clock.clone()),
     };
     let frozen = dynamodb::acquire(&client, &table, "acct-1", LockPurpose::Backup, Duration::ZERO, &short)
         .await
         .unwrap();
-    let waited = dynamodb::acquire(
-        &client,
-        &table,
-        "acct-1",
-        LockPurpose::Backup,
-        Duration::from_secs(10),
-        &long,
-    )
-    .await
-    .unwrap();
+    let later = LockOptions {
+        ttl: Duration::from_secs(3600),
+        ..short.clone()
+    };
+    assert!(
+        dynamodb::acquire(&client, &table, "acct-1", LockPurpose::Backup, Duration::ZERO, &later)
+            .await
+            .is_err(),
+        "held until it runs out"
+    );
+    clock.advance(Duration::from_secs(61));
+    let waited = dynamodb::acquire(&client, &table, "acct-1", LockPurpose::Backup, Duration::ZERO, &later)
+        .await
+        .unwrap();
     assert_ne!(waited.info().token, frozen.info().token);
     frozen.release().await.unwrap();
     let still = dynamodb::acquire(&client, &table, "acct-1", LockPurpose::Backup, Duration::ZERO, &long).await;

@@ -109,9 +109,17 @@ async fn large_bundles_are_staged_in_s3_and_imported_by_uri() {
         if failure_action == FailureAction::Rollback {
             assert_eq!(plan.jobs.len(), 1, "one job for all or nothing");
         }
-        let report = run_restore(&repo, &plan, &target, &options, &NoProgress)
+        let lock = qsbackup_core::repository::lock::RepositoryLock::shared(
+            &repo,
+            qsbackup_core::repository::lock::LockPurpose::Restore,
+            std::time::Duration::ZERO,
+        )
+        .await
+        .expect("lock");
+        let report = run_restore(&lock, &plan, &target, &options, &NoProgress)
             .await
             .expect("restore");
+        lock.release().await.expect("release");
         assert!(report.succeeded(), "{:#?}", report.jobs);
         assert!(report.jobs.iter().any(|j| j.source == BundleSource::S3));
         let left = repo.list("restore-staging/").await.expect("list");

@@ -43,7 +43,11 @@ pub async fn acquire(env: &Env, run_id: &str, ttl: Duration) -> Result<Option<Ac
     };
     let client = client(env);
     let lock_id = lock_id(&env.aws.account_id);
-    let options = LockOptions { ttl, renew_every: ttl };
+    let options = LockOptions {
+        ttl,
+        renew_every: ttl,
+        ..Default::default()
+    };
     let guard = dynamodb::acquire(&client, &table, &lock_id, LockPurpose::Backup, Duration::ZERO, &options)
         .await
         .map_err(handler_error)?;

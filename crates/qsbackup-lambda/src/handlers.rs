@@ -9,13 +9,11 @@ use crate::payload::{
     AbortInput, BundleFailure, BundleInput, Committed, ExportState, Planned, RunInput, RunStarted, SectionsDone,
 };
 use crate::{Env, HandlerError};
-use async_trait::async_trait;
 use chrono::Utc;
 use qsbackup_core::backup::sections::{AccountSection, IdentitiesSection};
 use qsbackup_core::backup::state::{ExportProgress, RunRecord, SectionsResult};
-use qsbackup_core::backup::HeldLock;
 use qsbackup_core::repository::layout;
-use qsbackup_core::repository::lock::LockError;
+use qsbackup_core::repository::lock::LockLease;
 use qsbackup_core::repository::manifest::{manifest_key, new_snapshot_id};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -30,23 +28,6 @@ pub struct RunLocks {
 }
 
 type Run = RunRecord<RunLocks>;
-
-/// The run's repository lease, confirmed by the commit step.
-struct CurrentLease<'a>(&'a Env, &'a LeaseRef);
-
-#[async_trait]
-impl HeldLock for CurrentLease<'_> {
-    async fn confirm(&self) -> qsbackup_core::Result<()> {
-        lease::confirm(&self.0.repository, self.1).await.map_err(|e| {
-            LockError::Lost {
-                repository: self.0.repository.location().to_string(),
-                key: self.1.key.clone(),
-                reason: e.message,
-            }
-            .into()
-        })
-    }
-}
 
 /// Loads the run record and renews its leases.
 async fn touch(env: &Env, run_id: &str) -> Result<Run, HandlerError> {
@@ -70,7 +51,7 @@ async fn release(env: &Env, locks: &RunLocks) {
 pub async fn begin_run(env: &Env) -> Result<RunStarted, HandlerError> {
     let started_at = Utc::now();
     let run_id = new_snapshot_id(started_at);
-    let lease = lease::acquire(&env.repository, &run_id, env.lease_ttl).await?;
+    let lease = lease::acquire(&env.repository, &run_id, &env.aws.account_id, env.lease_ttl).await?;
     let account_lease = match account_lock::acquire(env, &run_id, env.lease_ttl).await {
         Ok(a) => a,
         Err(e) => {
@@ -173,7 +154,7 @@ pub async fn record_bundle_failure(env: &Env, input: BundleFailure) -> Result<Ex
 /// fires; what was stored stays for prune.
 pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, HandlerError> {
     let run = touch(env, &input.run_id).await?;
-    let held = CurrentLease(env, &run.locks.lease);
+    let held = LockLease::resume(&env.repository, run.locks.lease.clone());
     let manifest = env.steps().commit(&run, &[&held]).await?;
     release(env, &run.locks).await;
     Ok(Committed {

@@ -372,9 +372,9 @@ async fn the_state_machine_commits_the_snapshot_a_cli_backup_commits() {
     assert!(lambda.identities.is_some(), "identities are in the snapshot");
     assert!(!lambda.bundles.is_empty());
     // The lock is released: another run may take it at once.
-    let again = qsbackup_core::repository::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::repository::lock::RepositoryLock::exclusive(
         &env.repository,
-        qsbackup_core::repository::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await
@@ -697,9 +697,9 @@ async fn a_scheduled_run_that_stores_nothing_commits_no_snapshot_and_fails() {
         .await
         .expect("list snapshots");
     assert!(ids.is_empty(), "no snapshot of nothing: {ids:?}");
-    let again = qsbackup_core::repository::lock::RepositoryLock::acquire(
+    let again = qsbackup_core::repository::lock::RepositoryLock::exclusive(
         &env.repository,
-        qsbackup_core::repository::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await
@@ -790,8 +790,16 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
     .await
     .expect("abort-run");
 
-    let report = prune(
+    // The abort released the run's lease, so prune gets the exclusive lock at once.
+    let exclusive = qsbackup_core::repository::lock::RepositoryLock::exclusive(
         &aborting.repository,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("the aborted run released its lock");
+    let report = prune(
+        &exclusive,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::zero(),
             ..Default::default()
@@ -799,6 +807,7 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
     )
     .await
     .expect("prune");
+    exclusive.release().await.expect("release");
     let deleted: BTreeSet<&str> = report.deleted.iter().map(|d| d.key.as_str()).collect();
     for key in &aborted_bundles {
         assert!(

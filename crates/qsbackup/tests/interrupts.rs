@@ -55,8 +55,8 @@ fn lock_objects(env: &Env) -> Vec<serde_json::Value> {
 }
 
 fn assert_locks_released(env: &Env, out: &Output) {
+    // A released lock leaves no object (or, from versions before shared locks, a released one).
     let locks = lock_objects(env);
-    assert!(!locks.is_empty(), "the run took a lock\n{}", stderr(out));
     for lock in &locks {
         assert_eq!(lock["released"], true, "lock left behind: {lock}\n{}", stderr(out));
     }

@@ -86,9 +86,9 @@ async fn a_dry_run_starts_no_import_job_and_changes_nothing() {
 
     // While another run holds the repository lock, a restore waits for nothing and exits 4.
     let (repository, _, _) = latest(&repo).await;
-    let lock = qsbackup_core::repository::lock::RepositoryLock::acquire(
+    let lock = qsbackup_core::repository::lock::RepositoryLock::exclusive(
         &repository,
-        qsbackup_core::repository::lock::LockPurpose::Backup,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
         std::time::Duration::ZERO,
     )
     .await

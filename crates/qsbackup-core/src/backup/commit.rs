@@ -7,32 +7,11 @@ use crate::backup::filter::SkippedAsset;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::repository::layout::SCHEMA_VERSION;
+pub use crate::repository::lock::HeldLock;
 use crate::repository::manifest::{BackupMode, BundleRecord, FailedAsset, SnapshotManifest, SnapshotStatus};
 use crate::repository::{ObjectRef, Repository};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-
-/// A lock a run holds; it confirms the lock is still the run's (not released, taken over or
-/// expired) right before the commit, so nothing is committed under a lock that was taken away.
-#[async_trait]
-pub trait HeldLock: Send + Sync {
-    async fn confirm(&self) -> Result<()>;
-}
-
-#[async_trait]
-impl HeldLock for crate::repository::lock::LockGuard {
-    async fn confirm(&self) -> Result<()> {
-        Ok(crate::repository::lock::LockGuard::confirm(self).await?)
-    }
-}
-
-#[async_trait]
-impl HeldLock for crate::repository::lock::dynamodb::DynamoLockGuard {
-    async fn confirm(&self) -> Result<()> {
-        Ok(self.check()?)
-    }
-}
 
 /// Everything a run produced, as the manifest will record it.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,8 @@
 //! trash/<id>.json                   manifests of forgotten snapshots, until prune
 //! identities/<id>.json              users, groups and memberships of a snapshot
 //! account/<id>.json                 account settings of a snapshot
-//! locks/<generation>.json           the repository lock (and the dry run's write probe)
+//! locks/<token>-<n>.json            one object per lock holder and renewal (and the dry run's
+//!                                   write probe)
 //! journal/<run-id>/<record>.json    progress of a running backup, for resuming after a crash
 //! runs/<run-id>/…                   state of a scheduled (Step Functions) run
 //! tmp/<random>.part                 staging of multipart uploads
@@ -119,6 +120,25 @@ pub fn identities_key(id: &str) -> String {
 /// The account document of snapshot `id`.
 pub fn account_key(id: &str) -> String {
     format!("{ACCOUNT}{id}.json")
+}
+
+/// Renewal `n` of lock holder `token`.
+pub fn lock_key(token: &str, n: u64) -> String {
+    format!("{LOCKS}{token}-{n:010}.json")
+}
+
+/// `(token, n)` of a lock object this version writes; `None` for other keys (objects of the
+/// older generation-numbered lock are still read as locks, see [`is_lock_key`]).
+pub fn lock_holder(key: &str) -> Option<(&str, u64)> {
+    let name = key.strip_prefix(LOCKS)?.strip_suffix(".json")?;
+    let (token, n) = name.rsplit_once('-')?;
+    Some((token, n.parse().ok()?))
+}
+
+/// Whether `key` is a lock object of any version (not the dry run's probe).
+pub fn is_lock_key(key: &str) -> bool {
+    key.strip_prefix(LOCKS)
+        .is_some_and(|name| name.ends_with(".json") && !name.starts_with('.') && !name.contains('/'))
 }
 
 /// The object a dry run writes and deletes to prove the repository is writable; under `locks/`

@@ -1,36 +1,47 @@
-//! The repository lock: a lease that one writer at a time holds (backup, `forget --prune`,
-//! restore), kept as small objects under `locks/` so it works wherever the repository does.
+//! The repository locks, as restic has them: every holder creates its own object
+//! `locks/<token>-<n>.json` (create-only) saying whether it is exclusive, why it is held
+//! ([`LockPurpose`]), which QuickSight account a backup is of, and who holds it until when.
+//! Backups, restores and verifies hold *shared* locks; forget, prune and import-legacy the
+//! *exclusive* one. Two backups of the same account also conflict, so one account is never
+//! backed up twice at once into one repository.
 //!
-//! Object stores have conditional create (`If-None-Match: *` on S3, `O_EXCL`-like on local disk)
-//! but no compare-and-delete, so a lock is never taken over by deleting someone else's object.
-//! Instead every acquisition creates the next *generation*, `locks/<generation>.json`, create-only:
-//! the store lets exactly one contender create a given generation, and the holder is whoever
-//! owns the highest generation. A new generation is only created when the highest one is
-//! released, expired (its lease was not renewed in time), or belongs to a dead process on this
-//! host. Lower generations are garbage and are removed by the next holder. A background task
-//! renews the lease while the guard lives and notices when the lock was lost (a forced unlock,
-//! or a renewal that came too late), which the run must check before committing.
+//! Object stores have conditional create but no compare-and-delete, so a lock object is never
+//! overwritten: a renewal creates the holder's next object (`<token>-<n+1>`) and then deletes
+//! the previous one; releasing deletes the holder's objects. Taking a lock is "create mine, then
+//! list": whoever finds a conflicting live lock after creating its own removes its own and backs
+//! off, so of two conflicting contenders at most one keeps its lock (the later of the two lists
+//! after both objects exist). Leases expire unless renewed; a lock of a dead process in this
+//! boot and PID namespace is stale at once; `unlock` removes stale locks (and live ones with
+//! `--force`, which their holders notice before they commit).
 //!
-//! [`dynamodb`] adds an optional lease in a DynamoDB table, per QuickSight account, for teams
-//! whose backups of one account go to different repositories.
+//! [`guard`] holds a lock in-process with a background renewal and gives the typed guards
+//! ([`SharedLock`], [`ExclusiveLock`]) that operations take as arguments; [`lease`] holds one
+//! across processes by a serialisable token (the Step Functions handlers); [`dynamodb`] adds an
+//! optional lease in a DynamoDB table, per QuickSight account, for teams whose backups of one
+//! account go to different repositories. All read time from a [`clock::Clock`].
 
+pub mod clock;
 pub mod dynamodb;
+pub mod guard;
+pub mod lease;
+mod protocol;
 
-use crate::error::{Error, Result};
-use crate::repository::Repository;
-use bytes::Bytes;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use guard::{ExclusiveLock, HeldLock, LockGuard, RepositoryLock, SharedLock};
+pub use lease::{LockLease, LockToken};
+pub use protocol::{list_locks, list_locks_at, unlock, unlock_at, LockEntry, UnlockReport};
+
+use crate::error::Error;
 use chrono::{DateTime, Utc};
-use object_store::{PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Where lock objects live.
 pub const LOCKS_PREFIX: &str = crate::repository::layout::LOCKS;
 
-/// Why a run holds the lock.
+/// Why a run holds a lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LockPurpose {
@@ -39,7 +50,9 @@ pub enum LockPurpose {
     Forget,
     Prune,
     Restore,
-    /// A tombstone written by `qsbackup unlock`: never held, always released.
+    Verify,
+    ImportLegacy,
+    /// A tombstone an older `qsbackup unlock` wrote: never held, always released.
     Unlock,
 }
 
@@ -50,24 +63,46 @@ impl fmt::Display for LockPurpose {
             LockPurpose::Forget => "forget",
             LockPurpose::Prune => "prune",
             LockPurpose::Restore => "restore",
+            LockPurpose::Verify => "verify",
+            LockPurpose::ImportLegacy => "import-legacy",
             LockPurpose::Unlock => "unlock",
         })
     }
 }
 
+fn exclusive_by_default() -> bool {
+    // Objects of the generation-numbered lock (before shared locks) had no flag: every one of
+    // them kept everyone out.
+    true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// The content of one lock object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
-    pub generation: u64,
-    /// Random; tells the holder its own lock from a later one.
+    /// Random, the same across the holder's renewals; names its objects.
     pub token: String,
+    /// Keeps every other holder out (forget, prune, import-legacy); shared locks only keep the
+    /// exclusive one and backups of the same account out.
+    #[serde(default = "exclusive_by_default")]
+    pub exclusive: bool,
     pub purpose: LockPurpose,
+    /// The QuickSight account a backup is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub host: String,
     pub pid: u32,
     pub started_at: DateTime<Utc>,
     pub renewed_at: DateTime<Utc>,
     /// The lease ends here unless renewed.
     pub expires_at: DateTime<Utc>,
+    /// Only objects of the generation-numbered lock carry these two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub released: bool,
     pub tool_version: String,
     /// Where `pid` means something: this kernel boot and PID namespace. Two
@@ -79,9 +114,13 @@ pub struct LockInfo {
 
 impl fmt::Display for LockInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let account = match &self.account {
+            Some(a) => format!(" for account {a}"),
+            None => String::new(),
+        };
         write!(
             f,
-            "{} run by pid {} on host {}, started {} (lease until {})",
+            "{} run by pid {} on host {}{account}, started {} (lease until {})",
             self.purpose,
             self.pid,
             self.host,
@@ -119,12 +158,63 @@ impl LockInfo {
         }
         LockState::Live
     }
+
+    /// Whether this lock and `other` cannot be held at once.
+    pub fn conflicts_with(&self, other: &LockInfo) -> bool {
+        self.exclusive || other.exclusive || (self.account.is_some() && self.account == other.account)
+    }
+}
+
+/// What a run asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    pub purpose: LockPurpose,
+    pub exclusive: bool,
+    /// The QuickSight account a backup is of: backups of one account exclude each other.
+    pub account: Option<String>,
+    /// Who holds it, when not this process (e.g. `step-functions:<run-id>`): such a lock has no
+    /// pid and only its expiry makes it stale.
+    pub holder: Option<String>,
+}
+
+impl LockRequest {
+    /// A shared lock for `purpose`.
+    pub fn shared(purpose: LockPurpose) -> Self {
+        LockRequest {
+            purpose,
+            exclusive: false,
+            account: None,
+            holder: None,
+        }
+    }
+
+    /// The exclusive lock for `purpose`.
+    pub fn exclusive(purpose: LockPurpose) -> Self {
+        LockRequest {
+            exclusive: true,
+            ..Self::shared(purpose)
+        }
+    }
+
+    /// A shared backup lock of QuickSight account `account_id`.
+    pub fn backup(account_id: &str) -> Self {
+        LockRequest {
+            account: Some(account_id.to_string()),
+            ..Self::shared(LockPurpose::Backup)
+        }
+    }
+
+    /// Held by `holder` rather than this process.
+    pub fn held_by(mut self, holder: impl Into<String>) -> Self {
+        self.holder = Some(holder.into());
+        self
+    }
 }
 
 /// Why the lock could not be taken or kept.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    /// Another run holds it.
+    /// Another run holds a conflicting lock.
     #[error(
         "repository {repository} is locked by a {holder} [{key}]; wait for it with --lock-wait SECONDS, \
          or if that run is gone, run `qsbackup unlock`"
@@ -152,13 +242,14 @@ impl From<Error> for LockError {
     }
 }
 
-/// Lease timing.
+/// Lease timing, and the clock leases are judged by.
 #[derive(Debug, Clone)]
 pub struct LockOptions {
     /// How long a lease lasts without renewal.
     pub ttl: Duration,
     /// How often the holder renews it.
     pub renew_every: Duration,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for LockOptions {
@@ -166,6 +257,7 @@ impl Default for LockOptions {
         LockOptions {
             ttl: Duration::from_secs(300),
             renew_every: Duration::from_secs(60),
+            clock: clock::system(),
         }
     }
 }
@@ -211,432 +303,12 @@ pub fn process_alive(pid: u32) -> Option<bool> {
     }
 }
 
-fn lock_key(generation: u64) -> String {
-    format!("{LOCKS_PREFIX}{generation:020}.json")
-}
-
-fn generation_of(key: &str) -> Option<u64> {
-    key.strip_prefix(LOCKS_PREFIX)?.strip_suffix(".json")?.parse().ok()
-}
-
 /// A lease length as a TimeDelta to add to the current time. Clamped to a century: adding
 /// `TimeDelta::MAX` to a date overflows chrono's range and panics, and a lease that long is
 /// "held until released" anyway.
 pub fn ttl_delta(d: Duration) -> chrono::TimeDelta {
     const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
     chrono::TimeDelta::from_std(d.min(CENTURY)).unwrap_or(chrono::TimeDelta::MAX)
-}
-
-/// Generations present under `locks/`, ascending.
-async fn generations(repo: &Repository) -> Result<Vec<u64>> {
-    let mut gens: Vec<u64> = repo
-        .list(LOCKS_PREFIX)
-        .await?
-        .iter()
-        .filter_map(|o| generation_of(&o.key))
-        .collect();
-    gens.sort_unstable();
-    Ok(gens)
-}
-
-/// Reads one lock object; `None` when it is gone.
-async fn read_lock(repo: &Repository, generation: u64) -> Result<Option<LockInfo>> {
-    let key = lock_key(generation);
-    match repo.get(&key).await {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Json {
-            context: format!("lock {key} in {}", repo.location()),
-            source,
-        }),
-        Err(Error::Repository {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-async fn write_lock(repo: &Repository, info: &LockInfo, mode: PutMode) -> Result<()> {
-    let key = lock_key(info.generation);
-    let json = serde_json::to_vec_pretty(info).map_err(|source| Error::Json {
-        context: format!("lock {key}"),
-        source,
-    })?;
-    let path = repo.path(&key)?;
-    repo.store()
-        .put_opts(&path, PutPayload::from(Bytes::from(json)), PutOptions::from(mode))
-        .await
-        .map(|_| ())
-        .map_err(|e| repo.store_error(&key, e))
-}
-
-/// The lock objects of a repository with their state, highest generation last.
-#[derive(Debug, Clone, Serialize)]
-pub struct LockEntry {
-    pub key: String,
-    pub info: Option<LockInfo>,
-    pub state: LockState,
-    /// Only the highest generation can be held; lower ones are leftovers.
-    pub current: bool,
-}
-
-/// Lists every lock object with its state.
-pub async fn list_locks(repo: &Repository) -> Result<Vec<LockEntry>> {
-    let gens = generations(repo).await?;
-    let top = gens.last().copied();
-    let now = Utc::now();
-    let mut out = Vec::new();
-    for g in gens {
-        let key = lock_key(g);
-        let (info, state) = match read_lock(repo, g).await {
-            Ok(Some(info)) => {
-                let state = info.state(now);
-                (Some(info), state)
-            }
-            Ok(None) => continue,
-            Err(e) => (None, LockState::Stale(format!("unreadable: {e}"))),
-        };
-        out.push(LockEntry {
-            key,
-            info,
-            state,
-            current: Some(g) == top,
-        });
-    }
-    Ok(out)
-}
-
-/// What `unlock` did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct UnlockReport {
-    /// Lock objects that no longer keep anyone out (and were removed or superseded).
-    pub removed: Vec<LockEntry>,
-    /// A live lock left alone (without `force`).
-    pub live: Option<LockEntry>,
-}
-
-/// Removes stale and released locks; a live lock only with `force` (its holder notices at its
-/// next renewal and stops before committing anything).
-pub async fn unlock(repo: &Repository, force: bool) -> Result<UnlockReport> {
-    let entries = list_locks(repo).await?;
-    let mut report = UnlockReport::default();
-    let Some(top) = entries.last().cloned() else {
-        return Ok(report);
-    };
-    let top_generation = generation_of(&top.key).unwrap_or(0);
-    let supersede = match top.state {
-        LockState::Live if !force => {
-            report.live = Some(top.clone());
-            false
-        }
-        LockState::Released => false,
-        _ => true,
-    };
-    if supersede {
-        // A released tombstone above it: the old holder, if alive, sees a higher generation.
-        let now = Utc::now();
-        let tombstone = LockInfo {
-            generation: top_generation + 1,
-            token: hex::encode(rand::random::<[u8; 12]>()),
-            purpose: LockPurpose::Unlock,
-            host: host_name(),
-            pid: std::process::id(),
-            started_at: now,
-            renewed_at: now,
-            expires_at: now,
-            released: true,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            process_scope: process_scope(),
-        };
-        match write_lock(repo, &tombstone, PutMode::Create).await {
-            Ok(()) | Err(Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        report.removed.push(top.clone());
-    }
-    for e in &entries {
-        if e.key == top.key {
-            continue;
-        }
-        repo.delete(&e.key).await?;
-        if e.state != LockState::Released {
-            report.removed.push(e.clone());
-        }
-    }
-    if supersede {
-        repo.delete(&top.key).await?;
-    }
-    Ok(report)
-}
-
-#[derive(Default)]
-struct Shared {
-    lost: Option<String>,
-}
-
-/// A held lock. Call [`LockGuard::release`] when done; dropping it stops the renewals and
-/// releases it in the background if a runtime is still there.
-pub struct LockGuard {
-    repo: Repository,
-    key: String,
-    info: LockInfo,
-    shared: Arc<Mutex<Shared>>,
-    renewer: Option<JoinHandle<()>>,
-    released: bool,
-}
-
-impl fmt::Debug for LockGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockGuard")
-            .field("key", &self.key)
-            .field("info", &self.info)
-            .finish()
-    }
-}
-
-/// Takes and renews the repository lock.
-pub struct RepositoryLock;
-
-enum Attempt {
-    Acquired(LockGuard),
-    Held(LockInfo, String),
-    /// Lost a create race; look again at once.
-    Again,
-}
-
-impl RepositoryLock {
-    /// Takes the lock for `purpose`, waiting up to `wait` (with backoff) while another run
-    /// holds it; then [`LockError::Held`] names the holder.
-    pub async fn acquire(repo: &Repository, purpose: LockPurpose, wait: Duration) -> Result<LockGuard, LockError> {
-        Self::acquire_with(repo, purpose, wait, &LockOptions::default()).await
-    }
-
-    /// [`RepositoryLock::acquire`] with explicit lease timing.
-    pub async fn acquire_with(
-        repo: &Repository,
-        purpose: LockPurpose,
-        wait: Duration,
-        options: &LockOptions,
-    ) -> Result<LockGuard, LockError> {
-        let deadline = crate::poll::deadline_after(wait);
-        let mut backoff = Duration::from_millis(100);
-        let mut races = 0u32;
-        loop {
-            match try_acquire(repo, purpose, options).await? {
-                Attempt::Acquired(guard) => return Ok(guard),
-                Attempt::Again => {
-                    races += 1;
-                    if races > 50 {
-                        return Err(LockError::Store(Error::Integrity {
-                            key: LOCKS_PREFIX.into(),
-                            message: "gave up after 50 lost races for the lock".into(),
-                        }));
-                    }
-                }
-                Attempt::Held(holder, key) => {
-                    let now = tokio::time::Instant::now();
-                    if now >= deadline {
-                        return Err(LockError::Held {
-                            repository: repo.location().to_string(),
-                            key,
-                            holder: Box::new(holder),
-                        });
-                    }
-                    let pause = backoff.mul_f64(0.5 + rand::random::<f64>() / 2.0).min(deadline - now);
-                    tokio::time::sleep(pause).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-    }
-}
-
-async fn try_acquire(repo: &Repository, purpose: LockPurpose, options: &LockOptions) -> Result<Attempt, LockError> {
-    let gens = generations(repo).await?;
-    let mut next = 1;
-    if let Some(&top) = gens.last() {
-        next = top + 1;
-        if let Some(info) = read_lock(repo, top).await? {
-            if info.state(Utc::now()) == LockState::Live {
-                return Ok(Attempt::Held(info, lock_key(top)));
-            }
-        }
-    }
-    let now = Utc::now();
-    let info = LockInfo {
-        generation: next,
-        token: hex::encode(rand::random::<[u8; 12]>()),
-        purpose,
-        host: host_name(),
-        pid: std::process::id(),
-        started_at: now,
-        renewed_at: now,
-        expires_at: now + ttl_delta(options.ttl),
-        released: false,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        process_scope: process_scope(),
-    };
-    match write_lock(repo, &info, PutMode::Create).await {
-        Ok(()) => {}
-        Err(Error::AlreadyExists { .. }) => return Ok(Attempt::Again),
-        Err(e) => return Err(e.into()),
-    }
-    let key = lock_key(next);
-    // A contender that listed before lower generations were cleaned up may have created a
-    // generation below a newer one: the highest wins, so step back if ours is not it.
-    let after = generations(repo).await?;
-    if let Some(&higher) = after.iter().find(|&&g| g > next) {
-        repo.delete(&key).await?;
-        return match read_lock(repo, higher).await? {
-            Some(h) if h.state(Utc::now()) == LockState::Live => Ok(Attempt::Held(h, lock_key(higher))),
-            _ => Ok(Attempt::Again),
-        };
-    }
-    for g in after.into_iter().filter(|&g| g < next) {
-        repo.delete(&lock_key(g)).await?;
-    }
-    let shared = Arc::new(Mutex::new(Shared::default()));
-    let renewer = tokio::spawn(renew_loop(repo.clone(), info.clone(), options.clone(), shared.clone()));
-    Ok(Attempt::Acquired(LockGuard {
-        repo: repo.clone(),
-        key,
-        info,
-        shared,
-        renewer: Some(renewer),
-        released: false,
-    }))
-}
-
-/// Why the lock at generation `mine` is no longer ours, if it is not.
-async fn ownership(repo: &Repository, mine: &LockInfo) -> Result<Option<String>> {
-    let gens = generations(repo).await?;
-    if let Some(&higher) = gens.iter().find(|&&g| g > mine.generation) {
-        let by = match read_lock(repo, higher).await? {
-            Some(h) => format!("superseded by generation {higher} ({h})"),
-            None => format!("superseded by generation {higher}"),
-        };
-        return Ok(Some(by));
-    }
-    match read_lock(repo, mine.generation).await? {
-        None => Ok(Some("its lock object was removed".into())),
-        Some(found) if found.token != mine.token => Ok(Some("its lock object belongs to another run".into())),
-        Some(found) if found.released => Ok(Some("it was released by someone else".into())),
-        Some(_) => Ok(None),
-    }
-}
-
-async fn renew_loop(repo: Repository, mut info: LockInfo, options: LockOptions, shared: Arc<Mutex<Shared>>) {
-    let mark_lost = |reason: String| {
-        let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-        s.lost.get_or_insert(reason);
-    };
-    let mut pause = options.renew_every;
-    loop {
-        tokio::time::sleep(pause).await;
-        let now = Utc::now();
-        if now > info.expires_at {
-            mark_lost(format!(
-                "it could not be renewed before its lease ended at {}",
-                info.expires_at
-            ));
-            return;
-        }
-        let renewed = async {
-            if let Some(reason) = ownership(&repo, &info).await? {
-                return Ok::<_, Error>(Some(reason));
-            }
-            let mut next = info.clone();
-            next.renewed_at = now;
-            next.expires_at = now + ttl_delta(options.ttl);
-            write_lock(&repo, &next, PutMode::Overwrite).await?;
-            info = next;
-            Ok(None)
-        }
-        .await;
-        match renewed {
-            Ok(None) => pause = options.renew_every,
-            Ok(Some(reason)) => {
-                mark_lost(reason);
-                return;
-            }
-            // A store hiccup: try again soon, while the lease still runs.
-            Err(_) => pause = (options.renew_every / 4).max(Duration::from_millis(50)),
-        }
-    }
-}
-
-impl LockGuard {
-    /// The lock as taken.
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    /// The lock object's key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// `Err(LockError::Lost)` once the lock is no longer ours; check before committing.
-    pub fn check(&self) -> Result<(), LockError> {
-        let s = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        match &s.lost {
-            None => Ok(()),
-            Some(reason) => Err(LockError::Lost {
-                repository: self.repo.location().to_string(),
-                key: self.key.clone(),
-                reason: reason.clone(),
-            }),
-        }
-    }
-
-    /// Confirms against the repository (not only the renewal task's view) that the lock is
-    /// still ours; the last check before a commit.
-    pub async fn confirm(&self) -> Result<(), LockError> {
-        self.check()?;
-        match ownership(&self.repo, &self.info).await? {
-            None => Ok(()),
-            Some(reason) => Err(LockError::Lost {
-                repository: self.repo.location().to_string(),
-                key: self.key.clone(),
-                reason,
-            }),
-        }
-    }
-
-    /// Stops renewing and marks the lock released.
-    pub async fn release(mut self) -> Result<(), LockError> {
-        self.released = true;
-        if let Some(task) = self.renewer.take() {
-            task.abort();
-        }
-        release_lock(&self.repo, &self.info).await.map_err(LockError::from)
-    }
-}
-
-async fn release_lock(repo: &Repository, info: &LockInfo) -> Result<()> {
-    if ownership(repo, info).await?.is_some() {
-        return Ok(());
-    }
-    let mut done = info.clone();
-    done.released = true;
-    done.renewed_at = Utc::now();
-    write_lock(repo, &done, PutMode::Overwrite).await
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if let Some(task) = self.renewer.take() {
-            task.abort();
-        }
-        if !self.released {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let repo = self.repo.clone();
-                let info = self.info.clone();
-                handle.spawn(async move {
-                    let _ = release_lock(&repo, &info).await;
-                });
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use crate::backup::state::BundleResult;
 use crate::error::{Error, Result};
 use crate::repository::journal::journals;
 use crate::repository::layout;
+use crate::repository::lock::ExclusiveLock;
 use crate::repository::manifest::{manifest_key, BackupMode, SnapshotManifest, SnapshotStatus};
 use crate::repository::retention::{apply, Decision, RetentionPolicy};
 use crate::repository::snapshots::{load_all, referenced_keys};
@@ -235,8 +236,10 @@ fn trash_key(id: &str) -> String {
     layout::trash_key(id)
 }
 
-/// Removes the snapshots `ids`: each manifest is copied to the trash, then deleted.
-pub async fn forget(repo: &Repository, ids: &[String]) -> Result<()> {
+/// Removes the snapshots `ids` from the repository `lock` locks: each manifest is copied to the
+/// trash, then deleted.
+pub async fn forget(lock: &ExclusiveLock, ids: &[String]) -> Result<()> {
+    let repo = lock.repository();
     for id in ids {
         let key = manifest_key(id);
         let bytes = match repo.get(&key).await {
@@ -341,8 +344,23 @@ impl Pruner<'_> {
     }
 }
 
-/// Deletes what no snapshot needs (see the module docs). Call it holding the repository lock.
-pub async fn prune(repo: &Repository, options: &PruneOptions) -> Result<PruneReport> {
+/// Deletes what no snapshot needs (see the module docs) from the repository `lock` locks: no
+/// backup or restore may run meanwhile, since what it is writing is referenced by no snapshot yet.
+pub async fn prune(lock: &ExclusiveLock, options: &PruneOptions) -> Result<PruneReport> {
+    prune_in(lock.repository(), options).await
+}
+
+/// What [`prune`] would delete, deleting nothing (`options.dry_run` is taken as set). Needs no
+/// lock: it only reads.
+pub async fn plan_prune(repo: &Repository, options: &PruneOptions) -> Result<PruneReport> {
+    let options = PruneOptions {
+        dry_run: true,
+        ..options.clone()
+    };
+    prune_in(repo, &options).await
+}
+
+async fn prune_in(repo: &Repository, options: &PruneOptions) -> Result<PruneReport> {
     let loaded = load_all(repo).await?;
     if let Some((key, why)) = loaded.unreadable.first() {
         return Err(Error::Integrity {

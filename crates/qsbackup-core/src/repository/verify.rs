@@ -14,6 +14,7 @@ use crate::config::ExportFormat;
 use crate::error::Error;
 use crate::identities::IdentitySnapshot;
 use crate::repository::bundle_file::fetch;
+use crate::repository::lock::SharedLock;
 use crate::repository::manifest::{BundleRecord, SnapshotManifest};
 use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;
@@ -482,8 +483,10 @@ pub async fn verify(
     report
 }
 
-/// Loads and verifies one snapshot by reference (`latest`, id, prefix).
-pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Loads and verifies one snapshot by reference (`latest`, id, prefix), in the repository
+/// `lock` locks (shared: a prune must not delete what is being read).
+pub async fn verify_one(lock: &SharedLock, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let repo = lock.repository();
     let id = crate::repository::snapshots::resolve(repo, reference).await?;
     match SnapshotManifest::load(repo, &id).await {
         Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
@@ -497,8 +500,9 @@ pub async fn verify_one(repo: &Repository, reference: &str, options: &VerifyOpti
     }
 }
 
-/// Verifies every snapshot of the repository.
-pub async fn verify_all(repo: &Repository, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Verifies every snapshot of the repository `lock` locks.
+pub async fn verify_all(lock: &SharedLock, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+    let repo = lock.repository();
     let loaded = crate::repository::snapshots::load_all(repo).await?;
     Ok(verify(repo, &loaded.manifests, &loaded.unreadable, options).await)
 }

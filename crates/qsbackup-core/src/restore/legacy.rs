@@ -14,6 +14,7 @@ use crate::config::{ExportFormat, PrefixFormat};
 use crate::dynamodb::TableNames;
 use crate::error::Error;
 use crate::identities::{GroupRecord, IdentitySnapshot, NamespaceSnapshot, UserRecord};
+use crate::repository::lock::ExclusiveLock;
 use crate::repository::manifest::{new_snapshot_id, BackupMode, BundleRecord, SnapshotManifest, SnapshotStatus};
 use crate::repository::verify::zip_check;
 use crate::repository::verify::{VerifyOptions, ZipLimits};
@@ -228,12 +229,14 @@ pub async fn read_identity_tables(
     Ok(Some(snapshot))
 }
 
-/// Turns the sample tool's backup of `job.date` into a committed, verified snapshot.
+/// Turns the sample tool's backup of `job.date` into a committed, verified snapshot in the
+/// repository `lock` locks (exclusive: it writes a snapshot no backup journal knows of).
 pub async fn import_legacy(
-    repository: &Repository,
+    lock: &ExclusiveLock,
     dynamodb: Option<&aws_sdk_dynamodb::Client>,
     job: &LegacyImport,
 ) -> Result<LegacyOutcome, RestoreError> {
+    let repository = lock.repository();
     let mark = marker(job.date);
     let existing = crate::repository::snapshots::load_all(repository).await?;
     if let Some(m) = existing.manifests.iter().find(|m| m.notes.contains(&mark)) {

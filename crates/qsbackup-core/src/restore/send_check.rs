@@ -3,9 +3,8 @@
 
 use super::*;
 
-#[allow(dead_code)]
 fn assert_send<T: Send>(_: T) {}
-#[allow(dead_code)]
+#[allow(dead_code, clippy::too_many_arguments)]
 fn futures_are_send(
     r: &Repository,
     m: &SnapshotManifest,
@@ -13,9 +12,11 @@ fn futures_are_send(
     o: &RestoreOptions,
     s: &dyn ProgressSink,
     p: &RestorePlan,
+    l: &SharedLock,
+    x: &crate::repository::lock::ExclusiveLock,
 ) {
     assert_send(plan_restore(r, m, a, o, s));
-    assert_send(run_restore(r, p, a, o, s));
+    assert_send(run_restore(l, p, a, o, s));
     assert_send(identities::apply::apply(
         &a.identity_quicksight,
         "1",
@@ -24,7 +25,7 @@ fn futures_are_send(
         s,
     ));
     assert_send(legacy::import_legacy(
-        r,
+        x,
         None,
         &legacy::LegacyImport {
             date: chrono::NaiveDate::MIN,

@@ -6,8 +6,8 @@
 use anyhow::anyhow;
 use chrono::Utc;
 use clap::Args;
-use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
-use qsbackup_core::repository::prune::{forget, plan_forget, prune, ForgetPlan, PruneOptions, PruneReport};
+use qsbackup_core::repository::lock::{ExclusiveLock, LockPurpose, RepositoryLock};
+use qsbackup_core::repository::prune::{forget, plan_forget, plan_prune, prune, ForgetPlan, PruneOptions, PruneReport};
 use qsbackup_core::repository::retention::{CalendarSpan, RetentionPolicy};
 use qsbackup_core::repository::snapshots::load_all;
 use serde_json::json;
@@ -104,12 +104,12 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
             LockPurpose::Forget
         };
         Some(
-            RepositoryLock::acquire(&repository, purpose, Duration::from_secs(args.lock_wait))
+            RepositoryLock::exclusive(&repository, purpose, Duration::from_secs(args.lock_wait))
                 .await
                 .map_err(|e| Outcome::from_core(e.into()))?,
         )
     };
-    let result = crate::interrupt::or_interrupt(forget_and_prune(&repository, args, &policy)).await;
+    let result = crate::interrupt::or_interrupt(forget_and_prune(&repository, lock.as_ref(), args, &policy)).await;
     if let Some(lock) = lock {
         if let Err(e) = lock.release().await {
             tracing::warn!("releasing the repository lock: {e}");
@@ -143,6 +143,7 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
 
 async fn forget_and_prune(
     repository: &qsbackup_core::repository::Repository,
+    lock: Option<&ExclusiveLock>,
     args: &ForgetArgs,
     policy: &RetentionPolicy,
 ) -> Result<(Option<ForgetPlan>, Option<PruneReport>), Outcome> {
@@ -156,10 +157,8 @@ async fn forget_and_prune(
             )));
         }
         let plan = plan_forget(&loaded.manifests, policy, Utc::now());
-        if !args.dry_run {
-            forget(repository, &plan.removed_ids())
-                .await
-                .map_err(Outcome::from_core)?;
+        if let Some(lock) = lock {
+            forget(lock, &plan.removed_ids()).await.map_err(Outcome::from_core)?;
         }
         Some(plan)
     };
@@ -173,7 +172,11 @@ async fn forget_and_prune(
                 _ => Vec::new(),
             },
         };
-        Some(prune(repository, &options).await.map_err(Outcome::from_core)?)
+        let report = match lock {
+            Some(lock) => prune(lock, &options).await,
+            None => plan_prune(repository, &options).await,
+        };
+        Some(report.map_err(Outcome::from_core)?)
     } else {
         None
     };

@@ -57,10 +57,10 @@ async fn run_inner(global: &GlobalArgs, args: &ImportLegacyArgs) -> Result<Outco
         tables,
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let lock = RepositoryLock::acquire(&repository, LockPurpose::Backup, Duration::ZERO)
+    let lock = RepositoryLock::exclusive(&repository, LockPurpose::ImportLegacy, Duration::ZERO)
         .await
         .map_err(|e| Outcome::from_core(e.into()))?;
-    let result = crate::interrupt::or_interrupt(import_legacy(&repository, Some(&dynamodb), &job)).await;
+    let result = crate::interrupt::or_interrupt(import_legacy(&lock, Some(&dynamodb), &job)).await;
     if let Err(e) = lock.release().await {
         tracing::warn!("releasing the repository lock: {e}");
     }

@@ -14,7 +14,7 @@ use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::config::{AccountId, AwsSection, Config, Region};
 use qsbackup_core::events::{Event, ProgressSink};
 use qsbackup_core::identities::IdentityError;
-use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
+use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock, SharedLock};
 use qsbackup_core::restore::mapping::Mapping;
 use qsbackup_core::restore::report::{plan_text, report_text};
 use qsbackup_core::restore::{
@@ -294,12 +294,12 @@ pub async fn run_with(
         None
     } else {
         Some(
-            RepositoryLock::acquire(&repository, LockPurpose::Restore, Duration::ZERO)
+            RepositoryLock::shared(&repository, LockPurpose::Restore, Duration::ZERO)
                 .await
                 .map_err(|e| Outcome::from_core(e.into()))?,
         )
     };
-    let result = plan_and_run(global, args, config, mapping, &repository, &target).await;
+    let result = plan_and_run(global, args, config, mapping, &repository, lock.as_ref(), &target).await;
     if let Some(lock) = lock {
         if let Err(e) = lock.release().await {
             tracing::warn!("releasing the repository lock: {e}");
@@ -314,6 +314,7 @@ async fn plan_and_run(
     config: &Config,
     mapping: Mapping,
     repository: &qsbackup_core::repository::Repository,
+    lock: Option<&SharedLock>,
     target: &AwsContext,
 ) -> Result<Outcome, Outcome> {
     let manifest = qsbackup_core::repository::snapshots::load(repository, &args.snapshot)
@@ -352,7 +353,10 @@ async fn plan_and_run(
     if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
     }
-    let report = Box::pin(restore::run_restore(repository, &plan, target, &options, &sink))
+    let Some(lock) = lock else {
+        return Err(Outcome::failure(anyhow!("a restore runs holding the repository lock")));
+    };
+    let report = Box::pin(restore::run_restore(lock, &plan, target, &options, &sink))
         .await
         .map_err(restore_error)?;
     if global.json {

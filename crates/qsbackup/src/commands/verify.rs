@@ -3,8 +3,10 @@
 
 use anyhow::anyhow;
 use clap::Args;
+use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::repository::verify::{verify_all, verify_one, VerifyOptions, VerifyReport};
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use super::repo::{self, RepoArgs};
 use crate::cli::GlobalArgs;
@@ -20,6 +22,10 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub all: bool,
 
+    /// Wait this many seconds for a running forget or prune to finish before giving up (exit 4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_wait: u64,
+
     #[command(flatten)]
     pub repo: RepoArgs,
 }
@@ -33,18 +39,30 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Outcome {
 async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
     let options = VerifyOptions::default();
-    let report = if args.all {
-        verify_all(&repository, &options).await
-    } else {
-        verify_one(&repository, args.snapshot.as_deref().unwrap_or("latest"), &options).await
-    }
-    .map_err(|e| {
-        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-            Outcome::usage(anyhow!(e))
+    // Shared: beside backups and restores; a prune waits until the objects are read.
+    let lock = RepositoryLock::shared(&repository, LockPurpose::Verify, Duration::from_secs(args.lock_wait))
+        .await
+        .map_err(|e| Outcome::from_core(e.into()))?;
+    let result = crate::interrupt::or_interrupt(async {
+        if args.all {
+            verify_all(&lock, &options).await
         } else {
-            Outcome::from_core(e)
+            verify_one(&lock, args.snapshot.as_deref().unwrap_or("latest"), &options).await
         }
-    })?;
+    })
+    .await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!("releasing the repository lock: {e}");
+    }
+    let report = result
+        .ok_or_else(|| Outcome::interrupted("stopped before every object was checked; nothing was changed"))?
+        .map_err(|e| {
+            if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
+                Outcome::usage(anyhow!(e))
+            } else {
+                Outcome::from_core(e)
+            }
+        })?;
     if global.json {
         super::common::print_json(&serde_json::json!({
             "repository": repository.location(),

@@ -143,11 +143,13 @@ pub async fn acquire(
     let deadline = crate::poll::deadline_after(wait);
     let mut backoff = Duration::from_millis(200);
     loop {
-        let now = Utc::now();
+        let now = options.clock.now();
         let info = LockInfo {
-            generation: 0,
             token: hex::encode(rand::random::<[u8; 12]>()),
+            exclusive: true,
             purpose,
+            account: None,
+            generation: None,
             host: host_name(),
             pid: std::process::id(),
             started_at: now,
@@ -227,13 +229,13 @@ async fn renew_loop(
     let mut expires_at = info.expires_at;
     loop {
         tokio::time::sleep(options.renew_every).await;
-        let now = Utc::now();
+        let now = options.clock.now();
         if now > expires_at {
             let mut l = lost.lock().unwrap_or_else(|p| p.into_inner());
             l.get_or_insert_with(|| "the lease could not be renewed before it ended".into());
             return;
         }
-        match renew(&client, &table, &lock_id, &info, options.ttl).await {
+        match renew_at(&client, &table, &lock_id, &info, options.ttl, now).await {
             Ok(next) => expires_at = next.expires_at,
             Err(LockError::Lost { reason, .. }) => {
                 let mut l = lost.lock().unwrap_or_else(|p| p.into_inner());
@@ -256,7 +258,18 @@ pub async fn renew(
     info: &LockInfo,
     ttl: Duration,
 ) -> Result<LockInfo, LockError> {
-    let now = Utc::now();
+    renew_at(client, table, lock_id, info, ttl, Utc::now()).await
+}
+
+/// [`renew`] from `now`.
+pub async fn renew_at(
+    client: &Client,
+    table: &str,
+    lock_id: &str,
+    info: &LockInfo,
+    ttl: Duration,
+    now: chrono::DateTime<Utc>,
+) -> Result<LockInfo, LockError> {
     let mut next = info.clone();
     next.renewed_at = now;
     next.expires_at = now + super::ttl_delta(ttl);
@@ -350,5 +363,12 @@ impl Drop for DynamoLockGuard {
         if let Some(t) = self.renewer.take() {
             t.abort();
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl super::HeldLock for DynamoLockGuard {
+    async fn confirm(&self) -> Result<(), LockError> {
+        self.check()
     }
 }

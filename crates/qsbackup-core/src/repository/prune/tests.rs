@@ -1,7 +1,26 @@
 use super::*;
 use crate::asset::AssetType;
 use crate::repository::journal::{ExportFingerprint, Journal, RunRecord, JOURNAL_PREFIX};
+use crate::repository::lock::{LockPurpose, RepositoryLock};
 use crate::testutil::{at, manifest, memory_repo, store_bundle};
+
+async fn prune_locked(repo: &Repository, options: &PruneOptions) -> Result<PruneReport> {
+    let lock = RepositoryLock::exclusive(repo, LockPurpose::Prune, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let report = prune(&lock, options).await;
+    lock.release().await.unwrap();
+    report
+}
+
+async fn forget_locked(repo: &Repository, ids: &[String]) -> Result<()> {
+    let lock = RepositoryLock::exclusive(repo, LockPurpose::Forget, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let done = forget(&lock, ids).await;
+    lock.release().await.unwrap();
+    done
+}
 
 async fn snapshot(repo: &Repository, id: &str, time: &str, bundles: &[&str]) -> SnapshotManifest {
     let mut m = manifest(id, at(time));
@@ -59,13 +78,13 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
     let plan = plan_forget(&[s1, s2], &policy, Utc::now());
     assert_eq!(plan.removed_ids(), vec!["s1".to_string()]);
     assert_eq!(plan.groups[0].keep[0].id, "s2");
-    forget(&repo, &plan.removed_ids()).await.unwrap();
+    forget_locked(&repo, &plan.removed_ids()).await.unwrap();
     assert_eq!(
         crate::repository::snapshots::list_ids(&repo).await.unwrap(),
         vec!["s2".to_string()]
     );
 
-    let pretend = prune(
+    let pretend = prune_locked(
         &repo,
         &PruneOptions {
             dry_run: true,
@@ -86,7 +105,7 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
         ],
         "a dry run counts what forgetting would free"
     );
-    let dry = prune(
+    let dry = prune_locked(
         &repo,
         &PruneOptions {
             dry_run: true,
@@ -101,7 +120,7 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
         "a dry run deletes nothing"
     );
 
-    let report = prune(&repo, &no_margin()).await.unwrap();
+    let report = prune_locked(&repo, &no_margin()).await.unwrap();
     assert_eq!(keys(&report.deleted), vec!["b/1.zip", "trash/s1.json"]);
     assert!(report.bytes_freed > 0);
     for kept in [
@@ -112,7 +131,7 @@ async fn forget_then_prune_removes_only_what_no_kept_snapshot_needs() {
     ] {
         assert!(repo.head(kept).await.unwrap().is_some(), "{kept} must stay");
     }
-    let again = prune(&repo, &no_margin()).await.unwrap();
+    let again = prune_locked(&repo, &no_margin()).await.unwrap();
     assert!(again.deleted.is_empty(), "{:?}", again.deleted);
 }
 
@@ -152,7 +171,7 @@ async fn crashed_leftovers_go_only_after_the_safety_margin() {
     // The crashed run resumed a bundle the kept snapshot also uses.
     j.storing("job-3", &kept.bundles[0].key).await.unwrap();
 
-    let young = prune(
+    let young = prune_locked(
         &repo,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
@@ -164,7 +183,7 @@ async fn crashed_leftovers_go_only_after_the_safety_margin() {
     assert!(young.deleted.is_empty(), "{:?}", young.deleted);
     assert!(keys(&young.kept_recent).contains(&"b/crashed.zip"));
 
-    let old = prune(&repo, &no_margin()).await.unwrap();
+    let old = prune_locked(&repo, &no_margin()).await.unwrap();
     let deleted = keys(&old.deleted);
     for gone in [
         "b/crashed.zip",
@@ -185,7 +204,7 @@ async fn prune_refuses_while_a_manifest_is_unreadable() {
     repo.put_create("snapshots/bad.json", Bytes::from_static(b"{oops"))
         .await
         .unwrap();
-    let err = prune(&repo, &no_margin()).await.unwrap_err().to_string();
+    let err = prune_locked(&repo, &no_margin()).await.unwrap_err().to_string();
     assert!(err.contains("snapshots/bad.json"), "{err}");
 }
 
@@ -246,7 +265,7 @@ async fn staging_files_of_killed_local_writes_are_pruned() {
         .unwrap();
     std::fs::write(dir.join("2026/11/28/dataset/dataset-2.zip#1"), b"half a bundle").unwrap();
     std::fs::write(dir.join("2026/11/28/dataset/notes#draft"), b"not staging").unwrap();
-    let young = prune(
+    let young = prune_locked(
         &repo,
         &PruneOptions {
             safety_margin: chrono::TimeDelta::hours(1),
@@ -256,7 +275,7 @@ async fn staging_files_of_killed_local_writes_are_pruned() {
     .await
     .unwrap();
     assert!(young.deleted.is_empty());
-    let report = prune(&repo, &no_margin()).await.unwrap();
+    let report = prune_locked(&repo, &no_margin()).await.unwrap();
     assert_eq!(keys(&report.deleted), vec!["2026/11/28/dataset/dataset-2.zip#1"]);
     assert!(!dir.join("2026/11/28/dataset/dataset-2.zip#1").exists());
     assert!(dir.join("2026/11/28/dataset/notes#draft").exists());
@@ -288,7 +307,7 @@ async fn scheduled_run_state_and_restore_staging_are_pruned() {
     repo.put_create("restore-staging/x/job-1.zip", Bytes::from_static(b"zip"))
         .await
         .unwrap();
-    let report = prune(&repo, &no_margin()).await.unwrap();
+    let report = prune_locked(&repo, &no_margin()).await.unwrap();
     let deleted = keys(&report.deleted);
     for key in [
         "b/orphan.zip",
