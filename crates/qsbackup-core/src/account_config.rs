@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::identities::retry::{self, ReadLimits};
+use crate::repository::layout::{ObjectKind, RepoFile};
 pub use model::{AccountSnapshot, BrandRecord, FolderRecord, Unavailable};
 use raw::Capture;
 
@@ -455,4 +456,10 @@ impl Reader<'_> {
 
 fn string_field(value: &Value, key: &str) -> String {
     value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+impl RepoFile for AccountSnapshot {
+    const KIND: ObjectKind = ObjectKind::Account;
+    const WHAT: &'static str = "account document";
+    const MAX_BYTES: u64 = crate::limits::MAX_ACCOUNT_BYTES;
 }

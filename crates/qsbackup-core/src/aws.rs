@@ -88,6 +88,22 @@ pub struct AwsContext {
 }
 
 impl AwsContext {
+    /// Describes asset bundle export job `job_id` once: polling a job, and renewing the
+    /// download URL of a finished one (it expires after 5 minutes).
+    pub(crate) async fn describe_export_job(
+        &self,
+        job_id: &str,
+    ) -> Result<aws_sdk_quicksight::operation::describe_asset_bundle_export_job::DescribeAssetBundleExportJobOutput>
+    {
+        self.quicksight
+            .describe_asset_bundle_export_job()
+            .aws_account_id(&self.account_id)
+            .asset_bundle_export_job_id(job_id)
+            .send()
+            .await
+            .map_err(|e| service_error("DescribeAssetBundleExportJob", job_id, &e))
+    }
+
     /// Loads the AWS configuration for the `aws:` section of the config.
     pub async fn connect(aws: &AwsSection, options: &AwsOptions) -> Result<AwsContext> {
         let region = aws.region.to_string();

@@ -127,7 +127,7 @@ pub enum Error {
 
     /// The repository lock could not be taken or was lost (see [`crate::repository::lock`]).
     #[error(transparent)]
-    Lock(Box<crate::repository::lock::LockError>),
+    Lock(Box<LockError>),
 
     /// A snapshot reference (`latest`, an id or an id prefix) names no snapshot, or several.
     #[error("snapshot `{reference}` in {repository}: {message}")]
@@ -191,13 +191,55 @@ pub enum Error {
     },
 }
 
-impl From<crate::repository::lock::LockError> for Error {
-    fn from(e: crate::repository::lock::LockError) -> Self {
+/// Why the lock could not be taken or kept.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another run holds a conflicting lock.
+    #[error(
+        "repository {repository} is locked by a {holder} [{key}]; wait for it with --lock-wait SECONDS, \
+         or if that run is gone, run `qsbackup unlock`"
+    )]
+    Held {
+        repository: String,
+        key: String,
+        holder: Box<crate::repository::lock::info::LockInfo>,
+    },
+    /// The lock was taken away or could not be renewed in time; the run must not commit.
+    #[error("repository {repository}: the lock {key} was lost: {reason}")]
+    Lost {
+        repository: String,
+        key: String,
+        reason: String,
+    },
+    /// The store failed while taking, renewing or releasing the lock.
+    #[error("repository lock: {0}")]
+    Store(#[source] Error),
+}
+
+impl From<Error> for LockError {
+    fn from(e: Error) -> Self {
+        LockError::Store(e)
+    }
+}
+
+impl From<LockError> for Error {
+    fn from(e: LockError) -> Self {
         Error::Lock(Box::new(e))
     }
 }
 
 impl Error {
+    /// The error for an object or member over `limit` (see [`crate::limits`]); `size` is what
+    /// was declared or read.
+    pub fn too_large(key: &str, what: &'static str, size: Option<u64>, limit: u64) -> Error {
+        Error::TooLarge {
+            key: key.to_string(),
+            what,
+            size,
+            limit,
+        }
+    }
+
     /// True for a config problem (exit code 3 in the CLI).
     pub fn is_config(&self) -> bool {
         matches!(
@@ -213,7 +255,7 @@ impl Error {
 
     /// True when another run holds the repository lock (exit code 4 in the CLI).
     pub fn is_lock_held(&self) -> bool {
-        matches!(self, Error::Lock(e) if matches!(**e, crate::repository::lock::LockError::Held { .. }))
+        matches!(self, Error::Lock(e) if matches!(**e, LockError::Held { .. }))
     }
 
     /// QuickSight throttled the call.

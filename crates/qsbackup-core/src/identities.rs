@@ -10,6 +10,7 @@ pub mod retry;
 
 use std::future::Future;
 
+use crate::repository::layout::{ObjectKind, RepoFile};
 use aws_sdk_quicksight::config::http::HttpResponse;
 use aws_sdk_quicksight::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_quicksight::Client;
@@ -420,6 +421,12 @@ fn region_after(message: &str, marker: &str) -> Option<String> {
         && candidate.ends_with(|c: char| c.is_ascii_digit())
         && candidate.starts_with(|c: char| c.is_ascii_alphabetic());
     looks_like_region.then(|| candidate.to_string())
+}
+
+impl RepoFile for IdentitySnapshot {
+    const KIND: ObjectKind = ObjectKind::Identities;
+    const WHAT: &'static str = "identities document";
+    const MAX_BYTES: u64 = crate::limits::MAX_IDENTITIES_BYTES;
 }
 
 #[cfg(test)]

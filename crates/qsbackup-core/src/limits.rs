@@ -37,16 +37,6 @@ pub const MAX_IDENTITIES_BYTES: u64 = 128 * 1024 * 1024;
 /// permissions and folders (1.4 MB in the large emulated account, 500 folders).
 pub const MAX_ACCOUNT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The error for an object or member over `limit`; `size` is what was declared or read.
-pub fn too_large(key: &str, what: &'static str, size: Option<u64>, limit: u64) -> crate::Error {
-    crate::Error::TooLarge {
-        key: key.to_string(),
-        what,
-        size,
-        limit,
-    }
-}
-
 /// `the snapshot manifest is N bytes, over the L byte limit (64 MiB); it is not read`.
 pub fn too_large_text(what: &str, size: Option<u64>, limit: u64) -> String {
     let mib = limit / (1024 * 1024);

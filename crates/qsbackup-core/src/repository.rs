@@ -145,14 +145,14 @@ impl Repository {
         let path = self.path(key)?;
         let result = self.store.get(&path).await.map_err(|e| self.store_error(key, e))?;
         if result.meta.size > limit {
-            return Err(crate::limits::too_large(key, what, Some(result.meta.size), limit));
+            return Err(Error::too_large(key, what, Some(result.meta.size), limit));
         }
         let mut body = Vec::with_capacity(usize::try_from(result.meta.size).unwrap_or(0));
         let mut stream = result.into_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.store_error(key, e))?;
             if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err(crate::limits::too_large(key, what, None, limit));
+                return Err(Error::too_large(key, what, None, limit));
             }
             body.extend_from_slice(&chunk);
         }

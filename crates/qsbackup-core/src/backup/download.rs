@@ -1,20 +1,20 @@
 //! Storing a finished export: the bundle is streamed from its `DownloadUrl` straight into the
 //! repository (size and SHA-256 computed as bytes pass). An expired URL (403) is renewed by
 //! describing the job again; a dropped or short download is retried, a bounded number of times
-//! ([`crate::retry`], the download policy of [`crate::backup::export::Tuning`]).
+//! ([`crate::retry`], with the download policy the exporter passes in).
 //! The URL is a bearer secret: it never appears in an error, event or log.
 //! The stored object is then read back to record its member inventory ([`members`]).
 
 mod members;
 
 use crate::asset::AssetType;
-use crate::backup::export::Exporter;
+use crate::aws::AwsContext;
 use crate::config::ExportFormat;
 use crate::error::Error;
-use crate::events::Event;
+use crate::events::{Event, ProgressSink};
 use crate::repository::manifest::{BundleRecord, FailReason};
-use crate::repository::{ObjectRef, StreamPutError};
-use crate::retry::Retry;
+use crate::repository::{ObjectRef, Repository, StreamPutError};
+use crate::retry::{Retry, RetryPolicy};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -75,7 +75,18 @@ impl Failed {
     }
 }
 
-impl Exporter<'_> {
+/// What storing a finished export needs: the repository, an HTTP client for the download,
+/// QuickSight to renew an expired URL, and how often to try.
+pub(crate) struct Downloader<'a> {
+    pub(crate) aws: &'a AwsContext,
+    pub(crate) repository: &'a Repository,
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) format: ExportFormat,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) sink: &'a dyn ProgressSink,
+}
+
+impl Downloader<'_> {
     async fn download_once(&self, key: &str, url: &str, adopt_existing: bool) -> Result<Got, Failed> {
         let response = match self.http.get(url).send().await {
             Ok(r) => r,
@@ -98,7 +109,7 @@ impl Exporter<'_> {
     }
 
     async fn fresh_url(&self, job_id: &str) -> Result<String, Error> {
-        let out = self.describe_job(job_id).await?;
+        let out = self.aws.describe_export_job(job_id).await?;
         out.download_url().map(str::to_string).ok_or_else(|| Error::Download {
             job_id: job_id.to_string(),
             message: "the job describes no DownloadUrl".into(),
@@ -118,7 +129,7 @@ impl Exporter<'_> {
                 },
             )
         };
-        if self.settings.format != ExportFormat::QuickSightJson {
+        if self.format != ExportFormat::QuickSightJson {
             return Err(refuse("the key is already taken".into()));
         }
         let mut stream = self
@@ -162,27 +173,24 @@ impl Exporter<'_> {
         // for a fresh one, since an expired URL looks like any other failed download.
         let url = &std::sync::Mutex::new(first_url);
         let attempts = &AtomicU32::new(0);
-        let downloaded = Retry::new(
-            &self.settings.tuning.download_policy(),
-            format!("download of export job {job_id}"),
-        )
-        .events(self.sink)
-        .run(
-            move || async move {
-                attempts.fetch_add(1, Ordering::Relaxed);
-                let first = url.lock().map(|mut u| u.take()).unwrap_or(None);
-                let current = match first {
-                    Some(u) => u,
-                    None => self
-                        .fresh_url(job_id)
-                        .await
-                        .map_err(|e| Failed::Fatal(FailReason::DownloadFailed, e))?,
-                };
-                self.download_once(key, &current, adopt_existing).await
-            },
-            Failed::transient,
-        )
-        .await;
+        let downloaded = Retry::new(&self.policy, format!("download of export job {job_id}"))
+            .events(self.sink)
+            .run(
+                move || async move {
+                    attempts.fetch_add(1, Ordering::Relaxed);
+                    let first = url.lock().map(|mut u| u.take()).unwrap_or(None);
+                    let current = match first {
+                        Some(u) => u,
+                        None => self
+                            .fresh_url(job_id)
+                            .await
+                            .map_err(|e| Failed::Fatal(FailReason::DownloadFailed, e))?,
+                    };
+                    self.download_once(key, &current, adopt_existing).await
+                },
+                Failed::transient,
+            )
+            .await;
         let object = match downloaded {
             Ok(Got::Stored(object)) => object,
             Ok(Got::Exists(announced)) => self.existing_bundle(key, announced).await?,
@@ -201,7 +209,7 @@ impl Exporter<'_> {
             }
         };
         self.sink.event(&Event::BytesStored { bytes: object.size });
-        let members = match self.settings.format {
+        let members = match self.format {
             ExportFormat::QuickSightJson => read_members(self.repository, &object)
                 .await
                 .map_err(|e| (FailReason::StoreFailed, e))?,

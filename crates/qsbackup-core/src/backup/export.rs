@@ -1,7 +1,7 @@
 //! Export: runs the planned bundles as AssetBundleExportJobs, at most `max_concurrent_jobs` at
 //! once (the semaphore in [`Exporter::export`] is the only place that bound lives), isolates the
 //! assets a refused or failed job names so the rest of the bundle is still exported, and hands
-//! each finished job to [`crate::backup::download`] to be stored. A job slot is released as soon as the
+//! each finished job to the bundle download to be stored. A job slot is released as soon as the
 //! service reports the job finished, so downloads never hold one.
 //!
 //! A cancelled exporter ([`Exporter::with_cancel`]) starts no further job and stops waiting for
@@ -13,6 +13,7 @@ mod job;
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
+use crate::backup::download::Downloader;
 use crate::backup::filter::{SkipReason, SkippedAsset};
 use crate::backup::plan::{estimated_cost, BundleAsset, BundlePlan};
 use crate::config::ExportFormat;
@@ -505,7 +506,15 @@ impl<'a> Exporter<'a> {
                     j.storing(&job_id, &key).await;
                 }
                 let adopt_existing = self.adopt_existing && resumed;
-                match self
+                let downloader = Downloader {
+                    aws: self.aws,
+                    repository: self.repository,
+                    http: &self.http,
+                    format: self.settings.format,
+                    policy: self.settings.tuning.download_policy(),
+                    sink: self.sink,
+                };
+                match downloader
                     .store(&job_id, &key, download_url, w.asset_type, &arns, adopt_existing)
                     .await
                 {

@@ -8,9 +8,11 @@ use crate::asset::AssetType;
 use crate::backup::filter::SkippedAsset;
 use crate::backup::plan::PlannedBundle;
 use crate::repository::layout::{schema_v1, SCHEMA_VERSION};
+use crate::repository::layout::{ObjectKind, RepoFile};
 use crate::repository::manifest::{BackupMode, BundleRecord, FailReason, FailedAsset};
 use crate::repository::ObjectRef;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -159,6 +161,26 @@ impl ExportProgress {
             job_id: Some(job_id),
         }
     }
+}
+
+impl<L: Serialize + DeserializeOwned> RepoFile for RunRecord<L> {
+    const KIND: ObjectKind = ObjectKind::Run;
+    const WHAT: &'static str = "scheduled run record";
+}
+
+impl RepoFile for PlanDocument {
+    const KIND: ObjectKind = ObjectKind::Run;
+    const WHAT: &'static str = "scheduled run plan";
+}
+
+impl RepoFile for SectionsResult {
+    const KIND: ObjectKind = ObjectKind::Run;
+    const WHAT: &'static str = "scheduled run sections result";
+}
+
+impl RepoFile for BundleResult {
+    const KIND: ObjectKind = ObjectKind::Run;
+    const WHAT: &'static str = "scheduled run bundle result";
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::asset::AssetType;
 use crate::backup::plan::{BundlePlan, PlannedBundle};
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
-use crate::repository::layout::{self, RepoFile};
+use crate::repository::layout::{self, ObjectKind, RepoFile};
 use crate::repository::manifest::{manifest_key, BundleRecord};
 use crate::repository::Repository;
 use crate::section_kind::SectionKind;
@@ -473,6 +473,31 @@ impl ExportJournal for RunJournal {
     async fn bundle_stored(&self, bundle: &BundleRecord) {
         self.count(self.journal.bundle_stored(bundle).await);
     }
+}
+
+impl RepoFile for RunRecord {
+    const KIND: ObjectKind = ObjectKind::Journal;
+    const WHAT: &'static str = "journal run record";
+}
+
+impl RepoFile for JobRecord {
+    const KIND: ObjectKind = ObjectKind::Journal;
+    const WHAT: &'static str = "journal job record";
+}
+
+impl RepoFile for StoringRecord {
+    const KIND: ObjectKind = ObjectKind::Journal;
+    const WHAT: &'static str = "journal storing record";
+}
+
+impl RepoFile for StoredRecord {
+    const KIND: ObjectKind = ObjectKind::Journal;
+    const WHAT: &'static str = "journal bundle record";
+}
+
+impl RepoFile for SectionRecord {
+    const KIND: ObjectKind = ObjectKind::Journal;
+    const WHAT: &'static str = "journal section record";
 }
 
 #[cfg(test)]

@@ -286,69 +286,6 @@ pub fn parse_record<T: RepoFile>(repo: &Repository, key: &str, bytes: &[u8]) -> 
     serde_json::from_slice(bytes).map_err(json)
 }
 
-impl RepoFile for crate::repository::manifest::SnapshotManifest {
-    const KIND: ObjectKind = ObjectKind::Snapshot;
-    const WHAT: &'static str = "snapshot manifest";
-    const MAX_BYTES: u64 = crate::limits::MAX_MANIFEST_BYTES;
-}
-
-impl RepoFile for crate::identities::IdentitySnapshot {
-    const KIND: ObjectKind = ObjectKind::Identities;
-    const WHAT: &'static str = "identities document";
-    const MAX_BYTES: u64 = crate::limits::MAX_IDENTITIES_BYTES;
-}
-
-impl RepoFile for crate::account_config::AccountSnapshot {
-    const KIND: ObjectKind = ObjectKind::Account;
-    const WHAT: &'static str = "account document";
-    const MAX_BYTES: u64 = crate::limits::MAX_ACCOUNT_BYTES;
-}
-
-impl RepoFile for crate::repository::journal::RunRecord {
-    const KIND: ObjectKind = ObjectKind::Journal;
-    const WHAT: &'static str = "journal run record";
-}
-
-impl RepoFile for crate::repository::journal::JobRecord {
-    const KIND: ObjectKind = ObjectKind::Journal;
-    const WHAT: &'static str = "journal job record";
-}
-
-impl RepoFile for crate::repository::journal::StoringRecord {
-    const KIND: ObjectKind = ObjectKind::Journal;
-    const WHAT: &'static str = "journal storing record";
-}
-
-impl RepoFile for crate::repository::journal::StoredRecord {
-    const KIND: ObjectKind = ObjectKind::Journal;
-    const WHAT: &'static str = "journal bundle record";
-}
-
-impl RepoFile for crate::repository::journal::SectionRecord {
-    const KIND: ObjectKind = ObjectKind::Journal;
-    const WHAT: &'static str = "journal section record";
-}
-
-impl<L: Serialize + DeserializeOwned> RepoFile for crate::backup::state::RunRecord<L> {
-    const KIND: ObjectKind = ObjectKind::Run;
-    const WHAT: &'static str = "scheduled run record";
-}
-
-impl RepoFile for crate::backup::state::PlanDocument {
-    const KIND: ObjectKind = ObjectKind::Run;
-    const WHAT: &'static str = "scheduled run plan";
-}
-
-impl RepoFile for crate::backup::state::SectionsResult {
-    const KIND: ObjectKind = ObjectKind::Run;
-    const WHAT: &'static str = "scheduled run sections result";
-}
-
-impl RepoFile for crate::backup::state::BundleResult {
-    const KIND: ObjectKind = ObjectKind::Run;
-    const WHAT: &'static str = "scheduled run bundle result";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use crate::asset::AssetType;
 use crate::asset::SkippedAsset;
 use crate::config::ExportFormat;
 use crate::error::{Error, Result};
+use crate::repository::layout::{ObjectKind, RepoFile};
 use crate::repository::{ObjectRef, Repository};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,12 @@ impl SnapshotManifest {
         }
         Ok(manifest)
     }
+}
+
+impl RepoFile for SnapshotManifest {
+    const KIND: ObjectKind = ObjectKind::Snapshot;
+    const WHAT: &'static str = "snapshot manifest";
+    const MAX_BYTES: u64 = crate::limits::MAX_MANIFEST_BYTES;
 }
 
 #[cfg(test)]

@@ -147,20 +147,13 @@ impl Exporter<'_> {
         }
     }
 
-    /// Describes the job once; used by polling and to renew an expired download URL.
+    /// Describes the job once; used by polling.
     pub(crate) async fn describe_job(
         &self,
         job_id: &str,
     ) -> Result<aws_sdk_quicksight::operation::describe_asset_bundle_export_job::DescribeAssetBundleExportJobOutput>
     {
-        self.aws
-            .quicksight
-            .describe_asset_bundle_export_job()
-            .aws_account_id(&self.aws.account_id)
-            .asset_bundle_export_job_id(job_id)
-            .send()
-            .await
-            .map_err(|e| service_error("DescribeAssetBundleExportJob", job_id, &e))
+        self.aws.describe_export_job(job_id).await
     }
 
     pub(super) async fn wait_job(&self, job_id: &str, deadline: Instant) -> Result<Finished> {

@@ -1,6 +1,8 @@
 use super::protocol::lock_key;
 use super::*;
+use crate::error::Error;
 use crate::repository::Repository;
+use chrono::Utc;
 use object_store::memory::InMemory;
 
 fn memory() -> Repository {
