@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::faults::FaultPlan;
 use crate::jobs::ExportResult;
 use crate::model::AssetType;
-use crate::server::Service;
+use crate::service::Service;
 use crate::wire;
 
 type Svc = State<Arc<Service>>;

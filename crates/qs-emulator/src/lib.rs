@@ -17,6 +17,7 @@ pub mod model;
 pub mod operation;
 pub mod ops;
 pub mod server;
+pub mod service;
 pub mod stats;
 pub mod timing;
 pub mod wire;
@@ -71,7 +72,7 @@ impl Default for EmulatorOptions {
 pub struct EmulatorHandle {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    service: Arc<server::Service>,
+    service: Arc<service::Service>,
 }
 
 impl EmulatorHandle {
@@ -86,7 +87,7 @@ impl EmulatorHandle {
     }
 
     /// Direct access to the emulated service, for in-process checks.
-    pub fn service(&self) -> &Arc<server::Service> {
+    pub fn service(&self) -> &Arc<service::Service> {
         &self.service
     }
 }
@@ -108,7 +109,7 @@ pub async fn start(options: EmulatorOptions) -> std::io::Result<EmulatorHandle> 
 pub async fn start_on(listen: &str, options: EmulatorOptions) -> std::io::Result<EmulatorHandle> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let service = Arc::new(server::Service::new(options, addr));
+    let service = Arc::new(service::Service::new(options, addr, ops::import::settle));
     let app = server::router(service.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {

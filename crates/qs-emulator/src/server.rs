@@ -2,134 +2,21 @@
 //! QuickSight's REST paths to operations, statistics, injected faults and
 //! simulated latency, all in one place before any operation runs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::Arc;
 
+use crate::admin;
+use crate::faults::CallFault;
+use crate::operation::Operation;
+use crate::ops;
+use crate::service::Service;
+use crate::wire::{self, ApiError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
-use crate::account::Account;
-use crate::faults::{CallFault, Faults};
-use crate::operation::Operation;
-use crate::ops;
-use crate::stats::Stats;
-use crate::wire::{self, ApiError};
-use crate::{admin, generate, EmulatorOptions, Timing};
-
-/// A download served by the emulator in place of S3.
-#[derive(Debug, Clone)]
-pub struct Download {
-    pub account: String,
-    pub region: String,
-    pub job_id: String,
-    pub expires_at: f64,
-}
-
-/// Everything mutable about the emulated service.
-#[derive(Debug, Default)]
-pub struct World {
-    /// (region, account id) to account state.
-    pub accounts: BTreeMap<(String, String), Account>,
-    pub known_accounts: BTreeSet<String>,
-    pub stats: BTreeMap<String, Stats>,
-    pub downloads: HashMap<String, Download>,
-}
-
-/// The emulated QuickSight service.
-pub struct Service {
-    pub region: String,
-    pub identity_region: String,
-    pub timing: Timing,
-    pub s3_endpoint: Option<String>,
-    pub base_url: String,
-    pub seed: u64,
-    world: Mutex<World>,
-    faults: Mutex<Faults>,
-    latency_rng: Mutex<ChaCha8Rng>,
-    pub http: reqwest::Client,
-}
-
-impl Service {
-    pub fn new(options: EmulatorOptions, addr: SocketAddr) -> Service {
-        let now = wire::now_epoch();
-        let mut world = World::default();
-        for (i, id) in options.accounts.iter().enumerate() {
-            let account = match (&options.state, i) {
-                (Some(state), 0) => {
-                    let mut a = state.clone();
-                    a.account_id = id.clone();
-                    a
-                }
-                (None, 0) => generate::generate(
-                    options.profile,
-                    options.seed,
-                    id,
-                    &options.region,
-                    &options.identity_region,
-                ),
-                _ => Account::empty(id, &options.region, now),
-            };
-            world.known_accounts.insert(id.clone());
-            world.accounts.insert((options.region.clone(), id.clone()), account);
-        }
-        Service {
-            region: options.region,
-            identity_region: options.identity_region,
-            timing: options.timing,
-            s3_endpoint: options.s3_endpoint,
-            base_url: format!("http://{addr}"),
-            seed: options.seed,
-            world: Mutex::new(world),
-            faults: Mutex::new(Faults::new(options.faults, options.seed)),
-            latency_rng: Mutex::new(ChaCha8Rng::seed_from_u64(options.seed)),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// Locks the world; never held across an await.
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` on the account in `region`, creating its empty state in a
-    /// region first touched (accounts exist in every region).
-    pub fn with_account<R>(
-        &self,
-        account: &str,
-        region: &str,
-        f: impl FnOnce(&mut Account, &mut Stats) -> Result<R, ApiError>,
-    ) -> Result<R, ApiError> {
-        let mut world = self.world();
-        if !world.known_accounts.contains(account) {
-            return Err(ApiError::new(
-                "AccessDeniedException",
-                format!(
-                    "User is not authorized to access account {account}: the account is not signed up for QuickSight."
-                ),
-            ));
-        }
-        let key = (region.to_string(), account.to_string());
-        let now = wire::now_epoch();
-        let World { accounts, stats, .. } = &mut *world;
-        let acct = accounts
-            .entry(key)
-            .or_insert_with(|| Account::empty(account, region, now));
-        let st = stats.entry(account.to_string()).or_default();
-        ops::import::settle(self, acct, region);
-        f(acct, st)
-    }
-}
 
 /// An injected server error, with a code the operation's model declares
 /// (the brand APIs say `InternalServerException`, most others

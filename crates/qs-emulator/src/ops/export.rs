@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::bundle::{self, ExportOptions};
 use crate::jobs::{ExportJob, ExportResult, JobStatus};
 use crate::model::Arns;
-use crate::server::Download;
+use crate::service::Download;
 use crate::wire::{self, ApiError};
 
 /// QuickSight runs at most this many asset bundle jobs of a kind per account.

@@ -15,7 +15,6 @@ use crate::account::Account;
 use crate::bundle::{self, BundleResource};
 use crate::jobs::{ImportJob, JobStatus};
 use crate::model::{referenced_arns, rewrite_strings, Arns, Asset, AssetArn, AssetType, FolderMember, Permission, Tag};
-use crate::server::Service;
 use crate::wire::{self, ApiError};
 
 /// The largest inline `Body` QuickSight accepts.
@@ -414,7 +413,7 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 
 /// Applies import jobs whose time has come. Called before every access to an
 /// account so that jobs finish without a background task.
-pub fn settle(_svc: &Service, acct: &mut Account, _region: &str) {
+pub fn settle(acct: &mut Account) {
     let now = Instant::now();
     let due: Vec<String> = acct
         .import_jobs

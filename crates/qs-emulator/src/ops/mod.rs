@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::model::AssetType;
 use crate::operation::Operation;
-use crate::server::Service;
+use crate::service::Service;
 use crate::wire::ApiError;
 
 /// What an operation sees of its request.
