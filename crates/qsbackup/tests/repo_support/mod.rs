@@ -10,6 +10,8 @@ use std::process::{Output, Stdio};
 use tokio::process::{Child, Command};
 
 pub const ACCOUNT: &str = "123456789012";
+/// A second, empty QuickSight account the emulator knows: a target for restores.
+pub const TARGET: &str = "210987654321";
 
 pub struct Env {
     pub emu: EmulatorHandle,
@@ -29,7 +31,7 @@ pub async fn setup_with(job_delay_ms: u64, bundle_size: usize, extra_backup: &st
     let emu = qs_emulator::start(EmulatorOptions {
         profile: Profile::Small,
         seed: 11,
-        accounts: vec![ACCOUNT.into()],
+        accounts: vec![ACCOUNT.into(), TARGET.into()],
         faults: FaultPlan {
             job_delay_ms,
             ..Default::default()
