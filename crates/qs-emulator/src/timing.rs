@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 /// `Instant` for tests; `Realistic` for benchmarks (figures from issue 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,7 +25,7 @@ impl std::str::FromStr for Timing {
 
 impl Timing {
     /// Latency added to every API call: 20 to 60 ms when realistic.
-    pub fn api_latency(self, rng: &mut impl Rng) -> Duration {
+    pub fn api_latency(self, rng: &mut impl RngExt) -> Duration {
         match self {
             Timing::Instant => Duration::ZERO,
             Timing::Realistic => Duration::from_millis(rng.random_range(20..=60)),
@@ -33,7 +33,7 @@ impl Timing {
     }
 
     /// (time queued, time running) of an export job of `resources` resources.
-    pub fn export_job(self, resources: usize, rng: &mut impl Rng) -> (Duration, Duration) {
+    pub fn export_job(self, resources: usize, rng: &mut impl RngExt) -> (Duration, Duration) {
         match self {
             Timing::Instant => (Duration::ZERO, Duration::ZERO),
             Timing::Realistic => (

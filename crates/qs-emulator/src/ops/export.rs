@@ -115,7 +115,7 @@ pub fn start(ctx: &Ctx) -> Result<Response, ApiError> {
         let account_id = acct.account_id.clone();
         let arns = Arns { region: &region, identity_region: &svc.identity_region, account: &account_id };
         let plan = bundle::plan_export(acct, &arns, &arns_in, &opts)?;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(svc.seed ^ acct.export_jobs.len() as u64);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(svc.seed ^ acct.export_jobs.len() as u64);
         let (queue, run) = svc.timing.export_job(plan.assets.len(), &mut rng);
         let run = run + Duration::from_millis(delay);
         let result = if fail {
