@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::seq::IndexedRandom;
 use rand::rngs::ChaCha8Rng;
+use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde_json::{json, Map, Value};
 
@@ -185,7 +185,7 @@ impl Gen<'_> {
 
     fn permissions(&mut self, actions: &[&str]) -> Vec<Permission> {
         let n = self.rng.random_range(1..=3).min(self.principals.len());
-        let mut chosen: Vec<String> = self.principals.choose_multiple(&mut self.rng, n).cloned().collect();
+        let mut chosen: Vec<String> = self.principals.sample(&mut self.rng, n).cloned().collect();
         chosen.sort();
         chosen
             .into_iter()
@@ -294,7 +294,7 @@ impl Gen<'_> {
                     BTreeSet::new()
                 } else {
                     let n = self.rng.random_range(1..=user_names.len().min(25));
-                    user_names.choose_multiple(&mut self.rng, n).cloned().collect()
+                    user_names.sample(&mut self.rng, n).cloned().collect()
                 };
                 groups.insert(
                     group_name.clone(),
@@ -681,7 +681,7 @@ impl Gen<'_> {
         for i in 0..n {
             let id = format!("{prefix}-{i:04}");
             let k = self.rng.random_range(1..=3usize);
-            let mut chosen: Vec<String> = data_sets.choose_multiple(&mut self.rng, k).cloned().collect();
+            let mut chosen: Vec<String> = data_sets.sample(&mut self.rng, k).cloned().collect();
             chosen.sort();
             let mut arns: Vec<String> = chosen.iter().map(|d| self.arns.asset(AssetType::DataSet, d)).collect();
             // A sprinkling of assets built on datasets that cannot be exported
@@ -772,7 +772,7 @@ impl Gen<'_> {
             let mut members = BTreeSet::new();
             for (pi, pool) in member_pools.iter().enumerate() {
                 let asset_type = [AssetType::Analysis, AssetType::Dashboard, AssetType::DataSet][pi];
-                for m in pool.choose_multiple(&mut self.rng, 3) {
+                for m in pool.sample(&mut self.rng, 3) {
                     members.insert(FolderMember {
                         asset_type,
                         id: m.clone(),
