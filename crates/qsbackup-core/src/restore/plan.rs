@@ -205,28 +205,9 @@ fn roots_first(refused: BTreeMap<String, Refusal>) -> Vec<Refusal> {
     roots
 }
 
-/// Case-insensitive glob with `*` and `?`.
+/// Case-insensitive glob with `*` and `?` only (`[` is an ordinary character: names hold them).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    wildmatch::WildMatch::new(&pattern.to_lowercase()).matches(&text.to_lowercase())
 }
 
 /// The assets asked for that can be restored (see [`select_usable`]).

@@ -60,6 +60,9 @@ fn globs_match_names_case_insensitively() {
     assert!(glob_match("*", ""));
     assert!(!glob_match("sales", "Sales overview"));
     assert!(!glob_match("*x*", "Sales overview"));
+    // Brackets are part of names, not character classes.
+    assert!(glob_match("sales [eu]*", "Sales [EU] overview"));
+    assert!(!glob_match("sales [eu]*", "Sales E overview"));
 }
 
 #[test]
