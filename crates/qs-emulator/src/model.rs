@@ -194,6 +194,23 @@ pub struct Brand {
 }
 
 /// ARN helpers for one account and region.
+/// The AWS partition a region belongs to (`aws-cn`, `aws-us-gov` or `aws`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// What follows `arn:<partition>:quicksight:` in a QuickSight ARN of any partition.
+pub fn quicksight_arn_rest(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.strip_prefix("arn:")?.split_once(':')?;
+    rest.strip_prefix("quicksight:")
+}
+
 #[derive(Debug, Clone)]
 pub struct Arns<'a> {
     pub region: &'a str,
@@ -204,7 +221,8 @@ pub struct Arns<'a> {
 impl Arns<'_> {
     pub fn asset(&self, t: AssetType, id: &str) -> String {
         format!(
-            "arn:aws:quicksight:{}:{}:{}/{}",
+            "arn:{}:quicksight:{}:{}:{}/{}",
+            partition(self.region),
             self.region,
             self.account,
             t.resource(),
@@ -213,20 +231,31 @@ impl Arns<'_> {
     }
     pub fn user(&self, ns: &str, name: &str) -> String {
         format!(
-            "arn:aws:quicksight:{}:{}:user/{}/{}",
-            self.identity_region, self.account, ns, name
+            "arn:{}:quicksight:{}:{}:user/{}/{}",
+            partition(self.identity_region),
+            self.identity_region,
+            self.account,
+            ns,
+            name
         )
     }
     pub fn group(&self, ns: &str, name: &str) -> String {
         format!(
-            "arn:aws:quicksight:{}:{}:group/{}/{}",
-            self.identity_region, self.account, ns, name
+            "arn:{}:quicksight:{}:{}:group/{}/{}",
+            partition(self.identity_region),
+            self.identity_region,
+            self.account,
+            ns,
+            name
         )
     }
     pub fn namespace(&self, ns: &str) -> String {
         format!(
-            "arn:aws:quicksight:{}:{}:namespace/{}",
-            self.identity_region, self.account, ns
+            "arn:{}:quicksight:{}:{}:namespace/{}",
+            partition(self.identity_region),
+            self.identity_region,
+            self.account,
+            ns
         )
     }
 }
@@ -242,7 +271,7 @@ pub struct AssetArn {
 
 impl AssetArn {
     pub fn parse(arn: &str) -> Option<AssetArn> {
-        let rest = arn.strip_prefix("arn:aws:quicksight:")?;
+        let rest = quicksight_arn_rest(arn)?;
         let mut parts = rest.splitn(3, ':');
         let region = parts.next()?;
         let account = parts.next()?;

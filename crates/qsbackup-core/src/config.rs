@@ -11,7 +11,7 @@ mod values;
 use serde::{Deserialize, Serialize};
 
 pub use load::{load, load_str, ConfigFormat};
-pub use regions::KNOWN_REGIONS;
+pub use regions::{partition, KNOWN_REGIONS};
 pub use values::{
     AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
     MAX_JOB_TIMEOUT_SECONDS,

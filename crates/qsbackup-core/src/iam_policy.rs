@@ -158,9 +158,10 @@ pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
     }
     scoped.sort_unstable();
     scoped.dedup();
+    let partition = crate::config::partition(config.aws.region.as_str());
     let quicksight_resources: Vec<String> = regions
         .iter()
-        .map(|r| format!("arn:aws:quicksight:{r}:{account}:*"))
+        .map(|r| format!("arn:{}:quicksight:{r}:{account}:*", crate::config::partition(r)))
         .collect();
     let mut statements = vec![
         json!({
@@ -179,9 +180,9 @@ pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
     ];
     if let Some((bucket, prefix)) = s3_location(&config.repository_url()) {
         let objects = if prefix.is_empty() {
-            format!("arn:aws:s3:::{bucket}/*")
+            format!("arn:{partition}:s3:::{bucket}/*")
         } else {
-            format!("arn:aws:s3:::{bucket}/{prefix}/*")
+            format!("arn:{partition}:s3:::{bucket}/{prefix}/*")
         };
         statements.push(json!({
             "Sid": "RepositoryObjects",
@@ -193,7 +194,7 @@ pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
             "Sid": "RepositoryListing",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
-            "Resource": format!("arn:aws:s3:::{bucket}"),
+            "Resource": format!("arn:{partition}:s3:::{bucket}"),
         });
         if !prefix.is_empty() {
             listing["Condition"] = json!({"StringLike": {"s3:prefix": [prefix.clone(), format!("{prefix}/*")]}});
@@ -206,7 +207,7 @@ pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
             .iter()
             .map(|base| {
                 format!(
-                    "arn:aws:dynamodb:{region}:{account}:table/{}",
+                    "arn:{partition}:dynamodb:{region}:{account}:table/{}",
                     table_pattern(&d.table_name_format, base)
                 )
             })
@@ -223,7 +224,7 @@ pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
             "Sid": "LockTable",
             "Effect": "Allow",
             "Action": LOCK_TABLE_ACTIONS,
-            "Resource": format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
+            "Resource": format!("arn:{partition}:dynamodb:{region}:{account}:table/{table}"),
         }));
     }
     if let Some(key) = &options.kms_key_arn {
@@ -252,5 +253,42 @@ mod tests {
         assert_eq!(s3_location("s3://b/p/q/"), Some(("b".into(), "p/q".into())));
         assert_eq!(s3_location("s3://b"), Some(("b".into(), String::new())));
         assert_eq!(s3_location("/tmp/repo"), None);
+    }
+
+    #[test]
+    fn every_arn_is_in_the_partition_of_the_region() {
+        for (region, partition) in [
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-east-1", "aws"),
+        ] {
+            let text = format!(
+                "aws:\n  region: {region}\n  account_id: \"123456789012\"\ns3:\n  bucket_name: backups\n  prefix: qs\n"
+            );
+            let config = crate::config::load_str(
+                &text,
+                crate::config::ConfigFormat::Yaml,
+                std::path::Path::new("qs.yaml"),
+            )
+            .expect("config");
+            let doc = policy(
+                &config,
+                &PolicyOptions {
+                    restore: true,
+                    kms_key_arn: None,
+                },
+            )
+            .to_string();
+            let arns: Vec<&str> = doc.split('"').filter(|s| s.starts_with("arn:")).collect();
+            assert!(arns.len() >= 3, "{doc}");
+            for arn in arns {
+                assert!(arn.starts_with(&format!("arn:{partition}:")), "{region}: {arn}");
+            }
+            assert!(
+                doc.contains(&format!("arn:{partition}:quicksight:{region}:123456789012:*")),
+                "{doc}"
+            );
+            assert!(doc.contains(&format!("arn:{partition}:s3:::backups/qs/*")), "{doc}");
+        }
     }
 }

@@ -138,7 +138,7 @@ impl RestorePlan {
             self.state.source_identities.as_ref(),
             self.source.account_id == self.target.account_id,
             &self.target.account_id,
-            "aws",
+            crate::config::partition(&self.target.region),
         )
     }
 

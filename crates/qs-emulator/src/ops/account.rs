@@ -37,12 +37,18 @@ pub fn describe_customization(ctx: &Ctx) -> Result<Response, ApiError> {
     })?;
     let arn = match &ns {
         Some(n) => format!(
-            "arn:aws:quicksight:{}:{}:customization/account/{}/{n}",
-            ctx.region, ctx.account, ctx.account
+            "arn:{}:quicksight:{}:{}:customization/account/{}/{n}",
+            crate::model::partition(&ctx.region),
+            ctx.region,
+            ctx.account,
+            ctx.account
         ),
         None => format!(
-            "arn:aws:quicksight:{}:{}:customization/account/{}",
-            ctx.region, ctx.account, ctx.account
+            "arn:{}:quicksight:{}:{}:customization/account/{}",
+            crate::model::partition(&ctx.region),
+            ctx.region,
+            ctx.account,
+            ctx.account
         ),
     };
     let mut body =
@@ -54,7 +60,12 @@ pub fn describe_customization(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 fn brand_arn(ctx: &Ctx, id: &str) -> String {
-    format!("arn:aws:quicksight:{}:{}:brand/{id}", ctx.region, ctx.account)
+    format!(
+        "arn:{}:quicksight:{}:{}:brand/{id}",
+        crate::model::partition(&ctx.region),
+        ctx.region,
+        ctx.account
+    )
 }
 
 pub fn list_brands(ctx: &Ctx) -> Result<Response, ApiError> {
@@ -110,8 +121,10 @@ pub fn list_custom_permissions(ctx: &Ctx) -> Result<Response, ApiError> {
             .map(|(name, v)| {
                 let mut v = v.clone();
                 v["Arn"] = json!(format!(
-                    "arn:aws:quicksight:{}:{}:custompermissions/{name}",
-                    ctx.region, ctx.account
+                    "arn:{}:quicksight:{}:{}:custompermissions/{name}",
+                    crate::model::partition(&ctx.region),
+                    ctx.region,
+                    ctx.account
                 ));
                 v
             })

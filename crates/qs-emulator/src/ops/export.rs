@@ -97,8 +97,11 @@ pub fn start(ctx: &Ctx) -> Result<Response, ApiError> {
     let svc = ctx.svc;
     let region = ctx.region.clone();
     let arn = format!(
-        "arn:aws:quicksight:{}:{}:asset-bundle-export-job/{}",
-        region, ctx.account, job_id
+        "arn:{}:quicksight:{}:{}:asset-bundle-export-job/{}",
+        crate::model::partition(&region),
+        region,
+        ctx.account,
+        job_id
     );
     svc.with_account(&ctx.account, &region, |acct, stats| {
         let now = Instant::now();

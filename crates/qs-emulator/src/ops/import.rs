@@ -215,7 +215,7 @@ fn principal_error(acct: &Principals, principal: &str, identity_region: &str) ->
             acct.account_id
         ))
     };
-    let rest = match principal.strip_prefix("arn:aws:quicksight:") {
+    let rest = match crate::model::quicksight_arn_rest(principal) {
         Some(r) => r,
         None => return bad(),
     };
@@ -298,8 +298,11 @@ pub async fn start(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let svc = ctx.svc;
     let region = ctx.region.clone();
     let arn = format!(
-        "arn:aws:quicksight:{}:{}:asset-bundle-import-job/{}",
-        region, ctx.account, job_id
+        "arn:{}:quicksight:{}:{}:asset-bundle-import-job/{}",
+        crate::model::partition(&region),
+        region,
+        ctx.account,
+        job_id
     );
     let (delay, rollback_fails) = {
         let mut f = svc.faults();
@@ -521,7 +524,8 @@ pub fn describe(ctx: &Ctx, job_id: &str) -> Result<Response, ApiError> {
                 })
                 .map(|(t, a, _)| {
                     let arn = format!(
-                        "arn:aws:quicksight:{}:{}:{}/{}",
+                        "arn:{}:quicksight:{}:{}:{}/{}",
+                        crate::model::partition(&ctx.region),
                         ctx.region,
                         acct.account_id,
                         t.resource(),

@@ -43,6 +43,18 @@ pub const KNOWN_REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
+/// The AWS partition a region belongs to, the second field of every ARN there: China and
+/// GovCloud regions have their own, everything else is `aws`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 pub(crate) fn is_known(region: &str) -> bool {
     KNOWN_REGIONS.contains(&region)
 }

@@ -42,11 +42,13 @@ impl<'a> QsArn<'a> {
         })
     }
 
-    /// The same ARN in another region and account with another `<rest>`.
+    /// The same ARN in another region (and that region's partition) and account with another
+    /// `<rest>`.
     pub fn with(&self, region: &str, account: &str, rest: &str) -> String {
         format!(
             "arn:{}:quicksight:{region}:{account}:{}/{rest}",
-            self.partition, self.kind
+            crate::config::partition(region),
+            self.kind
         )
     }
 }

@@ -314,8 +314,11 @@ pub async fn import_legacy(
             .filter(|m| m.member_type == asset_type.as_str())
             .map(|m| {
                 format!(
-                    "arn:aws:quicksight:{}:{}:{asset_type}/{}",
-                    job.region, job.account_id, m.id
+                    "arn:{}:quicksight:{}:{}:{asset_type}/{}",
+                    crate::config::partition(&job.region),
+                    job.region,
+                    job.account_id,
+                    m.id
                 )
             })
             .collect();

@@ -98,7 +98,8 @@ impl Context<'_> {
     /// The ARN of an asset of the source in the target.
     pub fn target_arn(&self, key: &AssetKey) -> String {
         format!(
-            "arn:aws:quicksight:{}:{}:{}/{}",
+            "arn:{}:quicksight:{}:{}:{}/{}",
+            crate::config::partition(self.target_region),
             self.target_region,
             self.target_account,
             key.asset_type.as_str(),
@@ -148,7 +149,7 @@ impl Context<'_> {
                     PrincipalKind::Group => self.naming.group(name),
                 };
                 check(principal_arn(
-                    parsed.partition,
+                    crate::config::partition(self.target_identity_region),
                     self.target_identity_region,
                     self.target_account,
                     kind,
@@ -183,7 +184,7 @@ impl Context<'_> {
                     PrincipalKind::Group => self.naming.group(name),
                 };
                 principal_arn(
-                    arn.partition,
+                    crate::config::partition(self.target_identity_region),
                     self.target_identity_region,
                     self.target_account,
                     kind,

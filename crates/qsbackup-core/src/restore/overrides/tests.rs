@@ -22,6 +22,10 @@ fn member(json: Value) -> AssetMember {
 }
 
 fn with_context(mapping: &Mapping, f: impl FnOnce(&Context)) {
+    with_context_in("eu-west-1", "us-east-1", mapping, f)
+}
+
+fn with_context_in(region: &str, identity_region: &str, mapping: &Mapping, f: impl FnOnce(&Context)) {
     let snapshot: BTreeSet<AssetKey> = [
         AssetKey::new(AssetType::Dashboard, "d1"),
         AssetKey::new(AssetType::DataSet, "s1"),
@@ -36,8 +40,8 @@ fn with_context(mapping: &Mapping, f: impl FnOnce(&Context)) {
     let ctx = Context {
         source_account: SRC,
         target_account: DST,
-        target_region: "eu-west-1",
-        target_identity_region: "us-east-1",
+        target_region: region,
+        target_identity_region: identity_region,
         prefix: "dr-",
         snapshot_assets: &snapshot,
         naming: &naming,
@@ -184,4 +188,32 @@ fn schedules_follow_their_dataset_and_explicit_principals_win() {
         let foreign = "arn:aws:quicksight:us-east-1:555555555555:user/default/x";
         assert!(ctx.map_principal(foreign).is_err());
     });
+}
+
+#[test]
+fn restored_arns_are_in_the_partition_of_the_target_region() {
+    let mapping = Mapping::default();
+    for (region, partition) in [
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("eu-west-1", "aws"),
+    ] {
+        with_context_in(region, region, &mapping, |ctx| {
+            let d1 = AssetKey::new(AssetType::Dashboard, "d1");
+            assert_eq!(
+                ctx.target_arn(&d1),
+                format!("arn:{partition}:quicksight:{region}:{DST}:dashboard/dr-d1")
+            );
+            let moved = ctx.move_string(&format!("arn:aws:quicksight:us-east-1:{SRC}:dataset/s1"));
+            assert_eq!(
+                moved.as_deref(),
+                Some(format!("arn:{partition}:quicksight:{region}:{DST}:dataset/dr-s1").as_str())
+            );
+            let user = ctx.map_principal(&format!("arn:aws:quicksight:us-east-1:{SRC}:user/default/ana"));
+            assert_eq!(
+                user.as_deref(),
+                Ok(format!("arn:{partition}:quicksight:{region}:{DST}:user/default/ana").as_str())
+            );
+        });
+    }
 }
