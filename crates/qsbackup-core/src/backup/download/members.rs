@@ -14,6 +14,27 @@ use tokio::io::AsyncWriteExt;
 /// Members larger than this are hashed but not parsed for their name.
 const MAX_PARSED_MEMBER: u64 = 16 * 1024 * 1024;
 
+/// The one field of a member the inventory keeps; serde skips the others without building them.
+#[derive(serde::Deserialize)]
+struct Named {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Hashes what is read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// A temporary file removed when dropped.
 struct TempFile(PathBuf);
 
@@ -95,26 +116,26 @@ fn members_of(path: &Path, key: &str) -> Result<Vec<BundleMember>> {
             continue;
         };
         let parse = entry.size() <= MAX_PARSED_MEMBER;
-        let mut hasher = Sha256::new();
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            let n = entry.read(&mut buf).map_err(|e| bad(format!("{member_path}: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            if parse {
-                kept.extend_from_slice(&buf[..n]);
-            }
-        }
+        // Every byte passes the hasher once, below the buffer the parser reads from; only the
+        // `name` is kept, the rest of the definition is skipped as it streams by.
+        let mut reader = std::io::BufReader::with_capacity(
+            64 * 1024,
+            Hashing {
+                inner: &mut entry,
+                hasher: Sha256::new(),
+            },
+        );
         let name = if parse {
-            serde_json::from_slice::<serde_json::Value>(&kept)
-                .ok()
-                .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_string))
+            match serde_json::from_reader::<_, Named>(&mut reader) {
+                Ok(named) => named.name,
+                Err(e) if e.is_io() => return Err(bad(format!("{member_path}: {e}"))),
+                Err(_) => None,
+            }
         } else {
             None
         };
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| bad(format!("{member_path}: {e}")))?;
+        let hasher = reader.into_inner().hasher;
         members.push(BundleMember {
             member_type: folder.rsplit('/').next().unwrap_or(folder).to_string(),
             id: id.to_string(),
