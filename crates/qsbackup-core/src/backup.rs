@@ -18,6 +18,7 @@ pub mod export;
 mod export_steps;
 pub mod filter;
 pub mod plan;
+pub mod preflight;
 pub mod sections;
 pub mod state;
 pub mod steps;

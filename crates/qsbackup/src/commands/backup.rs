@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use qsbackup_core::aws::{describe_failure, AwsContext, AwsOptions};
+use qsbackup_core::aws::{AwsContext, AwsOptions};
+use qsbackup_core::backup::preflight::{preflight, PreflightCheck};
 use qsbackup_core::backup::sections::{AccountSection, IdentitiesSection};
 use qsbackup_core::backup::{self, BackupOptions, BackupPlan};
 use qsbackup_core::config::Config;
@@ -176,76 +177,13 @@ async fn dry_run(
     repository: qsbackup_core::Result<Repository>,
     options: &BackupOptions,
 ) -> Result<(), Outcome> {
-    let mut checks: Vec<(String, Result<String, String>)> = Vec::new();
-    // Unreachable or without credentials, nothing else can be checked: say so once.
-    aws.check_reachable().await.map_err(Outcome::from_core)?;
-    let qs = aws
-        .quicksight
-        .describe_account_settings()
-        .aws_account_id(&aws.account_id)
-        .send()
+    let checks = preflight(config, aws, &repository, options.mode)
         .await
-        .map(|r| {
-            let edition = r
-                .account_settings()
-                .and_then(|s| s.edition())
-                .map(|e| e.as_str().to_string())
-                .unwrap_or_default();
-            format!(
-                "account {} reachable in {} (edition {edition})",
-                aws.account_id, aws.region
-            )
-        })
-        .map_err(|e| describe_failure(&e, &aws.quicksight_endpoint));
-    checks.push(("QuickSight (assets)".into(), qs));
-    if options.mode.includes_identities() {
-        let ids = aws
-            .identity_quicksight
-            .list_users()
-            .aws_account_id(&aws.account_id)
-            .namespace("default")
-            .max_results(1)
-            .send()
-            .await
-            .map(|_| format!("users readable in identity region {}", aws.identity_region))
-            .map_err(|e| describe_failure(&e, &format!("QuickSight in {}", aws.identity_region)));
-        checks.push(("QuickSight (identities)".into(), ids));
-    }
-    let probe = match &repository {
-        Ok(repository) => {
-            let probe_key = qsbackup_core::repository::layout::dry_run_probe_key(std::process::id());
-            match repository
-                .put_create(&probe_key, bytes::Bytes::from_static(b"probe"))
-                .await
-            {
-                Ok(_) => repository
-                    .delete(&probe_key)
-                    .await
-                    .map(|_| format!("{} writable (probe written and deleted)", repository.location()))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        Err(qsbackup_core::Error::RepositoryNotFound { location, .. }) => {
-            Ok(format!("{location} does not exist yet; the backup will create it"))
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    checks.push(("Repository".into(), probe));
-    if let (Some(_), true) = (&config.dynamodb, options.mode.includes_identities()) {
-        let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk);
-        let r = ddb
-            .list_tables()
-            .limit(1)
-            .send()
-            .await
-            .map(|_| "reachable".to_string())
-            .map_err(|e| describe_failure(&e, "DynamoDB"));
-        checks.push(("DynamoDB".into(), r));
-    }
+        .map_err(Outcome::from_core)?;
     let failed: Vec<String> = checks
         .iter()
-        .filter_map(|(what, r)| r.as_ref().err().map(|e| format!("{what}: {e}")))
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.check, c.detail))
         .collect();
 
     let plan = if options.mode.includes_assets() && failed.is_empty() {
@@ -259,14 +197,7 @@ async fn dry_run(
         None
     };
     if global.json {
-        let checks_json: Vec<_> = checks
-            .iter()
-            .map(|(what, r)| match r {
-                Ok(m) => json!({"check": what, "ok": true, "detail": m}),
-                Err(e) => json!({"check": what, "ok": false, "detail": e}),
-            })
-            .collect();
-        common::print_json(&json!({"dry_run": true, "checks": checks_json, "plan": plan}))?;
+        common::print_json(&json!({"dry_run": true, "checks": checks, "plan": plan}))?;
     } else {
         println!("{}", printable_lines(&render_dry_run(&checks, plan.as_ref())));
     }
@@ -280,13 +211,11 @@ async fn dry_run(
     }
 }
 
-fn render_dry_run(checks: &[(String, Result<String, String>)], plan: Option<&BackupPlan>) -> String {
+fn render_dry_run(checks: &[PreflightCheck], plan: Option<&BackupPlan>) -> String {
     let mut out = String::from("Dry run: nothing is exported and nothing is written.\n\nChecks:\n");
-    for (what, r) in checks {
-        let _ = match r {
-            Ok(m) => writeln!(out, "  ok    {what}: {m}"),
-            Err(e) => writeln!(out, "  FAIL  {what}: {e}"),
-        };
+    for c in checks {
+        let mark = if c.ok { "ok  " } else { "FAIL" };
+        let _ = writeln!(out, "  {mark}  {}: {}", c.check, c.detail);
     }
     let Some(plan) = plan else { return out };
     let _ = writeln!(out, "\nAssets discovered:");
