@@ -8,6 +8,8 @@ mod load;
 mod regions;
 mod values;
 
+use std::path::{Component, Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 pub use load::{load, load_str, ConfigFormat};
@@ -41,6 +43,9 @@ pub struct Config {
     /// Reserved for a DynamoDB lease lock.
     #[serde(default)]
     pub lock: Option<LockSection>,
+    /// Written by `qsbackup demo` only: this config belongs to the demo's emulated account.
+    #[serde(default)]
+    pub demo: Option<DemoSection>,
 }
 
 /// `aws:` — the account and its regions. Credentials come from the standard AWS chain.
@@ -189,6 +194,15 @@ pub struct LockSection {
     pub dynamodb_table: Option<String>,
 }
 
+/// `demo:` — marks a config `qsbackup demo` wrote. Its account was emulated in-process at
+/// `quicksight_endpoint`, gone when the demo ended: commands that would call AWS with this
+/// config refuse it rather than reach a real account with ambient credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSection {
+    pub quicksight_endpoint: String,
+}
+
 impl Config {
     /// A minimal config for `account_id` in `region`: defaults everywhere, default repository.
     pub fn new(account_id: AccountId, region: Region) -> Self {
@@ -200,6 +214,7 @@ impl Config {
             backup: BackupSection::default(),
             logging: None,
             lock: None,
+            demo: None,
         }
     }
 
@@ -222,10 +237,41 @@ impl Config {
         }
     }
 
+    /// Resolves the config's relative paths against `dir` (the config file's directory):
+    /// a local `repository` path (or the default one when neither `repository` nor `s3` is set)
+    /// and `logging.file_path`. Absolute paths and URLs (`file://`, `s3://`, ...) stay as they are.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        if self.repository.is_none() && self.s3.is_none() {
+            self.repository = Some(DEFAULT_REPOSITORY.to_string());
+        }
+        if let Some(repository) = &mut self.repository {
+            if !repository.contains("://") {
+                *repository = resolve(dir, repository);
+            }
+        }
+        if let Some(file) = self.logging.as_mut().and_then(|l| l.file_path.as_mut()) {
+            *file = resolve(dir, file);
+        }
+    }
+
     /// How the date folder of bundle keys is written.
     pub fn prefix_format(&self) -> PrefixFormat {
         self.s3.as_ref().map(|s| s.prefix_format).unwrap_or_default()
     }
+}
+
+/// `path` joined to `dir` when relative, without `.` segments (`dir/./x` reads as `dir/x`).
+fn resolve(dir: &Path, path: &str) -> String {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return path.to_string();
+    }
+    let joined: PathBuf = dir
+        .join(p)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    joined.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The monthly cost estimate of a backup schedule (the AWS blog's estimate, from real figures):
 //! what one run stores (bundle bytes, other objects, identity items) times how many runs the
 //! retention policy keeps, priced as S3 storage and requests and DynamoDB storage and writes.
+//! Only what the config uses is priced: S3 when the repository is on S3, DynamoDB when the
+//! config has a `dynamodb` section (its identity tables).
 //! Pure arithmetic on [`CostInputs`] and [`Prices`]; the README's "Cost estimate" section gives
 //! the same formulas so a reader can check every figure.
 
@@ -63,6 +65,11 @@ pub struct CostInputs {
     pub runs_per_day: f64,
     /// Snapshots the retention policy keeps at any time (and days of identity tables).
     pub retained_snapshots: u64,
+    /// The repository is on S3 (`s3://`, or the `s3` section): its storage and requests are
+    /// priced. A local, `gs://` or `az://` repository costs nothing here.
+    pub repository_on_s3: bool,
+    /// The config has a `dynamodb` section: identities also go to date-suffixed tables.
+    pub identity_tables: bool,
 }
 
 /// The estimate, each figure per month in USD unless named otherwise.
@@ -87,19 +94,22 @@ pub struct CostEstimate {
 pub fn estimate(inputs: CostInputs, prices: Prices) -> CostEstimate {
     let runs_per_month = inputs.runs_per_day * DAYS_PER_MONTH;
     let retained = inputs.retained_snapshots as f64;
-    let s3_stored_gb = (inputs.bundle_bytes + inputs.other_bytes) as f64 * retained / GIB;
+    // What the config does not use costs nothing: zero factors keep one set of formulas.
+    let on_s3 = if inputs.repository_on_s3 { 1.0 } else { 0.0 };
+    let tables = if inputs.identity_tables { 1.0 } else { 0.0 };
+    let s3_stored_gb = on_s3 * (inputs.bundle_bytes + inputs.other_bytes) as f64 * retained / GIB;
     let s3_storage = s3_stored_gb * prices.s3_storage_gb_month;
-    let s3_put_requests = inputs.objects_per_run as f64 * runs_per_month;
-    let s3_get_requests = inputs.reads_per_run as f64 * runs_per_month;
+    let s3_put_requests = on_s3 * inputs.objects_per_run as f64 * runs_per_month;
+    let s3_get_requests = on_s3 * inputs.reads_per_run as f64 * runs_per_month;
     let s3_requests =
         s3_put_requests / 1000.0 * prices.s3_put_per_1000 + s3_get_requests / 1000.0 * prices.s3_get_per_1000;
     // One set of date-suffixed tables per day; the retention keeps as many days as snapshots.
     let dynamodb_stored_gb =
-        inputs.identity_items as f64 * (inputs.identity_item_bytes + DYNAMODB_ITEM_OVERHEAD) * retained / GIB;
+        tables * inputs.identity_items as f64 * (inputs.identity_item_bytes + DYNAMODB_ITEM_OVERHEAD) * retained / GIB;
     let dynamodb_storage = dynamodb_stored_gb * prices.dynamodb_storage_gb_month;
     // A write costs one unit per started KB of item.
     let units_per_item = (inputs.identity_item_bytes / 1024.0).ceil().max(1.0);
-    let dynamodb_write_units = inputs.identity_items as f64 * units_per_item * runs_per_month;
+    let dynamodb_write_units = tables * inputs.identity_items as f64 * units_per_item * runs_per_month;
     let dynamodb_writes = dynamodb_write_units / 1_000_000.0 * prices.dynamodb_write_per_million;
     let total = s3_storage + s3_requests + dynamodb_storage + dynamodb_writes;
     CostEstimate {
@@ -162,10 +172,34 @@ mod tests {
                 identity_item_bytes: 200.0,
                 runs_per_day: 1.0,
                 retained_snapshots: 30,
+                repository_on_s3: true,
+                identity_tables: false,
             },
             Prices::default(),
         );
         assert!((e.s3_storage - 30.0 * 0.023).abs() < 1e-9);
         assert!((e.s3_requests - 1000.0 * DAYS_PER_MONTH / 1000.0 * 0.005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn services_the_config_does_not_use_cost_nothing() {
+        let inputs = CostInputs {
+            bundle_bytes: GIB as u64,
+            other_bytes: 1000,
+            objects_per_run: 10,
+            reads_per_run: 10,
+            identity_items: 500,
+            identity_item_bytes: 200.0,
+            runs_per_day: 1.0,
+            retained_snapshots: 30,
+            repository_on_s3: false,
+            identity_tables: false,
+        };
+        let e = estimate(inputs, Prices::default());
+        assert_eq!(
+            (e.s3_storage, e.s3_requests, e.dynamodb_storage, e.dynamodb_writes),
+            (0.0, 0.0, 0.0, 0.0)
+        );
+        assert_eq!(e.total, 0.0);
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands;
+use crate::{commands, help};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,30 +19,48 @@ use crate::commands;
         bundle with its SHA-256 in a repository (a local directory, or s3://, gs://, az://), keeps users, \
         groups and memberships of every namespace, and commits a snapshot manifest last.\n\n\
         Run `qsbackup demo` to see a backup of an emulated account without an AWS account.",
-    after_help = "Exit codes: 0 success, 1 failure, 2 partial (some assets not backed up), 3 usage or configuration error, 4 repository lock held, 130/143 interrupted by SIGINT/SIGTERM."
+    after_help = help::TOP
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
     /// Backup flags, for `qsbackup --config FILE [flags]` with no command.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Backup options (with no command)")]
     pub backup: BackupArgs,
 
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// Options every command accepts, before or after its name.
+/// Options every command accepts, before or after its name (listed under their own heading).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Config file (YAML or JSON, by extension); the sample tool's configs load unchanged.
+    /// Relative paths in it are relative to the file's directory.
     #[arg(short = 'c', long, global = true, env = "QSBACKUP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Repository (a path, file://, s3://bucket/prefix, gs://, az://); wins over the config's.
+    /// Commands that only read or maintain a repository need no config when this is given.
+    #[arg(
+        short = 'r',
+        long = "repo",
+        visible_alias = "repository",
+        global = true,
+        env = "QSBACKUP_REPOSITORY",
+        value_name = "URL"
+    )]
+    pub repo: Option<String>,
+
     /// More detail in logs (-v debug, -vv trace).
-    #[arg(short = 'v', long, global = true, action = ArgAction::Count)]
+    #[arg(short = 'v', long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+
+    /// Only warnings, errors and the result: no progress, no informational log lines.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
 
     /// Also write the log to this file.
     #[arg(long, global = true, value_name = "FILE")]
@@ -119,27 +137,39 @@ impl BackupArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Back up assets, identities and account settings into a new snapshot.
+    #[command(after_help = help::BACKUP)]
     Backup(BackupArgs),
     /// Back up an emulated QuickSight account into ./qsbackup-demo: no AWS account needed.
+    #[command(after_help = help::DEMO)]
     Demo(commands::demo::DemoArgs),
     /// List the snapshots of the repository, oldest first.
+    #[command(after_help = help::SNAPSHOTS)]
     Snapshots(commands::snapshots::SnapshotsArgs),
     /// Show one snapshot: its assets, identities, account settings, skipped and failed assets.
+    #[command(after_help = help::SHOW)]
     Show(commands::show::ShowArgs),
     /// Show what changed between two snapshots: assets, users, groups, memberships, roles.
+    #[command(after_help = help::DIFF)]
     Diff(commands::diff::DiffArgs),
     /// Check that every object a snapshot references is intact (exit 1 naming each problem).
+    #[command(after_help = help::VERIFY)]
     Verify(commands::verify::VerifyArgs),
     /// Remove snapshots by a retention policy (restic's --keep-* rules); --prune deletes their data.
+    #[command(after_help = help::FORGET)]
     Forget(commands::forget::ForgetArgs),
     /// Remove stale repository locks left by runs that are gone.
+    #[command(after_help = help::UNLOCK)]
     Unlock(commands::unlock::UnlockArgs),
     /// Restore a snapshot, or selected assets with what they depend on, into this or another account.
+    #[command(after_help = help::RESTORE)]
     Restore(commands::restore::RestoreArgs),
     /// Turn the AWS sample tool's backup of one day into a verified snapshot.
+    #[command(after_help = help::IMPORT_LEGACY)]
     ImportLegacy(commands::import_legacy::ImportLegacyArgs),
     /// Print the least-privilege IAM policy a backup (or, with --restore, a restore) of this config needs.
+    #[command(after_help = help::IAM_POLICY)]
     IamPolicy(commands::iam_policy::IamPolicyArgs),
     /// Estimate the monthly S3 and DynamoDB cost of scheduled backups of this config.
+    #[command(after_help = help::COST)]
     Cost(commands::cost::CostArgs),
 }

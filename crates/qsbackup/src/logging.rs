@@ -23,6 +23,7 @@ pub struct LogGuard;
 /// Sets up logging; flags win over `from_config`.
 pub fn init(global: &GlobalArgs, from_config: Option<&LoggingSection>) -> anyhow::Result<LogGuard> {
     let level = match (global.verbose, from_config.and_then(|l| l.level)) {
+        (0, _) if global.quiet => "warn",
         (1, _) => "debug",
         (2.., _) => "trace",
         (0, Some(LogLevel::Debug)) => "debug",

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod help;
 mod interrupt;
 mod logging;
 mod progress;

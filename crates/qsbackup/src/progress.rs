@@ -14,7 +14,7 @@ use crate::cli::GlobalArgs;
 
 /// Picks bars, log lines or quiet from the global flags and stderr.
 pub fn sink(global: &GlobalArgs) -> Box<dyn ProgressSink> {
-    if global.json {
+    if global.json || global.quiet {
         Box::new(LogLines { quiet: true })
     } else if !global.no_progress && std::io::stderr().is_terminal() {
         Box::new(Bars::new())

@@ -23,7 +23,9 @@ impl ConfigFormat {
     }
 }
 
-/// Loads and checks the config file at `path`.
+/// Loads and checks the config file at `path`. Relative paths in it (`repository`, the default
+/// repository, `logging.file_path`) are resolved against the file's directory, so the config
+/// means the same from any working directory.
 pub fn load(path: &Path) -> Result<Config> {
     let format = ConfigFormat::from_path(path).ok_or_else(|| Error::Config {
         file: path.to_path_buf(),
@@ -35,7 +37,11 @@ pub fn load(path: &Path) -> Result<Config> {
         file: path.to_path_buf(),
         source,
     })?;
-    load_str(&text, format, path)
+    let mut config = load_str(&text, format, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        config.resolve_paths(dir);
+    }
+    Ok(config)
 }
 
 /// Parses and checks config `text`; `file` is only used in messages.

@@ -343,3 +343,39 @@ fn unknown_key_message_lists_only_accepted_keys() {
         "{message}"
     );
 }
+
+#[test]
+fn relative_paths_resolve_against_the_config_files_directory() {
+    let sub = std::env::temp_dir().join(format!("qsbackup-config-paths-{}/conf", std::process::id()));
+    std::fs::create_dir_all(&sub).unwrap();
+    let write = |name: &str, extra: &str| {
+        let path = sub.join(name);
+        std::fs::write(&path, format!("{BASE}{extra}")).unwrap();
+        path
+    };
+    let c = load(&write(
+        "rel.yaml",
+        "repository: ./repo\nlogging:\n  file_path: logs/qs.log\n",
+    ))
+    .unwrap();
+    assert_eq!(c.repository_url(), sub.join("repo").to_string_lossy());
+    assert_eq!(
+        c.logging.and_then(|l| l.file_path).as_deref(),
+        Some(&*sub.join("logs/qs.log").to_string_lossy())
+    );
+    let c = load(&write("default.yaml", "")).unwrap();
+    assert_eq!(c.repository_url(), sub.join("qsbackup-repo").to_string_lossy());
+    for url in [
+        "/var/backups/qs",
+        "s3://bucket/prefix",
+        "gs://bucket/p",
+        "az://container/p",
+        "file:///srv/qs",
+    ] {
+        let c = load(&write("abs.yaml", &format!("repository: \"{url}\"\n"))).unwrap();
+        assert_eq!(c.repository_url(), url);
+    }
+    let c = load(&write("s3.yaml", "s3:\n  bucket_name: my-bucket\n")).unwrap();
+    assert_eq!(c.repository_url(), "s3://my-bucket/quicksight-backups");
+    let _ = std::fs::remove_dir_all(sub.parent().unwrap());
+}

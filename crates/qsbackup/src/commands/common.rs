@@ -11,14 +11,21 @@ use qsbackup_core::repository::{Repository, RepositoryOptions};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
-/// Loads the config named by `--config`; a missing flag is a usage error.
+/// Loads the config named by `--config`; a missing flag is a usage error. The global
+/// `-r/--repo` (or `QSBACKUP_REPOSITORY`) wins over the config's repository.
 pub fn load_config(global: &GlobalArgs) -> Result<Config, Outcome> {
     let path = global.config.as_deref().ok_or_else(|| {
         Outcome::usage(anyhow!(
             "this command needs a config file: pass --config FILE (or set QSBACKUP_CONFIG)"
         ))
     })?;
-    load_config_at(path)
+    let mut config = load_config_at(path)?;
+    if let Some(url) = &global.repo {
+        qsbackup_core::repository::check_url(url)
+            .map_err(|message| Outcome::usage(anyhow!("-r/--repo {url:?}: {message}")))?;
+        config.repository = Some(url.clone());
+    }
+    Ok(config)
 }
 
 pub fn load_config_at(path: &Path) -> Result<Config, Outcome> {
@@ -26,7 +33,17 @@ pub fn load_config_at(path: &Path) -> Result<Config, Outcome> {
 }
 
 /// AWS clients for the config's account and regions, from the standard environment.
+/// The demo's config is refused unless the caller points QuickSight at an emulator itself.
 pub async fn connect(config: &Config, options: &AwsOptions) -> Result<AwsContext, Outcome> {
+    if let (Some(demo), None) = (&config.demo, &options.quicksight_endpoint) {
+        return Err(Outcome::usage(anyhow!(
+            "this config was written by `qsbackup demo` for its emulated account (QuickSight at {}, gone \
+             when the demo ended): it would call AWS with your own credentials, so it is refused. \
+             `snapshots`, `show`, `verify` and `diff` read the demo repository with it; run `qsbackup demo` \
+             again for a new round trip, or write a config for your account (README: Quick start against AWS)",
+            demo.quicksight_endpoint
+        )));
+    }
     AwsContext::connect(&config.aws, &with_env_timeouts(options)?)
         .await
         .map_err(Outcome::from_core)

@@ -177,6 +177,7 @@ pub async fn run(global: &GlobalArgs, args: &CostArgs) -> Outcome {
 }
 
 async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outcome> {
+    let config = super::common::load_config(global)?;
     let measured = match &args.snapshot {
         Some(id) => from_snapshot(global, id).await?,
         None => from_discovery(global, args).await?,
@@ -199,6 +200,8 @@ async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outc
         },
         runs_per_day: f64::from(runs_per_day),
         retained_snapshots: retained,
+        repository_on_s3: config.repository_url().starts_with("s3://"),
+        identity_tables: config.dynamodb.is_some(),
     };
     let e = estimate(inputs, args.prices());
     if global.json {
@@ -210,12 +213,12 @@ async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outc
             "estimate": e,
         }))?;
     } else {
-        print!("{}", render(&measured, &policy, &e));
+        print!("{}", render(&measured, &policy, &e, &config.repository_url()));
     }
     Ok(Outcome::success())
 }
 
-fn render(m: &Measured, policy: &RetentionPolicy, e: &CostEstimate) -> String {
+fn render(m: &Measured, policy: &RetentionPolicy, e: &CostEstimate, repository: &str) -> String {
     let i = &e.inputs;
     let p = &e.prices;
     let mut s = String::new();
@@ -224,6 +227,15 @@ fn render(m: &Measured, policy: &RetentionPolicy, e: &CostEstimate) -> String {
         s.push('\n');
     };
     line(format!("Sizes from the {}:", m.source));
+    if !i.repository_on_s3 {
+        line(format!(
+            "  The repository ({}) is not on S3: its storage and requests are not priced.",
+            repository
+        ));
+    }
+    if !i.identity_tables {
+        line("  The config has no `dynamodb` section: no identity tables, no DynamoDB cost.".into());
+    }
     line(format!(
         "  {} assets in {} bundles, {} bundle bytes, {} other bytes, {} identity items of {:.0} bytes",
         m.assets, m.bundles, i.bundle_bytes, i.other_bytes, i.identity_items, i.identity_item_bytes

@@ -51,6 +51,7 @@ async fn restore_into_second_account(
     manifest: &qsbackup_core::repository::manifest::SnapshotManifest,
 ) -> Result<String, Outcome> {
     let args = super::restore::RestoreArgs {
+        choice: Default::default(),
         snapshot: manifest.id.clone(),
         select: Vec::new(),
         select_name: Vec::new(),
@@ -143,7 +144,12 @@ fn config_path(dir: &Path) -> PathBuf {
     dir.with_file_name(format!("{name}.yaml"))
 }
 
-fn write_config(path: &Path, dir: &Path) -> Result<(), Outcome> {
+/// Writes the config later commands read the demo repository with. It names the demo's
+/// emulated QuickSight (`demo.quicksight_endpoint`, gone when the demo ends), so commands that
+/// would call AWS with it refuse it instead of reaching a real account with ambient
+/// credentials; its repository is relative to the config's own directory, where the demo's
+/// repository sits beside it.
+fn write_config(path: &Path, dir: &Path, endpoint: &str) -> Result<(), Outcome> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         if !existing.starts_with(MARKER) {
             return Err(Outcome::usage(anyhow!(
@@ -152,9 +158,15 @@ fn write_config(path: &Path, dir: &Path) -> Result<(), Outcome> {
             )));
         }
     }
-    let repo = dir.to_string_lossy();
+    let repo = match dir.file_name() {
+        Some(name) => format!("./{}", name.to_string_lossy()),
+        None => dir.to_string_lossy().into_owned(),
+    };
     let text = format!(
         "{MARKER} for its emulated account; later commands read the demo repository with it.\n\
+         # The account below was emulated in-process and is gone: backup, restore and cost refuse this\n\
+         # config instead of calling AWS; snapshots, show, verify and diff read the repository.\n\
+         demo:\n  quicksight_endpoint: \"{endpoint}\"\n\
          aws:\n  account_id: \"{DEMO_ACCOUNT}\"\n  region: us-east-1\n  identity_region: us-east-1\n\
          repository: \"{repo}\"\n\
          backup:\n  max_assets_per_bundle: 50\n"
@@ -171,7 +183,6 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Outcome {
 async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outcome> {
     let profile: Profile = args.profile.parse().map_err(|e: String| Outcome::usage(anyhow!(e)))?;
     let config_file = config_path(&args.dir);
-    write_config(&config_file, &args.dir)?;
     let emulator = qs_emulator::start(EmulatorOptions {
         profile,
         seed: args.seed,
@@ -185,6 +196,7 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
     })
     .await
     .map_err(|e| Outcome::failure(anyhow!("starting the emulated QuickSight: {e}")))?;
+    write_config(&config_file, &args.dir, &emulator.endpoint())?;
     tracing::info!(
         "emulated QuickSight ({} profile) at {}",
         args.profile,

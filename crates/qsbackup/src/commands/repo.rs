@@ -1,5 +1,6 @@
-//! What the repository commands (snapshots, show, diff, verify, forget, unlock) share: the
-//! `--repository` override, opening the repository, and formatting sizes and times.
+//! What the repository commands (snapshots, show, diff, verify, forget, unlock) share: opening
+//! the repository of the global `-r/--repo` (or `QSBACKUP_REPOSITORY`) or of the config, and
+//! formatting sizes and times.
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
@@ -10,23 +11,20 @@ use super::common;
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
-/// Which repository to work on.
+/// Which repository to work on: the global `-r/--repo` (see [`GlobalArgs::repo`]), so
+/// it is accepted before or after the command name like restic's. Kept as a per-command
+/// group so every repository command names it the same way.
 #[derive(Debug, Clone, Args, Default)]
-pub struct RepoArgs {
-    /// Repository URL (a path, file://, s3://bucket/prefix, gs://, az://); defaults to the one
-    /// the --config file names, so no config is needed when this is given.
-    #[arg(short = 'r', long, value_name = "URL")]
-    pub repository: Option<String>,
-}
+pub struct RepoArgs {}
 
-/// Opens `--repository`, or the repository of `--config`.
-pub async fn open(global: &GlobalArgs, args: &RepoArgs) -> Result<Repository, Outcome> {
-    match &args.repository {
+/// Opens `-r/--repo`, or the repository of `--config`.
+pub async fn open(global: &GlobalArgs, _args: &RepoArgs) -> Result<Repository, Outcome> {
+    match &global.repo {
         Some(url) => Repository::open(url, &RepositoryOptions::default())
             .await
             .map_err(Outcome::from_core),
         None if global.config.is_none() => Err(Outcome::usage(anyhow!(
-            "this command needs a repository: pass --repository URL or --config FILE"
+            "this command needs a repository: pass -r/--repo URL (or set QSBACKUP_REPOSITORY) or --config FILE (or set QSBACKUP_CONFIG)"
         ))),
         None => common::open_config_repository(global).await.map(|(_, repo)| repo),
     }

@@ -47,10 +47,27 @@ pub enum Failure {
     DoNothing,
 }
 
+/// Which snapshot to restore: positional like `show`, `verify` and `diff` (restic's
+/// `restore SNAPSHOT`), or the earlier `--snapshot`; one of them is required.
+#[derive(Debug, Clone, Args, Default)]
+#[group(required = true, multiple = false)]
+pub struct SnapshotChoice {
+    /// The snapshot to restore: its id, a unique prefix of the id, or `latest`.
+    #[arg(value_name = "SNAPSHOT")]
+    pub positional: Option<String>,
+
+    /// The same as SNAPSHOT.
+    #[arg(long = "snapshot", value_name = "ID|latest")]
+    pub flag: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RestoreArgs {
-    /// The snapshot to restore: its id, a unique prefix of the id, or `latest`.
-    #[arg(long, value_name = "ID|latest")]
+    #[command(flatten)]
+    pub choice: SnapshotChoice,
+
+    /// The snapshot chosen by [`SnapshotChoice`], filled in by `run` (the demo sets it).
+    #[arg(skip)]
     pub snapshot: String,
 
     /// Restore this asset and what it depends on: TYPE/ID (datasource, dataset, analysis,
@@ -269,7 +286,15 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
         )));
     }
     let config = common::load_config(global)?;
-    run_with(global, args, &config, &AwsOptions::default()).await
+    let mut args = args.clone();
+    // clap's group makes sure exactly one of them was given.
+    args.snapshot = args
+        .choice
+        .positional
+        .clone()
+        .or(args.choice.flag.clone())
+        .unwrap_or_default();
+    run_with(global, &args, &config, &AwsOptions::default()).await
 }
 
 /// The restore with explicit AWS overrides (the demo points it at its emulator).
