@@ -67,7 +67,8 @@ Examples:
 
 pub const IMPORT_LEGACY: &str = "\
 Examples:
-  qsbackup -c config.yaml import-legacy --date 2026-11-30";
+  qsbackup -c config.yaml import-legacy --date 2026-11-30
+  qsbackup -c config.yaml import-legacy --date 2026-11-30 --json > imported.json";
 
 pub const IAM_POLICY: &str = "\
 Examples:

@@ -39,9 +39,10 @@ async fn cost_of_the_medium_account_follows_the_readme_formulas() {
     let config = write_file(
         dir.path(),
         "config.yaml",
+        // An S3 repository and identity tables: every service the estimate prices is used.
         &format!(
-            "aws:\n  account_id: \"{ACCOUNT}\"\n  region: us-east-1\nrepository: {}\n",
-            dir.path().join("repo").display()
+            "aws:\n  account_id: \"{ACCOUNT}\"\n  region: us-east-1\ns3:\n  bucket_name: my-quicksight-backups\n\
+             dynamodb:\n  users_table_name: qs-users\n  groups_table_name: qs-groups\n"
         ),
     );
     let out = run(qsbackup(&endpoint, "us-east-1").arg("--config").arg(&config).args([
