@@ -230,6 +230,14 @@ async fn export_assets(
             .map(|a| (a.arn.clone(), a.depends_on.clone().unwrap_or_default())),
     );
     let resumed = plan_resume(&plan.bundles, state);
+    for b in &resumed.reused {
+        sink.event(&Event::BundleReused {
+            key: b.key.clone(),
+            asset_type: b.asset_type,
+            bytes: b.size,
+            assets: b.requested_arns.len(),
+        });
+    }
     let mut exporter = Exporter::new(aws, repository, settings, sink, snapshot_id, layout, dependencies)?
         .with_cancel(options.cancel.clone());
     if let Some(j) = run_journal {

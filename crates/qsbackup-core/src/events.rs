@@ -24,18 +24,41 @@ pub enum Event {
         name: String,
         reason: SkipReason,
     },
-    /// Bundles are planned.
+    /// Bundles are planned. The bundles that follow keep one lifecycle each, keyed by job id:
+    /// [`Event::BundleQueued`], then (when QuickSight accepts its job) [`Event::BundleStarted`]
+    /// and [`Event::BundleExported`], and always exactly one end: [`Event::BundleStored`],
+    /// [`Event::BundleFailed`], [`Event::BundleSplit`] (replaced by the bundles queued next) or
+    /// [`Event::BundleAbandoned`]. A bundle a crashed run stored is announced once, by
+    /// [`Event::BundleReused`]. So queued + running + storing + stored + failed is the plan,
+    /// a split growing or shrinking it.
     PlanReady { bundles: usize, assets: usize },
+    /// A bundle stored by a crashed run is part of this snapshot without a new export job.
+    BundleReused {
+        key: String,
+        asset_type: AssetType,
+        bytes: u64,
+        assets: usize,
+    },
     /// A bundle waits for an export slot.
     BundleQueued {
         job_id: String,
         asset_type: AssetType,
         assets: usize,
     },
-    /// Its export job has been accepted by QuickSight.
-    BundleStarted { job_id: String, asset_type: AssetType },
-    /// Its export job failed or was refused as a whole; its assets are retried in `into` smaller
-    /// bundles to isolate the offenders.
+    /// Its export job has been accepted by QuickSight (or, `resumed`, was taken over from a
+    /// crashed run): it holds one of the `max_concurrent_jobs` slots until
+    /// [`Event::BundleExported`] or its end.
+    BundleStarted {
+        job_id: String,
+        asset_type: AssetType,
+        resumed: bool,
+    },
+    /// Its export job finished successfully and gave back its slot; the bundle is being
+    /// downloaded and stored.
+    BundleExported { job_id: String, asset_type: AssetType },
+    /// Its export job failed or was refused as a whole; the assets not named as offenders
+    /// (those get [`Event::AssetFailed`]) are retried in `into` new bundles (0: none left, e.g.
+    /// every asset was deleted meanwhile), each announced by its own [`Event::BundleQueued`].
     BundleSplit {
         job_id: String,
         asset_type: AssetType,
@@ -50,13 +73,16 @@ pub enum Event {
         bytes: u64,
         members: usize,
     },
-    /// The bundle could not be exported or stored; its assets are recorded as failed.
+    /// The bundle could not be exported or stored; `assets` of its assets are recorded as failed
+    /// (each also gets [`Event::AssetFailed`]).
     BundleFailed {
         job_id: String,
         asset_type: AssetType,
         assets: usize,
         message: String,
     },
+    /// The run was interrupted before this bundle was stored; the next run exports it again.
+    BundleAbandoned { job_id: String, asset_type: AssetType },
     /// One asset could not be backed up.
     AssetFailed {
         arn: String,

@@ -24,6 +24,7 @@ pub mod section_kind;
 #[cfg(test)]
 mod testutil;
 pub mod text;
+pub mod units;
 
 pub use error::{Error, Result};
 /// How an embedder stops a backup or restore early (see [`backup::BackupOptions::cancel`]).

@@ -348,3 +348,77 @@ async fn a_job_timeout_set_in_code_beyond_the_clock_does_not_panic_the_backup() 
     .expect("the backup released its lock");
     lock.release().await.expect("release");
 }
+
+/// Every bundle's events tell one story (queued, at most one start, exactly one end), so a
+/// display counting them adds up: running never exceeds the job limit, and the failures and
+/// stored bundles counted are the manifest's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bundle_events_add_up_to_the_snapshot() {
+    use qsbackup_core::events::{CollectingSink, Event};
+    use std::collections::HashMap;
+    let plan: FaultPlan = serde_json::from_value(serde_json::json!({"job_delay_ms": 30})).unwrap();
+    let emu = emulator(Profile::Small, 4, plan).await;
+    let config = config("  max_assets_per_bundle: 4\n  max_concurrent_jobs: 2\n");
+    let aws = aws(&emu, &config).await;
+    let repo = Repository::open(
+        &format!("memory://events-{}", rand::random::<u64>()),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let sink = CollectingSink::default();
+    let outcome = run_backup(&config, &aws, &repo, &sink, &options()).await.unwrap();
+    let m = &outcome.manifest;
+    assert!(!m.failed.is_empty(), "the small account has failing assets");
+
+    #[derive(Default, Debug)]
+    struct Story {
+        queued: usize,
+        started: usize,
+        ends: Vec<&'static str>,
+    }
+    let mut stories: HashMap<String, Story> = HashMap::new();
+    let (mut slots, mut peak, mut assets_failed, mut splits) = (0i64, 0i64, 0usize, 0usize);
+    let mut holding: std::collections::HashSet<String> = Default::default();
+    for e in sink.events() {
+        let mut end = |id: &str, what: &'static str, holding: &mut std::collections::HashSet<String>| {
+            stories.entry(id.to_string()).or_default().ends.push(what);
+            if holding.remove(id) {
+                slots -= 1;
+            }
+        };
+        match &e {
+            Event::BundleQueued { job_id, .. } => stories.entry(job_id.clone()).or_default().queued += 1,
+            Event::BundleStarted { job_id, .. } => {
+                stories.entry(job_id.clone()).or_default().started += 1;
+                holding.insert(job_id.clone());
+                slots += 1;
+                peak = peak.max(slots);
+            }
+            Event::BundleExported { job_id, .. } => {
+                if holding.remove(job_id) {
+                    slots -= 1;
+                }
+            }
+            Event::BundleStored { job_id, .. } => end(job_id, "stored", &mut holding),
+            Event::BundleFailed { job_id, .. } => end(job_id, "failed", &mut holding),
+            Event::BundleSplit { job_id, .. } => {
+                splits += 1;
+                end(job_id, "split", &mut holding)
+            }
+            Event::BundleAbandoned { job_id, .. } => end(job_id, "abandoned", &mut holding),
+            Event::AssetFailed { .. } => assets_failed += 1,
+            _ => {}
+        }
+    }
+    assert!(splits > 0, "failing assets were isolated by splitting");
+    for (id, s) in &stories {
+        assert_eq!(s.queued, 1, "{id}: {s:?}");
+        assert!(s.started <= 1, "{id}: {s:?}");
+        assert_eq!(s.ends.len(), 1, "{id} has one end: {s:?}");
+    }
+    assert!(peak <= 2, "at most max_concurrent_jobs running: {peak}");
+    let stored = stories.values().filter(|s| s.ends == ["stored"]).count();
+    assert_eq!(stored, m.bundles.len());
+    assert_eq!(assets_failed, m.failed.len());
+}

@@ -1,5 +1,5 @@
-//! Logging through `tracing`: stderr always (info, or debug with -v), and a
-//! file with --log-file. The config's `logging:` section (the sample tool's
+//! Logging through `tracing`: stderr always (info, or debug with -v; above the
+//! progress bars when they are shown), and a file with --log-file. The config's `logging:` section (the sample tool's
 //! `level` and `file_path`) applies where no flag says otherwise. Credentials,
 //! access key ids and download URLs never reach a log: the engine does not log
 //! them, and every other crate (the SDK signs requests and logs them at trace)
@@ -62,7 +62,7 @@ pub fn init(global: &GlobalArgs, from_config: Option<&LoggingSection>) -> anyhow
         },
         (None, None) => None,
     };
-    let stderr = || Printable(std::io::stderr());
+    let stderr = || Printable(AboveBars);
     match file {
         Some(file) => builder.with_writer(stderr.and(Mutex::new(Printable(file)))).init(),
         None => builder.with_writer(stderr).init(),
@@ -98,6 +98,20 @@ impl<W: std::io::Write> std::io::Write for Printable<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
+    }
+}
+
+/// Stderr through the progress display: a log line goes above the bars, never into them.
+struct AboveBars;
+
+impl std::io::Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        crate::progress::write_stderr(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

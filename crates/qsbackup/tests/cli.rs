@@ -356,12 +356,15 @@ async fn config_without_command_runs_a_backup() {
         assert_eq!(mode, 0o600, "log file mode {mode:o}");
     }
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json summary");
-    let id = doc["snapshot"].as_str().expect("snapshot id");
+    let id = doc["snapshot_id"].as_str().expect("snapshot id");
     assert!(repo.join("snapshots").join(format!("{id}.json")).exists());
     assert!(repo.join("identities").join(format!("{id}.json")).exists());
     assert!(repo.join("account").join(format!("{id}.json")).exists());
     assert!(doc["failed"].as_array().map(|f| !f.is_empty()).unwrap_or(false));
-    assert!(stderr(&out).contains("QuickSight backup report"), "report on stderr");
+    assert!(
+        !stderr(&out).contains("QuickSight backup report"),
+        "with --json the document on stdout is the report"
+    );
     let stats = emulator_stats(&emu.endpoint(), "123456789012").await;
     assert!(stats["calls"]["StartAssetBundleExportJob"].as_u64().unwrap_or(0) > 0);
 }

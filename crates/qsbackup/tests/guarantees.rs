@@ -27,7 +27,7 @@ async fn every_download_fails(env: &Env) {
 async fn a_run_that_stores_nothing_commits_no_snapshot_and_retention_keeps_the_good_one() {
     let env = setup(0, 20).await;
     let good = env.backup().await;
-    let good_id = good["snapshot"].as_str().expect("id").to_string();
+    let good_id = good["snapshot_id"].as_str().expect("id").to_string();
     let good_bundles: Vec<String> = env.manifest(&good_id)["bundles"]
         .as_array()
         .expect("bundles")
@@ -111,8 +111,8 @@ fn corruptions(original: &str) -> Vec<(&'static str, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_is_the_newest_snapshot_or_an_error() {
     let env = setup(0, 20).await;
-    let older = env.backup().await["snapshot"].as_str().expect("id").to_string();
-    let newest = env.backup().await["snapshot"].as_str().expect("id").to_string();
+    let older = env.backup().await["snapshot_id"].as_str().expect("id").to_string();
+    let newest = env.backup().await["snapshot_id"].as_str().expect("id").to_string();
     assert!(older < newest);
     let key = format!("snapshots/{newest}.json");
     let path = env.object(&key);

@@ -62,7 +62,7 @@ async fn control_characters_in_asset_names_are_printed_escaped() {
     assert!(matches!(out.status.code(), Some(0) | Some(2)), "{}", stderr(&out));
     assert_printable("backup stdout", &stdout(&out));
     assert_printable("backup stderr", &stderr(&out));
-    assert!(stderr(&out).contains("QuickSight backup report"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("QuickSight backup report"), "{}", stdout(&out));
 
     let out = env.run(&["show", "latest"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -75,7 +75,7 @@ async fn control_characters_in_asset_names_are_printed_escaped() {
     );
 
     let latest = env.snapshot_ids().await.pop().expect("the second snapshot");
-    let first = first["snapshot"].as_str().expect("first id");
+    let first = first["snapshot_id"].as_str().expect("first id");
     let out = env.run(&["diff", first, &latest]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_printable("diff stdout", &stdout(&out));

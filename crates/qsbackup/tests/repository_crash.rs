@@ -74,7 +74,7 @@ async fn a_backup_killed_at_ten_moments_leaves_no_snapshot_and_the_next_resumes(
     // A run writes run.json, then per job a start, a storing and a stored record (fewer for
     // jobs that fail): kill at ten points up to four fifths of the way.
     let records = 1 + 3 * baseline_jobs as usize;
-    let baseline_coverage = coverage(&env.manifest(baseline["snapshot"].as_str().expect("id")));
+    let baseline_coverage = coverage(&env.manifest(baseline["snapshot_id"].as_str().expect("id")));
     assert!(baseline_jobs >= 10, "too few jobs to interrupt: {baseline_jobs}");
     let mut committed = env.snapshot_ids().await;
     let mut reused_total = 0;
@@ -106,7 +106,7 @@ async fn a_backup_killed_at_ten_moments_leaves_no_snapshot_and_the_next_resumes(
         let stored = journaled_bundles(&env);
         env.reset_stats().await;
         let resumed = env.backup().await;
-        let id = resumed["snapshot"].as_str().expect("id").to_string();
+        let id = resumed["snapshot_id"].as_str().expect("id").to_string();
         let jobs = jobs_started(&env).await;
         let manifest = env.manifest(&id);
         let keys = bundle_keys(&manifest);
@@ -154,7 +154,7 @@ async fn a_backup_killed_at_ten_moments_leaves_no_snapshot_and_the_next_resumes(
         .json(&["forget", "--keep-last", "-1", "--prune", "--safety-margin", "0s"])
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(doc["removed"], serde_json::json!([]));
+    assert_eq!(doc["removed_snapshot_ids"], serde_json::json!([]));
     let leftovers: Vec<String> = keys_under(&env.repo, "")
         .into_iter()
         .filter(|k| k.contains('#') || k.starts_with("journal/") || k.starts_with("tmp/"))

@@ -95,7 +95,7 @@ async fn a_huge_manifest_is_unreadable_and_refused_without_being_read() {
         .as_array()
         .expect("snapshots")
         .iter()
-        .filter_map(|s| s["id"].as_str())
+        .filter_map(|s| s["snapshot_id"].as_str())
         .collect();
     assert_eq!(listed, vec![w.snapshot.as_str()]);
 

@@ -28,7 +28,7 @@ fn problems(doc: &Value) -> Vec<(String, String)> {
 async fn verify_names_a_flipped_byte_and_a_deleted_bundle() {
     let env = setup(0, 20).await;
     let snap = env.backup().await;
-    let id = snap["snapshot"].as_str().expect("id").to_string();
+    let id = snap["snapshot_id"].as_str().expect("id").to_string();
     let (out, doc) = env.verify_all().await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(doc["ok"], true);
@@ -110,7 +110,7 @@ async fn diff_shows_exactly_an_edited_dashboard_and_a_deleted_dataset() {
     // bundle holds only its own assets, so the deletion touches nothing else.
     let env = setup_with(0, 25, "  include_dependencies: false\n").await;
     let first = env.backup().await;
-    let a = first["snapshot"].as_str().expect("id").to_string();
+    let a = first["snapshot_id"].as_str().expect("id").to_string();
     let manifest = env.manifest(&a);
     let dashboard = manifest["bundles"]
         .as_array()
@@ -137,7 +137,7 @@ async fn diff_shows_exactly_an_edited_dashboard_and_a_deleted_dataset() {
     )
     .await;
     let second = env.backup().await;
-    let b = second["snapshot"].as_str().expect("id").to_string();
+    let b = second["snapshot_id"].as_str().expect("id").to_string();
 
     let (out, d) = env.json(&["diff", &a, &b]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -203,7 +203,7 @@ async fn forget_keeps_by_policy_and_prune_deletes_only_unreferenced_objects() {
     let env = setup(0, 40).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(env.backup().await["snapshot"].as_str().expect("id").to_string());
+        ids.push(env.backup().await["snapshot_id"].as_str().expect("id").to_string());
     }
     let oldest = env.manifest(&ids[0]);
     let oldest_bundles: Vec<String> = oldest["bundles"]
@@ -215,7 +215,7 @@ async fn forget_keeps_by_policy_and_prune_deletes_only_unreferenced_objects() {
 
     let (out, dry) = env.json(&["forget", "--keep-last", "1", "--prune", "--dry-run"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(dry["removed"].as_array().map(Vec::len), Some(2));
+    assert_eq!(dry["removed_snapshot_ids"].as_array().map(Vec::len), Some(2));
     assert_eq!(env.snapshot_ids().await.len(), 3, "a dry run removes nothing");
     let would: Vec<&str> = dry["prune"]["deleted"]
         .as_array()
@@ -232,7 +232,7 @@ async fn forget_keeps_by_policy_and_prune_deletes_only_unreferenced_objects() {
         .json(&["forget", "--keep-last", "1", "--prune", "--safety-margin", "0s"])
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let removed: BTreeSet<&str> = doc["removed"]
+    let removed: BTreeSet<&str> = doc["removed_snapshot_ids"]
         .as_array()
         .expect("removed")
         .iter()
@@ -240,7 +240,7 @@ async fn forget_keeps_by_policy_and_prune_deletes_only_unreferenced_objects() {
         .collect();
     assert_eq!(removed, BTreeSet::from([ids[0].as_str(), ids[1].as_str()]));
     let kept = &doc["groups"][0]["keep"];
-    assert_eq!(kept[0]["id"], ids[2].as_str());
+    assert_eq!(kept[0]["snapshot_id"], ids[2].as_str());
     assert_eq!(kept[0]["reasons"], serde_json::json!(["last"]));
     let deleted: BTreeSet<&str> = doc["prune"]["deleted"]
         .as_array()

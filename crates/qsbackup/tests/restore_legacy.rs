@@ -198,7 +198,7 @@ async fn a_sample_tool_backup_imports_verifies_and_restores() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let imported = stdout_json(&out);
-    let id = imported["snapshot"].as_str().expect("snapshot id").to_string();
+    let id = imported["snapshot_id"].as_str().expect("snapshot id").to_string();
     assert_eq!(imported["bundles"].as_u64(), Some(manifest.bundles.len() as u64));
     assert!(
         imported["identities"].is_object(),

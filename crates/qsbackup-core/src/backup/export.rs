@@ -459,7 +459,7 @@ impl<'a> Exporter<'a> {
         let deadline = self.deadline.map_or(own, |d| d.min(own));
         let arns: Vec<String> = w.assets.iter().map(|a| a.arn.clone()).collect();
         if self.cancel.is_cancelled() {
-            return Step::default();
+            return self.abandoned(&job_id, &w, 0);
         }
         let resumed = self.resumable(&job_id).await;
         let started = if resumed {
@@ -472,6 +472,7 @@ impl<'a> Exporter<'a> {
                 self.sink.event(&Event::BundleStarted {
                     job_id: job_id.clone(),
                     asset_type: w.asset_type,
+                    resumed,
                 });
                 if let (Some(j), false) = (self.journal, resumed) {
                     j.job_started(&job_id, w.asset_type, &arns).await;
@@ -479,15 +480,12 @@ impl<'a> Exporter<'a> {
                 tokio::select! {
                     biased;
                     _ = self.cancel.cancelled() => {
-                        return Step {
-                            abandoned: 1,
-                            ..Default::default()
-                        };
+                        return self.abandoned(&job_id, &w, 1);
                     }
                     finished = self.wait_job(&job_id, deadline) => finished,
                 }
             }
-            Ok(Started::Cancelled) => return Step::default(),
+            Ok(Started::Cancelled) => return self.abandoned(&job_id, &w, 0),
             Ok(Started::Refused(problems)) => {
                 drop(slot);
                 return self.isolate(&job_id, w, &problems, FailReason::ExportRefused);
@@ -501,6 +499,10 @@ impl<'a> Exporter<'a> {
         drop(slot);
         match finished {
             Ok(Finished::Successful { download_url }) => {
+                self.sink.event(&Event::BundleExported {
+                    job_id: job_id.clone(),
+                    asset_type: w.asset_type,
+                });
                 let key = self.key_for(&w);
                 if let Some(j) = self.journal {
                     j.storing(&job_id, &key).await;
@@ -549,6 +551,18 @@ impl<'a> Exporter<'a> {
         }
     }
 
+    /// Ends a bundle the interruption stopped; `jobs` counts a job QuickSight keeps running.
+    fn abandoned(&self, job_id: &str, w: &Work, jobs: usize) -> Step {
+        self.sink.event(&Event::BundleAbandoned {
+            job_id: job_id.to_string(),
+            asset_type: w.asset_type,
+        });
+        Step {
+            abandoned: jobs,
+            ..Default::default()
+        }
+    }
+
     fn fail(&self, job_id: &str, w: &Work, reason: FailReason, message: &str) -> Step {
         self.sink.event(&Event::BundleFailed {
             job_id: job_id.to_string(),
@@ -571,9 +585,6 @@ impl<'a> Exporter<'a> {
     }
 
     fn split_work(&self, job_id: &str, w: &Work, groups: Vec<Vec<BundleAsset>>, message: &str) -> Vec<Work> {
-        if groups.is_empty() {
-            return Vec::new();
-        }
         self.sink.event(&Event::BundleSplit {
             job_id: job_id.to_string(),
             asset_type: w.asset_type,
@@ -619,8 +630,20 @@ impl<'a> Exporter<'a> {
                 }
             })
             .collect();
+        // Every asset an offender: the bundle failed, it was not split.
+        let more = if decision.retry.is_empty() {
+            self.sink.event(&Event::BundleFailed {
+                job_id: job_id.to_string(),
+                asset_type: w.asset_type,
+                assets: failed.len(),
+                message: summary.to_string(),
+            });
+            Vec::new()
+        } else {
+            self.split_work(job_id, &w, decision.retry, summary)
+        };
         Step {
-            more: self.split_work(job_id, &w, decision.retry, summary),
+            more,
             failed,
             ..Default::default()
         }
@@ -654,11 +677,8 @@ impl<'a> Exporter<'a> {
                 s
             })
             .collect();
-        let more = if rest.is_empty() {
-            Vec::new()
-        } else {
-            self.split_work(job_id, &w, vec![rest], "some assets no longer exist")
-        };
+        let groups = if rest.is_empty() { Vec::new() } else { vec![rest] };
+        let more = self.split_work(job_id, &w, groups, "some assets no longer exist");
         Step {
             skipped,
             more,

@@ -110,7 +110,9 @@ pub struct AccountDiff {
 /// Everything that differs between snapshots `from` and `to`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotDiff {
+    #[serde(rename = "from_snapshot_id")]
     pub from: String,
+    #[serde(rename = "to_snapshot_id")]
     pub to: String,
     /// Per member type (`dashboard`, `dataset`, `refreshSchedule`, ...); unchanged types omitted.
     pub assets: BTreeMap<String, TypeDiff>,

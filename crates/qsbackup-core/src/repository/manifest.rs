@@ -151,6 +151,13 @@ impl SnapshotManifest {
         self.bundles.iter().map(|b| b.size).sum()
     }
 
+    /// The snapshot's size: bytes of every object it references (bundles, identities, account
+    /// settings). Every command shows this one number as the snapshot's size.
+    pub fn total_bytes(&self) -> u64 {
+        let sections: u64 = self.identities.iter().chain(self.account.iter()).map(|o| o.size).sum();
+        self.bundle_bytes() + sections
+    }
+
     /// Writes the manifest (create-only): from now on the snapshot exists.
     pub async fn commit(&self, repository: &Repository) -> Result<ObjectRef> {
         repository.write_record(&manifest_key(&self.id), self).await

@@ -189,6 +189,7 @@ impl fmt::Display for RetentionPolicy {
 /// What the policy decided for one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    #[serde(rename = "snapshot_id")]
     pub id: String,
     pub time: DateTime<Utc>,
     pub keep: bool,

@@ -124,6 +124,8 @@ pub async fn load(repo: &Repository, reference: &str) -> Result<SnapshotManifest
 /// What `qsbackup snapshots` shows for one snapshot.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotSummary {
+    /// `snapshot_id` in JSON, as in every command's output.
+    #[serde(rename = "snapshot_id")]
     pub id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -149,7 +151,6 @@ impl SnapshotSummary {
             .filter(|(_, (ok, _, _))| *ok > 0)
             .map(|(t, (ok, _, _))| (t, ok))
             .collect();
-        let sections: u64 = m.identities.iter().chain(m.account.iter()).map(|o| o.size).sum();
         SnapshotSummary {
             id: m.id.clone(),
             started_at: m.started_at,
@@ -162,7 +163,7 @@ impl SnapshotSummary {
             skipped: m.skipped.len(),
             failed: m.failed.len(),
             bundles: m.bundles.len(),
-            bytes: m.bundle_bytes() + sections,
+            bytes: m.total_bytes(),
             identities: m.identities.is_some(),
             account: m.account.is_some(),
         }

@@ -73,6 +73,7 @@ impl From<ZipProblemKind> for ProblemKind {
 /// One problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    #[serde(rename = "snapshot_id")]
     pub snapshot: String,
     pub key: String,
     pub kind: ProblemKind,
@@ -89,6 +90,7 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     /// Snapshots checked.
+    #[serde(rename = "snapshot_ids")]
     pub snapshots: Vec<String>,
     /// Distinct objects read and checked.
     pub objects: usize,

@@ -261,10 +261,10 @@ pub fn plan_text(plan: &RestorePlan) -> String {
         };
         let _ = writeln!(
             out,
-            "  job {:>3}: {} ({} bytes {}{after})",
+            "  job {:>3}: {} ({} {}{after})",
             j.number,
             types.join(", "),
-            j.bytes,
+            crate::units::human_bytes(j.bytes),
             super::source_name(j.source),
         );
     }

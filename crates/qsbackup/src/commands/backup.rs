@@ -80,13 +80,18 @@ pub async fn run_with(
     let outcome = Box::pin(backup::run_backup(config, &aws, &repository, sink.as_ref(), &options))
         .await
         .map_err(|e| {
+            progress::clear();
             if let qsbackup_core::Error::NothingStored { failed, .. } = &e {
                 eprintln!("\n{}", failed_list(failed));
             }
             Outcome::from_core(e)
         })?;
+    // The bars end with their final line; the report that follows is the result, on stdout.
+    drop(sink);
     let manifest = outcome.manifest;
-    eprintln!("\n{}", printable_lines(&report_text(&manifest, repository.location())));
+    if !global.json {
+        println!("\n{}", printable_lines(&report_text(&manifest, repository.location())));
+    }
     if let Some(dir) = &args.output_dir {
         std::fs::create_dir_all(dir).map_err(|e| Outcome::failure(anyhow!("creating {}: {e}", dir.display())))?;
         if args.generate_manifest {
@@ -99,7 +104,7 @@ pub async fn run_with(
         }
     }
     if global.json {
-        common::print_json(&summary_json(&manifest, repository.location()))?;
+        super::json::emit("backup", &summary_json(&manifest, repository.location()))?;
     }
     Ok(Some(manifest))
 }
@@ -150,7 +155,7 @@ pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value
             })
             .collect();
     json!({
-        "snapshot": m.id,
+        "snapshot_id": m.id,
         "status": m.status,
         "repository": repository,
         "manifest": qsbackup_core::repository::manifest::manifest_key(&m.id),
@@ -159,7 +164,8 @@ pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value
         "finished_at": m.finished_at,
         "assets": counts,
         "bundles": m.bundles.len(),
-        "bytes": m.bundle_bytes(),
+        "bytes": m.total_bytes(),
+        "bundle_bytes": m.bundle_bytes(),
         "skipped": m.skipped,
         "failed": m.failed,
         "identities": m.identities,
@@ -196,8 +202,9 @@ async fn dry_run(
     } else {
         None
     };
+    progress::clear();
     if global.json {
-        common::print_json(&json!({"dry_run": true, "checks": checks, "plan": plan}))?;
+        super::json::emit("backup", &json!({"dry_run": true, "checks": checks, "plan": plan}))?;
     } else {
         println!("{}", printable_lines(&render_dry_run(&checks, plan.as_ref())));
     }

@@ -1,5 +1,5 @@
 //! Steps every command shares: loading the config, connecting to AWS, opening
-//! the repository, and printing JSON results.
+//! the repository. JSON results go through [`super::json`].
 
 use std::path::Path;
 
@@ -105,11 +105,4 @@ pub async fn open_config_repository(global: &GlobalArgs) -> Result<(Config, Repo
     let config = load_config(global)?;
     let repo = open_repository(&config, None).await?;
     Ok((config, repo))
-}
-
-/// Prints one JSON document on stdout.
-pub fn print_json(value: &impl serde::Serialize) -> Result<(), Outcome> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Outcome::failure(e.into()))?;
-    println!("{text}");
-    Ok(())
 }

@@ -15,6 +15,7 @@ use qsbackup_core::events::NoProgress;
 use qsbackup_core::identities::{self, IdentitySnapshot};
 use qsbackup_core::repository::retention::RetentionPolicy;
 use qsbackup_core::repository::snapshots;
+use qsbackup_core::units::human_bytes;
 use serde_json::json;
 
 use crate::cli::GlobalArgs;
@@ -98,6 +99,8 @@ impl CostArgs {
 /// Sizes of one run, and where they came from.
 struct Measured {
     source: String,
+    /// The snapshot the sizes come from (`--snapshot`).
+    snapshot_id: Option<String>,
     assets: usize,
     bundles: usize,
     bundle_bytes: u64,
@@ -138,6 +141,7 @@ async fn from_snapshot(global: &GlobalArgs, reference: &str) -> Result<Measured,
     }
     Ok(Measured {
         source: format!("snapshot {}", m.id),
+        snapshot_id: Some(m.id.clone()),
         assets: m.stored_asset_count(),
         bundles: m.bundles.len(),
         bundle_bytes: m.bundle_bytes(),
@@ -160,6 +164,7 @@ async fn from_discovery(global: &GlobalArgs, args: &CostArgs) -> Result<Measured
     let assets = plan.bundles.asset_count();
     Ok(Measured {
         source: format!("dry-run discovery of account {}", aws.account_id),
+        snapshot_id: None,
         assets,
         bundles: plan.bundles.bundles.len(),
         bundle_bytes: assets as u64 * args.bytes_per_asset,
@@ -205,8 +210,9 @@ async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outc
     };
     let e = estimate(inputs, args.prices());
     if global.json {
-        super::common::print_json(&json!({
+        super::json::emit("cost", &json!({
             "source": measured.source,
+            "snapshot_id": measured.snapshot_id,
             "assets": measured.assets,
             "bundles": measured.bundles,
             "retention": policy.to_string(),
@@ -237,8 +243,13 @@ fn render(m: &Measured, policy: &RetentionPolicy, e: &CostEstimate, repository: 
         line("  The config has no `dynamodb` section: no identity tables, no DynamoDB cost.".into());
     }
     line(format!(
-        "  {} assets in {} bundles, {} bundle bytes, {} other bytes, {} identity items of {:.0} bytes",
-        m.assets, m.bundles, i.bundle_bytes, i.other_bytes, i.identity_items, i.identity_item_bytes
+        "  {} assets in {} bundles ({}), {} other objects, {} identity items of {} each",
+        m.assets,
+        m.bundles,
+        human_bytes(i.bundle_bytes),
+        human_bytes(i.other_bytes),
+        i.identity_items,
+        human_bytes(i.identity_item_bytes.round() as u64)
     ));
     line(format!(
         "Schedule: {} run(s) a day = {:.2} runs a month; retention ({policy}) keeps {} snapshots",

@@ -215,16 +215,36 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
         retry: RetryPolicy::fast(),
         ..Default::default()
     };
-    let manifest = super::backup::run_with(global, &BackupArgs::default(), &config, &aws).await?;
-    let Some(manifest) = manifest else {
+    // One document for the whole demo: the backup's and the restore's go inside it.
+    let (ran, mut documents) = super::json::gather(async {
+        let manifest = super::backup::run_with(global, &BackupArgs::default(), &config, &aws).await?;
+        let Some(manifest) = manifest else {
+            return Ok(None);
+        };
+        let restored = if args.no_restore {
+            None
+        } else {
+            Some(restore_into_second_account(global, &config, &aws, &manifest).await?)
+        };
+        Ok::<_, Outcome>(Some((manifest, restored)))
+    })
+    .await;
+    let Some((manifest, restored)) = ran? else {
         return Ok(Outcome::success());
     };
-    let restored = if args.no_restore {
-        None
+    if global.json {
+        super::json::emit(
+            "demo",
+            &serde_json::json!({
+                "snapshot_id": manifest.id,
+                "repository": args.dir,
+                "config": config_file,
+                "backup": documents.remove("backup"),
+                "restore": documents.remove("restore"),
+                "round_trip": restored,
+            }),
+        )?;
     } else {
-        Some(restore_into_second_account(global, &config, &aws, &manifest).await?)
-    };
-    if !global.json {
         if !manifest.failed.is_empty() {
             println!(
                 "\nThe emulated account deliberately holds assets QuickSight refuses to export (definition errors, \

@@ -47,7 +47,7 @@ async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outc
     let b = snapshots::load(&repository, &args.to).await.map_err(reference_error)?;
     let d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
     if global.json {
-        super::common::print_json(&d)?;
+        super::json::emit("diff", &d)?;
     } else {
         repo::out(&render(&d));
     }

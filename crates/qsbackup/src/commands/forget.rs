@@ -122,12 +122,12 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
         )
     })??;
     if global.json {
-        super::common::print_json(&json!({
+        super::json::emit("forget", &json!({
             "repository": repository.location(),
             "dry_run": args.dry_run,
             "policy": plan.as_ref().map(|p| p.policy.clone()),
             "groups": plan.as_ref().map(|p| p.groups.clone()).unwrap_or_default(),
-            "removed": plan.as_ref().map(ForgetPlan::removed_ids).unwrap_or_default(),
+            "removed_snapshot_ids": plan.as_ref().map(ForgetPlan::removed_ids).unwrap_or_default(),
             "prune": pruned,
         }))?;
     } else {

@@ -29,8 +29,17 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
         restore: args.restore,
         kms_key_arn: args.kms_key_arn.clone(),
     };
-    // The policy is a JSON document either way; --json changes nothing.
-    match super::common::print_json(&policy(&config, &options)) {
+    let policy = policy(&config, &options);
+    // The policy alone is the text output, ready for `aws iam create-policy`; --json wraps it
+    // like every other command's document.
+    let printed = if global.json {
+        super::json::emit("iam-policy", &serde_json::json!({ "policy": policy }))
+    } else {
+        serde_json::to_string_pretty(&policy)
+            .map(|text| println!("{text}"))
+            .map_err(|e| Outcome::failure(e.into()))
+    };
+    match printed {
         Ok(()) => Outcome::success(),
         Err(o) => o,
     }

@@ -76,8 +76,8 @@ async fn run_inner(global: &GlobalArgs, args: &ImportLegacyArgs) -> Result<Outco
     let m = &outcome.manifest;
     let members: usize = m.bundles.iter().map(|b| b.members.len()).sum();
     if global.json {
-        common::print_json(&json!({
-            "snapshot": m.id,
+        super::json::emit("import-legacy", &json!({
+            "snapshot_id": m.id,
             "date": args.date.to_string(),
             "bundles": m.bundles.len(),
             "members": members,

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod diff;
 pub mod forget;
 pub mod iam_policy;
+pub mod json;
 pub mod import_legacy;
 pub mod repo;
 pub mod restore;

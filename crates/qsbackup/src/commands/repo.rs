@@ -40,14 +40,14 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// `1.50 MiB`-style sizes (binary units).
+/// `1.50 MiB`-style sizes (binary units), as in every report.
 pub fn bytes(n: u64) -> String {
-    indicatif::HumanBytes(n).to_string()
+    qsbackup_core::units::human_bytes(n)
 }
 
-/// `2026-11-28 07:21:00` (UTC).
+/// `2026-11-28 07:21:00 UTC`.
 pub fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    qsbackup_core::units::timestamp(t)
 }
 
 /// A value's serde name (`complete`, `users-only`...).

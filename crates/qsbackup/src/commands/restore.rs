@@ -253,6 +253,8 @@ fn check_prefix(prefix: &str) -> Result<(), Outcome> {
 }
 
 async fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
+    // Nothing may draw over the question while it waits for its answer.
+    progress::clear();
     let imported = plan.imported().count();
     eprint!(
         "Restore {imported} assets into account {} ({})? [y/N] ",
@@ -364,7 +366,10 @@ async fn plan_and_run(
     }
     if args.dry_run {
         if global.json {
-            common::print_json(&serde_json::json!({"dry_run": true, "plan": plan}))?;
+            super::json::emit(
+                "restore",
+                &serde_json::json!({"dry_run": true, "snapshot_id": plan.snapshot_id, "plan": plan}),
+            )?;
         } else {
             print!("{}", printable_lines(&plan_text(&plan)));
         }
@@ -385,7 +390,7 @@ async fn plan_and_run(
         .await
         .map_err(restore_error)?;
     if global.json {
-        common::print_json(&report)?;
+        super::json::emit("restore", &report)?;
     } else {
         print!("\n{}", printable_lines(&report_text(&report)));
     }

@@ -104,9 +104,9 @@ async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outc
         }
     };
     if global.json {
-        super::common::print_json(&json!({
+        super::json::emit("show", &json!({
             "repository": repository.location(),
-            "snapshot": m.id,
+            "snapshot_id": m.id,
             "summary": snapshots::SnapshotSummary::of(&m),
             "assets": assets,
             "identities": m.identities,
@@ -136,11 +136,12 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
     );
     let _ = writeln!(
         out,
-        "Time       {} to {} UTC",
+        "Time       {} to {}",
         repo::time(&m.started_at),
         repo::time(&m.finished_at)
     );
     let _ = writeln!(out, "Tool       qsbackup {}", m.tool_version);
+    let _ = writeln!(out, "Size       {}", repo::bytes(m.total_bytes()));
     let _ = writeln!(
         out,
         "Bundles    {} ({})",

@@ -32,7 +32,7 @@ async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome,
             .iter()
             .map(|(key, error)| json!({"key": key, "error": error}))
             .collect();
-        super::common::print_json(&json!({
+        super::json::emit("snapshots", &json!({
             "repository": repository.location(),
             "snapshots": summaries,
             "unreadable": unreadable,
@@ -63,8 +63,8 @@ fn render(summaries: &[SnapshotSummary], location: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<24} {:<19} {:<12} {:<11} {:<12} {:>7} {:>10}  assets",
-        "ID", "started (UTC)", "account", "mode", "status", "bundles", "size"
+        "{:<24} {:<23} {:<12} {:<11} {:<12} {:>7} {:>10}  assets",
+        "ID", "started", "account", "mode", "status", "bundles", "size"
     );
     for s in summaries {
         let assets: Vec<String> = s.assets.iter().map(|(t, n)| format!("{t} {n}")).collect();
@@ -80,7 +80,7 @@ fn render(summaries: &[SnapshotSummary], location: &str) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<24} {:<19} {:<12} {:<11} {:<12} {:>7} {:>10}  {}{}",
+            "{:<24} {:<23} {:<12} {:<11} {:<12} {:>7} {:>10}  {}{}",
             s.id,
             repo::time(&s.started_at),
             s.account_id,

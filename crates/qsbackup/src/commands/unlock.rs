@@ -48,7 +48,7 @@ async fn run_inner(global: &GlobalArgs, args: &UnlockArgs) -> Result<Outcome, Ou
     let repository = repo::open(global, &args.repo).await?;
     let report = unlock(&repository, args.force).await.map_err(Outcome::from_core)?;
     if global.json {
-        super::common::print_json(&json!({
+        super::json::emit("unlock", &json!({
             "repository": repository.location(),
             "removed": report.removed,
             "live": report.live,

@@ -64,7 +64,7 @@ async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Ou
             }
         })?;
     if global.json {
-        super::common::print_json(&serde_json::json!({
+        super::json::emit("verify", &serde_json::json!({
             "repository": repository.location(),
             "ok": report.is_ok(),
             "report": report,

@@ -122,7 +122,7 @@ impl Env {
             .as_array()
             .expect("snapshots array")
             .iter()
-            .map(|s| s["id"].as_str().expect("id").to_string())
+            .map(|s| s["snapshot_id"].as_str().expect("snapshot_id").to_string())
             .collect()
     }
 

@@ -110,7 +110,7 @@ impl World {
             .to_string_lossy()
             .to_string();
         let doc = backup(&emu, Path::new(&cfg)).await;
-        let snapshot = doc["snapshot"].as_str().expect("snapshot id").to_string();
+        let snapshot = doc["snapshot_id"].as_str().expect("snapshot id").to_string();
         World {
             emu,
             dir,

@@ -6,6 +6,7 @@ use super::{manifest_key, SnapshotManifest};
 use crate::asset::AssetType;
 use crate::error::{Error, Result};
 use crate::text::printable;
+use crate::units::human_bytes;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,7 +42,7 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         m.account_id, m.region, m.identity_region
     );
     let _ = writeln!(out, "Mode:       {:?}", m.mode);
-    let _ = writeln!(out, "Started:    {}", m.started_at.to_rfc3339());
+    let _ = writeln!(out, "Started:    {}", crate::units::timestamp(&m.started_at));
     let _ = writeln!(out, "Duration:   {secs:.1} s");
     let _ = writeln!(out, "Repository: {repository}");
     let _ = writeln!(out, "Manifest:   {}", manifest_key(&m.id));
@@ -58,12 +59,13 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
     }
     let _ = writeln!(out, "{:<14} {:>10} {:>8} {:>7}", "total", totals.0, totals.1, totals.2);
     let _ = writeln!(out);
-    let _ = writeln!(out, "Bundles: {} ({} bytes)", m.bundles.len(), m.bundle_bytes());
+    let _ = writeln!(out, "Size: {}", human_bytes(m.total_bytes()));
+    let _ = writeln!(out, "Bundles: {} ({})", m.bundles.len(), human_bytes(m.bundle_bytes()));
     if let Some(i) = &m.identities {
-        let _ = writeln!(out, "Identities: {} ({} bytes)", i.key, i.size);
+        let _ = writeln!(out, "Identities: {} ({})", i.key, human_bytes(i.size));
     }
     if let Some(a) = &m.account {
-        let _ = writeln!(out, "Account settings: {} ({} bytes)", a.key, a.size);
+        let _ = writeln!(out, "Account settings: {} ({})", a.key, human_bytes(a.size));
     }
     if !m.skipped.is_empty() {
         let _ = writeln!(out, "\nSkipped (cannot be exported):");
