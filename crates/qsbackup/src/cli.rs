@@ -126,6 +126,10 @@ pub enum Command {
     Snapshots(commands::snapshots::SnapshotsArgs),
     /// Show one snapshot: its assets, identities, account settings, skipped and failed assets.
     Show(commands::show::ShowArgs),
+    /// List every snapshot that holds an asset (TYPE/ID or --name GLOB), newest first, with its status there.
+    Find(commands::find::FindArgs),
+    /// Print one asset's JSON as stored in a snapshot (or, with --zip, the bundle holding it).
+    Dump(commands::dump::DumpArgs),
     /// Show what changed between two snapshots: assets, users, groups, memberships, roles.
     Diff(commands::diff::DiffArgs),
     /// Check that every object a snapshot references is intact (exit 1 naming each problem).

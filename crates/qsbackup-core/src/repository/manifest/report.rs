@@ -41,6 +41,13 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         m.account_id, m.region, m.identity_region
     );
     let _ = writeln!(out, "Mode:       {:?}", m.mode);
+    let _ = writeln!(out, "Scope:      {}", scope_text(m));
+    if let Some(arn) = &m.caller_arn {
+        let _ = writeln!(out, "Caller:     {}", printable(arn));
+    }
+    if let Some(host) = &m.host {
+        let _ = writeln!(out, "Host:       {}", printable(host));
+    }
     let _ = writeln!(out, "Started:    {}", m.started_at.to_rfc3339());
     let _ = writeln!(out, "Duration:   {secs:.1} s");
     let _ = writeln!(out, "Repository: {repository}");
@@ -60,7 +67,35 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "Bundles: {} ({} bytes)", m.bundles.len(), m.bundle_bytes());
     if let Some(i) = &m.identities {
-        let _ = writeln!(out, "Identities: {} ({} bytes)", i.key, i.size);
+        match &m.identity_counts {
+            Some(counts) => {
+                let total = |f: fn(&super::NamespaceCounts) -> usize| counts.iter().map(f).sum::<usize>();
+                let _ = writeln!(
+                    out,
+                    "Identities: {} users, {} groups, {} memberships in {} namespaces ({})",
+                    total(|c| c.users),
+                    total(|c| c.groups),
+                    total(|c| c.memberships),
+                    counts.len(),
+                    i.key
+                );
+                if counts.len() > 1 {
+                    for c in counts {
+                        let _ = writeln!(
+                            out,
+                            "  {}: {} users, {} groups, {} memberships",
+                            printable(&c.namespace),
+                            c.users,
+                            c.groups,
+                            c.memberships
+                        );
+                    }
+                }
+            }
+            None => {
+                let _ = writeln!(out, "Identities: {}", i.key);
+            }
+        }
     }
     if let Some(a) = &m.account {
         let _ = writeln!(out, "Account settings: {} ({} bytes)", a.key, a.size);
@@ -99,6 +134,18 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         let _ = writeln!(out, "Note: {}", printable(note));
     }
     out
+}
+
+/// `full`, `partial (no dashboard; include_tags off)`, or `not recorded` for manifests written
+/// before the scope was.
+pub fn scope_text(m: &SnapshotManifest) -> String {
+    match &m.scope {
+        None => "not recorded".to_string(),
+        Some(scope) => match scope.describe_exclusions() {
+            None => "full".to_string(),
+            Some(what) => format!("partial scope ({what})"),
+        },
+    }
 }
 
 /// The sample tool's manifest document, derived from the snapshot.
