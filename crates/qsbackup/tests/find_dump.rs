@@ -18,14 +18,19 @@ fn stored_dashboard(manifest: &Value) -> (String, String, String, String) {
         .iter()
         .filter(|b| b["asset_type"] == "dashboard")
         .find_map(|b| {
-            b["members"].as_array().expect("members").iter().find(|m| m["type"] == "dashboard").map(|m| {
-                (
-                    m["id"].as_str().expect("id").to_string(),
-                    m["name"].as_str().expect("name").to_string(),
-                    b["key"].as_str().expect("key").to_string(),
-                    m["path"].as_str().expect("path").to_string(),
-                )
-            })
+            b["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .find(|m| m["type"] == "dashboard")
+                .map(|m| {
+                    (
+                        m["id"].as_str().expect("id").to_string(),
+                        m["name"].as_str().expect("name").to_string(),
+                        b["key"].as_str().expect("key").to_string(),
+                        m["path"].as_str().expect("path").to_string(),
+                    )
+                })
         })
         .expect("a stored dashboard")
 }
@@ -65,14 +70,21 @@ async fn find_names_the_snapshot_that_still_holds_a_deleted_dashboard_and_dump_p
     assert_eq!(found[0]["bundle"], bundle.as_str());
     assert_eq!(doc["snapshots_searched"], 2);
     let text = stdout(&env.run(&["find", &asset]).await);
-    let row = text.lines().find(|l| l.starts_with(&first)).unwrap_or_else(|| panic!("{text}"));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&first))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(row.contains("stored") && row.contains(&bundle), "{row}");
 
     // --name finds it by its name, whatever the case.
     let (out, doc) = env.json(&["find", "--name", &name.to_uppercase()]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        doc["found"].as_array().expect("found").iter().any(|s| s["id"] == dashboard.as_str()),
+        doc["found"]
+            .as_array()
+            .expect("found")
+            .iter()
+            .any(|s| s["id"] == dashboard.as_str()),
         "{doc}"
     );
 
@@ -91,7 +103,12 @@ async fn find_names_the_snapshot_that_still_holds_a_deleted_dashboard_and_dump_p
         .expect("found")
         .iter()
         .filter(|s| s["status"] == "failed")
-        .map(|s| (s["snapshot_id"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or("")))
+        .map(|s| {
+            (
+                s["snapshot_id"].as_str().unwrap_or(""),
+                s["reason"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(rows.len(), 2, "{doc}");
     assert_eq!(rows[0].0, second.as_str(), "newest first: {doc}");

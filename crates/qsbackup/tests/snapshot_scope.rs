@@ -41,7 +41,11 @@ async fn a_two_type_backup_records_its_scope_and_caller_and_says_partial_scope()
     let id = manifest["id"].as_str().expect("id").to_string();
 
     let scope = &manifest["scope"];
-    assert_eq!(scope["asset_types"], serde_json::json!(["datasource", "theme"]), "{manifest}");
+    assert_eq!(
+        scope["asset_types"],
+        serde_json::json!(["datasource", "theme"]),
+        "{manifest}"
+    );
     assert_eq!(scope["mode"], "full");
     assert_eq!(scope["include_tags"], false);
     assert_eq!(scope["include_permissions"], true);
@@ -90,7 +94,10 @@ async fn a_two_type_backup_records_its_scope_and_caller_and_says_partial_scope()
     assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
     let text = stdout(&show);
     assert!(text.contains("Scope      partial scope (no analysis"), "{text}");
-    assert!(text.contains("Caller     arn:aws:sts::123456789012:user/moto"), "{text}");
+    assert!(
+        text.contains("Caller     arn:aws:sts::123456789012:user/moto"),
+        "{text}"
+    );
     assert!(text.contains("manifest schema 1"), "{text}");
 }
 
@@ -138,7 +145,9 @@ async fn an_sts_that_never_answers_is_given_up_within_seconds() {
     drop(listener);
     assert!(manifest.get("caller_arn").is_none(), "{manifest}");
     assert!(
-        manifest["notes"].to_string().contains("the caller identity is not recorded"),
+        manifest["notes"]
+            .to_string()
+            .contains("the caller identity is not recorded"),
         "{manifest}"
     );
     // The call's own limit (5 s) bounds the wait, not the SDK's defaults (minutes).

@@ -56,8 +56,14 @@ impl AwsContext {
         // The SDK's own limits stop the call; this one also bounds credential resolution.
         let call = aws_sdk_sts::Client::from_conf(config).get_caller_identity().send();
         match tokio::time::timeout(CALL_LIMIT + CONNECT_LIMIT, call).await {
-            Err(_) => Err(format!("STS at {endpoint} did not answer within {}s", CALL_LIMIT.as_secs())),
-            Ok(Err(e)) => Err(format!("STS GetCallerIdentity failed: {}", describe_failure(&e, &endpoint))),
+            Err(_) => Err(format!(
+                "STS at {endpoint} did not answer within {}s",
+                CALL_LIMIT.as_secs()
+            )),
+            Ok(Err(e)) => Err(format!(
+                "STS GetCallerIdentity failed: {}",
+                describe_failure(&e, &endpoint)
+            )),
             Ok(Ok(out)) => out
                 .arn
                 .filter(|a| !a.is_empty())

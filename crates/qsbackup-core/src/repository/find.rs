@@ -297,7 +297,9 @@ mod tests {
         let repo = memory_repo("find");
         let body = "{\"DataSetId\": \"d1\",  \"Name\": \"Sales\"}";
         for (id, day) in [("20261128T000000Z-aaaaaa", 28), ("20261129T000000Z-bbbbbb", 29)] {
-            let t = DateTime::parse_from_rfc3339(&format!("2026-11-{day}T00:00:00Z")).unwrap().into();
+            let t = DateTime::parse_from_rfc3339(&format!("2026-11-{day}T00:00:00Z"))
+                .unwrap()
+                .into();
             let mut m = manifest(id, t);
             if day == 28 {
                 let b = store_bundle(&repo, "b/28.zip", AssetType::DataSet, &[("dataset/d1.json", body)]).await;
@@ -315,7 +317,11 @@ mod tests {
         }
         let d1 = AssetRef::parse("data_set/d1").unwrap();
         let found = find(&repo, &AssetQuery::Asset(d1.clone())).await.unwrap();
-        let states: Vec<_> = found.sightings.iter().map(|s| (s.snapshot_id.as_str(), s.status)).collect();
+        let states: Vec<_> = found
+            .sightings
+            .iter()
+            .map(|s| (s.snapshot_id.as_str(), s.status))
+            .collect();
         assert_eq!(
             states,
             [
@@ -325,7 +331,10 @@ mod tests {
         );
         let by_name = find(&repo, &AssetQuery::Name("sal*".into())).await.unwrap();
         assert_eq!(by_name.sightings.len(), 2);
-        assert_eq!(newest_holding(&repo, &d1).await.unwrap().as_deref(), Some("20261128T000000Z-aaaaaa"));
+        assert_eq!(
+            newest_holding(&repo, &d1).await.unwrap().as_deref(),
+            Some("20261128T000000Z-aaaaaa")
+        );
 
         let newest = SnapshotManifest::load(&repo, "20261129T000000Z-bbbbbb").await.unwrap();
         let err = asset_member(&repo, &newest, &d1).await.unwrap_err();

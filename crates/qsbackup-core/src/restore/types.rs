@@ -91,8 +91,7 @@ impl RestoreError {
         matches!(
             self,
             RestoreError::Selection(_) | RestoreError::NoSuchAsset { .. } | RestoreError::Overrides { .. }
-        )
-            || matches!(self, RestoreError::Core(e) if e.is_config())
+        ) || matches!(self, RestoreError::Core(e) if e.is_config())
     }
 }
 

@@ -64,7 +64,9 @@ async fn run_inner(global: &GlobalArgs, args: &DumpArgs) -> Result<Outcome, Outc
         }
     })?;
     if args.zip {
-        let (bundle, _) = find::locate(&repository, &m, &asset).await.map_err(Outcome::from_core)?;
+        let (bundle, _) = find::locate(&repository, &m, &asset)
+            .await
+            .map_err(Outcome::from_core)?;
         let fetched = find::fetch_bundle(&repository, bundle)
             .await
             .map_err(Outcome::from_core)?;

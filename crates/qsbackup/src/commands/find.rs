@@ -122,7 +122,11 @@ fn render(found: &FindResult) -> String {
             printable(&detail)
         );
     }
-    let stored = found.sightings.iter().filter(|s| s.status == AssetState::Stored).count();
+    let stored = found
+        .sightings
+        .iter()
+        .filter(|s| s.status == AssetState::Stored)
+        .count();
     let _ = writeln!(
         out,
         "{} entries ({stored} stored) in {} snapshots searched",

@@ -145,7 +145,11 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
         "Scope      {}",
         qsbackup_core::repository::manifest::report::scope_text(m)
     );
-    let _ = writeln!(out, "Tool       qsbackup {} (manifest schema {})", m.tool_version, m.schema);
+    let _ = writeln!(
+        out,
+        "Tool       qsbackup {} (manifest schema {})",
+        m.tool_version, m.schema
+    );
     if let Some(host) = &m.host {
         let _ = writeln!(out, "Host       {}", printable(host));
     }
