@@ -20,6 +20,8 @@
 //! with [`Error::Unreachable`] or [`Error::NoCredentials`] instead of retrying every call.
 //! Calls that do not reach the service never carry the SDK's debug chain into a message.
 
+mod caller;
+
 use crate::config::AwsSection;
 use crate::error::{Error, Result};
 use aws_config::retry::RetryConfig;

@@ -61,6 +61,11 @@ pub trait SnapshotSection: Send + Sync {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Users, groups and memberships stored per namespace, for the manifest and the report;
+    /// read after [`SnapshotSection::backup`]. Only the identities section has them.
+    fn identity_counts(&self) -> Option<Vec<crate::repository::manifest::NamespaceCounts>> {
+        None
+    }
 }
 
 /// How to run a backup beyond what the config says.
@@ -481,7 +486,16 @@ async fn run_locked(
         run_journal.as_ref(),
         &options.cancel,
     ));
-    let (assets, (identities, identities_error), (account, account_error)) = tokio::join!(assets, identities, account);
+    // Asked beside the export, so an STS that is slow to answer costs the run no time.
+    let caller = Box::pin(async {
+        tokio::select! {
+            biased;
+            _ = options.cancel.cancelled() => Err("the run was interrupted".to_string()),
+            arn = aws.caller_arn() => arn,
+        }
+    });
+    let (assets, (identities, identities_error), (account, account_error), caller) =
+        tokio::join!(assets, identities, account, caller);
     let assets = assets?;
     if options.cancel.is_cancelled() {
         // Not committed: the journal keeps the stored bundles and started jobs for the next run.
@@ -501,6 +515,8 @@ async fn run_locked(
         identities,
         account,
         section_errors: identities_error.into_iter().chain(account_error).collect(),
+        identity_counts: options.identities.as_ref().and_then(|s| s.identity_counts()),
+        caller: Some(caller),
         ..Default::default()
     };
     if let Some((plan, outcome)) = assets {

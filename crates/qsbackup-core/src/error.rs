@@ -137,6 +137,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A snapshot does not store an asset asked for by type and id; `held_by` is the newest
+    /// snapshot that does, if any.
+    #[error("snapshot {snapshot} has no such asset {asset}; {}", match held_by {
+        Some(id) => format!("the newest snapshot that holds it is {id} (`qsbackup find {asset}` lists them all)"),
+        None => "no snapshot in the repository holds it".to_string(),
+    })]
+    NoSuchAsset {
+        snapshot: String,
+        asset: String,
+        held_by: Option<String>,
+    },
+
     /// A read-only operation was pointed at a repository that does not exist. Only a backup
     /// creates one: reading a mistyped path or an unmounted disk must not look like an empty
     /// repository.

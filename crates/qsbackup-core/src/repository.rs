@@ -4,11 +4,12 @@
 //! through a multipart upload while their size and SHA-256 are computed, never held whole.
 //!
 //! The operations on a repository live below it: the lock, the crash-resume journal, snapshot
-//! manifests and finding them, verify, diff, retention and forget/prune; [`layout`] names every
+//! manifests and finding them (and one asset across them), verify, diff, retention and forget/prune; [`layout`] names every
 //! kind of object it holds.
 
 pub mod bundle_file;
 pub mod diff;
+pub mod find;
 pub mod journal;
 pub mod layout;
 pub mod lock;

@@ -272,7 +272,20 @@ pub async fn plan_restore(
         }
     }
     let target_id = |k: &AssetKey| format!("{}{}", options.prefix, k.id);
-    let (selected, refused) = plan::select_usable(&plan.state.members, &options.selection)?;
+    let (selected, refused) = match plan::select_usable(&plan.state.members, &options.selection) {
+        Err(RestoreError::NoSuchAsset { asset, .. }) => {
+            let wanted = crate::repository::find::AssetRef {
+                asset_type: asset.asset_type,
+                id: asset.id.clone(),
+            };
+            // Naming another snapshot is a courtesy: a repository that cannot say just names none.
+            let held_by = crate::repository::find::newest_holding(repository, &wanted)
+                .await
+                .unwrap_or_default();
+            return Err(RestoreError::NoSuchAsset { asset, held_by });
+        }
+        other => other?,
+    };
     plan.refused = refused;
     let (assets, plan_warnings) =
         plan::decide(&plan.state.members, &selected, &existing, options.conflict, &target_id)?;

@@ -44,6 +44,10 @@ pub fn manifest(id: &str, time: DateTime<Utc>) -> SnapshotManifest {
         identities: None,
         account: None,
         notes: vec![],
+        scope: None,
+        host: None,
+        caller_arn: None,
+        identity_counts: None,
     }
 }
 

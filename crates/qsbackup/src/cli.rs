@@ -148,6 +148,10 @@ pub enum Command {
     /// Show one snapshot: its assets, identities, account settings, skipped and failed assets.
     #[command(after_help = help::SHOW)]
     Show(commands::show::ShowArgs),
+    /// List every snapshot that holds an asset (TYPE/ID or --name GLOB), newest first, with its status there.
+    Find(commands::find::FindArgs),
+    /// Print one asset's JSON as stored in a snapshot (or, with --zip, the bundle holding it).
+    Dump(commands::dump::DumpArgs),
     /// Show what changed between two snapshots: assets, users, groups, memberships, roles.
     #[command(after_help = help::DIFF)]
     Diff(commands::diff::DiffArgs),

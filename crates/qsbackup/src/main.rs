@@ -105,6 +105,8 @@ async fn run_command(command: Option<Command>, global: cli::GlobalArgs, backup: 
         Some(Command::Snapshots(a)) => commands::snapshots::run(&global, &a).await,
         Some(Command::Show(a)) => commands::show::run(&global, &a).await,
         Some(Command::Diff(a)) => commands::diff::run(&global, &a).await,
+        Some(Command::Find(a)) => commands::find::run(&global, &a).await,
+        Some(Command::Dump(a)) => commands::dump::run(&global, &a).await,
         Some(Command::Verify(a)) => commands::verify::run(&global, &a).await,
         Some(Command::Forget(a)) => commands::forget::run(&global, &a).await,
         Some(Command::Unlock(a)) => commands::unlock::run(&global, &a).await,

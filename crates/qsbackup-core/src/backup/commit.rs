@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::repository::layout::SCHEMA_VERSION;
 pub use crate::repository::lock::HeldLock;
-use crate::repository::manifest::{BackupMode, BundleRecord, FailedAsset, SnapshotManifest, SnapshotStatus};
+use crate::repository::manifest::{
+    BackupMode, BundleRecord, FailedAsset, NamespaceCounts, SnapshotManifest, SnapshotScope, SnapshotStatus,
+};
 use crate::repository::{ObjectRef, Repository};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -30,6 +32,10 @@ pub struct RunParts {
     pub account: Option<ObjectRef>,
     /// Sections that failed: the snapshot is `partial`, and they end its notes.
     pub section_errors: Vec<String>,
+    /// Users, groups and memberships the identities section stored, per namespace.
+    pub identity_counts: Option<Vec<NamespaceCounts>>,
+    /// The caller's ARN ([`AwsContext::caller_arn`]), or why it is not known; `None`: not asked.
+    pub caller: Option<std::result::Result<String, String>>,
 }
 
 /// The manifest of a run: `partial` when an asset or a section failed;
@@ -47,6 +53,8 @@ pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> 
         identities,
         account,
         section_errors,
+        identity_counts,
+        caller,
     } = parts;
     bundles.sort_by(|a, b| a.key.cmp(&b.key));
     failed.sort_by(|a, b| a.arn.cmp(&b.arn));
@@ -57,6 +65,25 @@ pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> 
         SnapshotStatus::Partial
     };
     notes.extend(section_errors);
+    let caller_arn = match caller {
+        Some(Ok(arn)) => Some(arn),
+        Some(Err(why)) => {
+            notes.push(format!("the caller identity is not recorded: {why}"));
+            None
+        }
+        None => None,
+    };
+    // Counts of identities that were not stored would contradict the manifest.
+    let identity_counts = identities.as_ref().and(identity_counts);
+    let b = &config.backup;
+    let scope = SnapshotScope {
+        mode,
+        asset_types: b.asset_types.clone(),
+        include_dependencies: b.include_dependencies,
+        include_permissions: b.include_permissions,
+        include_tags: b.include_tags,
+        include_folder_memberships: b.include_folder_memberships,
+    };
     Ok(SnapshotManifest {
         schema: SCHEMA_VERSION,
         id,
@@ -76,6 +103,10 @@ pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> 
         identities,
         account,
         notes,
+        scope: Some(scope),
+        host: Some(crate::repository::lock::host_name()),
+        caller_arn,
+        identity_counts,
     })
 }
 

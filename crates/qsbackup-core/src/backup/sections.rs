@@ -19,6 +19,7 @@ use crate::dynamodb::{self, IdentityTablesReport, TableNames};
 use crate::error::{Error, Result};
 use crate::events::ProgressSink;
 use crate::identities::{self, IdentityLimits, IdentitySnapshot};
+use crate::repository::manifest::NamespaceCounts;
 use crate::repository::{ObjectRef, Repository};
 
 /// Where the identity snapshot of `snapshot_id` lives.
@@ -72,6 +73,8 @@ pub struct IdentitiesSummary {
     pub users: usize,
     pub groups: usize,
     pub memberships: usize,
+    /// The same, per namespace.
+    pub per_namespace: Vec<NamespaceCounts>,
     pub tables: Option<IdentityTablesReport>,
     pub notes: Vec<String>,
 }
@@ -144,6 +147,16 @@ impl SnapshotSection for IdentitiesSection {
                 users: snapshot.user_count(),
                 groups: snapshot.group_count(),
                 memberships: snapshot.membership_count(),
+                per_namespace: snapshot
+                    .namespaces
+                    .iter()
+                    .map(|ns| NamespaceCounts {
+                        namespace: ns.name.clone(),
+                        users: ns.users.len(),
+                        groups: ns.groups.len(),
+                        memberships: ns.groups.iter().map(|g| g.members.len()).sum(),
+                    })
+                    .collect(),
                 tables,
                 notes: snapshot.notes.clone(),
             };
@@ -153,6 +166,10 @@ impl SnapshotSection for IdentitiesSection {
 
     fn notes(&self) -> Vec<String> {
         self.summary.lock().map(|s| s.notes.clone()).unwrap_or_default()
+    }
+
+    fn identity_counts(&self) -> Option<Vec<NamespaceCounts>> {
+        self.summary.lock().ok().map(|s| s.per_namespace.clone())
     }
 }
 

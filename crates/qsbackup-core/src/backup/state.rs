@@ -83,6 +83,9 @@ pub struct SectionsResult {
     pub account: Option<ObjectRef>,
     pub errors: Vec<String>,
     pub notes: Vec<String>,
+    /// Users, groups and memberships stored per namespace; absent in records of older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_counts: Option<Vec<crate::repository::manifest::NamespaceCounts>>,
 }
 
 impl Default for SectionsResult {
@@ -93,6 +96,7 @@ impl Default for SectionsResult {
             account: None,
             errors: Vec::new(),
             notes: Vec::new(),
+            identity_counts: None,
         }
     }
 }

@@ -112,6 +112,11 @@ impl Steps<'_> {
             }
         };
         result.notes.extend(section.notes());
+        if stored.is_some() {
+            if let Some(counts) = section.identity_counts() {
+                result.identity_counts = Some(counts);
+            }
+        }
         Ok(stored)
     }
 
@@ -189,6 +194,8 @@ impl Steps<'_> {
             identities: sections.identities,
             account: sections.account,
             section_errors: sections.errors,
+            identity_counts: sections.identity_counts,
+            caller: Some(self.aws.caller_arn().await),
             ..Default::default()
         };
         for (n, b) in plan.bundles.iter().enumerate() {

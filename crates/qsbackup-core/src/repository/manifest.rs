@@ -124,6 +124,95 @@ pub struct SnapshotManifest {
     /// Account settings and customizations (`account/<id>.json`).
     pub account: Option<ObjectRef>,
     pub notes: Vec<String>,
+    /// What the run was asked to cover; absent in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<SnapshotScope>,
+    /// The machine that ran the backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Who ran it: the ARN STS `GetCallerIdentity` returned. Absent when STS did not answer
+    /// (a note says why) and in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    /// Users, groups and memberships stored, per namespace; absent when no identities were
+    /// stored and in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_counts: Option<Vec<NamespaceCounts>>,
+}
+
+/// The selection a backup ran with: the config's `backup:` choices and the mode. The manifest
+/// keeps `mode` and `include_dependencies` at the top level too, as older versions read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotScope {
+    pub mode: BackupMode,
+    pub asset_types: Vec<AssetType>,
+    pub include_dependencies: bool,
+    pub include_permissions: bool,
+    pub include_tags: bool,
+    pub include_folder_memberships: bool,
+}
+
+impl SnapshotScope {
+    /// Asset types the run did not back up, in QuickSight's order.
+    pub fn excluded_types(&self) -> Vec<AssetType> {
+        if !self.mode.includes_assets() {
+            return AssetType::ALL.to_vec();
+        }
+        AssetType::ALL
+            .into_iter()
+            .filter(|t| !self.asset_types.contains(t))
+            .collect()
+    }
+
+    /// The `include_*` flags that were off.
+    pub fn excluded_flags(&self) -> Vec<&'static str> {
+        [
+            ("include_dependencies", self.include_dependencies),
+            ("include_permissions", self.include_permissions),
+            ("include_tags", self.include_tags),
+            ("include_folder_memberships", self.include_folder_memberships),
+        ]
+        .into_iter()
+        .filter(|(_, on)| !on)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    /// Whether anything was left out: an asset type, identities, or an `include_*` flag.
+    pub fn is_partial(&self) -> bool {
+        self.mode != BackupMode::Full || !self.excluded_types().is_empty() || !self.excluded_flags().is_empty()
+    }
+
+    /// What was left out, for a person: `no dashboard, analysis; no identities; include_tags off`;
+    /// `None` for a full scope.
+    pub fn describe_exclusions(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let types = self.excluded_types();
+        if self.mode.includes_assets() && !types.is_empty() {
+            let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+            parts.push(format!("no {}", names.join(", ")));
+        }
+        if !self.mode.includes_assets() {
+            parts.push("no assets".to_string());
+        }
+        if !self.mode.includes_identities() {
+            parts.push("no identities".to_string());
+        }
+        let flags = self.excluded_flags();
+        if self.mode.includes_assets() && !flags.is_empty() {
+            parts.push(format!("{} off", flags.join(", ")));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// How many identities of one namespace a snapshot stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceCounts {
+    pub namespace: String,
+    pub users: usize,
+    pub groups: usize,
+    pub memberships: usize,
 }
 
 /// A new snapshot id, sortable by time: `20261128T072100Z-3fa9c1`.
@@ -239,6 +328,10 @@ mod tests {
             identities: None,
             account: None,
             notes: vec![],
+            scope: None,
+            host: None,
+            caller_arn: None,
+            identity_counts: None,
         }
     }
 

@@ -142,6 +142,11 @@ pub struct SnapshotSummary {
     pub bytes: u64,
     pub identities: bool,
     pub account: bool,
+    /// Whether the run left out an asset type, identities or an `include_*` flag
+    /// (`false` also when an older manifest did not record its scope).
+    pub partial_scope: bool,
+    /// What it left out, for a person (`no dashboard; include_tags off`).
+    pub scope_exclusions: Option<String>,
 }
 
 impl SnapshotSummary {
@@ -166,6 +171,8 @@ impl SnapshotSummary {
             bytes: m.total_bytes(),
             identities: m.identities.is_some(),
             account: m.account.is_some(),
+            partial_scope: m.scope.as_ref().is_some_and(|s| s.is_partial()),
+            scope_exclusions: m.scope.as_ref().and_then(|s| s.describe_exclusions()),
         }
     }
 }

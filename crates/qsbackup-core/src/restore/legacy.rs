@@ -355,6 +355,11 @@ pub async fn import_legacy(
         identities: None,
         account: None,
         notes: Vec::new(),
+        // The sample tool recorded neither its selection nor its caller.
+        scope: None,
+        host: Some(crate::repository::lock::host_name()),
+        caller_arn: None,
+        identity_counts: None,
     };
     if refused.is_empty() {
         // Member by member, as verify will: JSON, type and id as the inventory says, safe ids.

@@ -158,9 +158,10 @@ pub fn select_usable(
     let mut wanted = BTreeSet::new();
     for key in &spec.ids {
         if !members.assets.contains_key(key) && !unusable.contains_key(key) {
-            return Err(RestoreError::Selection(format!(
-                "--select {key}: the snapshot has no such asset (`qsbackup show SNAPSHOT` lists its assets)"
-            )));
+            return Err(RestoreError::NoSuchAsset {
+                asset: key.clone(),
+                held_by: None,
+            });
         }
         wanted.insert(key.clone());
     }

@@ -60,6 +60,13 @@ pub enum RestoreError {
     /// A `--select` or `--select-name` that names nothing in the snapshot.
     #[error("{0}")]
     Selection(String),
+    /// `--select TYPE/ID` names an asset the snapshot does not store; `held_by` is the newest
+    /// snapshot that does (`None` when none does, or before the repository was asked).
+    #[error("--select {asset}: the snapshot has no such asset; {}", match held_by {
+        Some(id) => format!("the newest snapshot that holds it is {id} (`qsbackup find {asset}` lists them all)"),
+        None => "no snapshot in the repository holds it".to_string(),
+    })]
+    NoSuchAsset { asset: AssetKey, held_by: Option<String> },
     /// The overrides file is unreadable or has a bad value.
     #[error("overrides file {}{}: {message}", file.display(), if key.is_empty() { String::new() } else { format!(", key {key}") })]
     Overrides {
@@ -81,8 +88,10 @@ pub enum RestoreError {
 impl RestoreError {
     /// A problem with what the user asked for (exit code 3 in the CLI).
     pub fn is_usage(&self) -> bool {
-        matches!(self, RestoreError::Selection(_) | RestoreError::Overrides { .. })
-            || matches!(self, RestoreError::Core(e) if e.is_config())
+        matches!(
+            self,
+            RestoreError::Selection(_) | RestoreError::NoSuchAsset { .. } | RestoreError::Overrides { .. }
+        ) || matches!(self, RestoreError::Core(e) if e.is_config())
     }
 }
 

@@ -169,7 +169,12 @@ pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value
         "skipped": m.skipped,
         "failed": m.failed,
         "identities": m.identities,
+        "identity_counts": m.identity_counts,
         "account": m.account,
+        "scope": m.scope,
+        "partial_scope": m.scope.as_ref().is_some_and(|s| s.is_partial()),
+        "host": m.host,
+        "caller_arn": m.caller_arn,
         "notes": m.notes,
     })
 }

@@ -7,6 +7,8 @@ pub mod common;
 pub mod cost;
 pub mod demo;
 pub mod diff;
+pub mod dump;
+pub mod find;
 pub mod forget;
 pub mod iam_policy;
 pub mod json;

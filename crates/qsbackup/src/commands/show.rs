@@ -140,7 +140,24 @@ fn render(m: &SnapshotManifest, assets: &[AssetLine], counts: Option<&serde_json
         repo::time(&m.started_at),
         repo::time(&m.finished_at)
     );
-    let _ = writeln!(out, "Tool       qsbackup {}", m.tool_version);
+    let _ = writeln!(
+        out,
+        "Scope      {}",
+        qsbackup_core::repository::manifest::report::scope_text(m)
+    );
+    let _ = writeln!(
+        out,
+        "Tool       qsbackup {} (manifest schema {})",
+        m.tool_version, m.schema
+    );
+    if let Some(host) = &m.host {
+        let _ = writeln!(out, "Host       {}", printable(host));
+    }
+    let _ = writeln!(
+        out,
+        "Caller     {}",
+        printable(m.caller_arn.as_deref().unwrap_or("not recorded"))
+    );
     let _ = writeln!(out, "Size       {}", repo::bytes(m.total_bytes()));
     let _ = writeln!(
         out,

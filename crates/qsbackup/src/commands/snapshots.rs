@@ -78,6 +78,9 @@ fn render(summaries: &[SnapshotSummary], location: &str) -> String {
         if s.identities {
             extra.push("identities".into());
         }
+        if let Some(what) = &s.scope_exclusions {
+            extra.push(format!("partial scope: {what}"));
+        }
         let _ = writeln!(
             out,
             "{:<24} {:<23} {:<12} {:<11} {:<12} {:>7} {:>10}  {}{}",

@@ -42,6 +42,13 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         m.account_id, m.region, m.identity_region
     );
     let _ = writeln!(out, "Mode:       {:?}", m.mode);
+    let _ = writeln!(out, "Scope:      {}", scope_text(m));
+    if let Some(arn) = &m.caller_arn {
+        let _ = writeln!(out, "Caller:     {}", printable(arn));
+    }
+    if let Some(host) = &m.host {
+        let _ = writeln!(out, "Host:       {}", printable(host));
+    }
     let _ = writeln!(out, "Started:    {}", crate::units::timestamp(&m.started_at));
     let _ = writeln!(out, "Duration:   {secs:.1} s");
     let _ = writeln!(out, "Repository: {repository}");
@@ -62,7 +69,35 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
     let _ = writeln!(out, "Size: {}", human_bytes(m.total_bytes()));
     let _ = writeln!(out, "Bundles: {} ({})", m.bundles.len(), human_bytes(m.bundle_bytes()));
     if let Some(i) = &m.identities {
-        let _ = writeln!(out, "Identities: {} ({})", i.key, human_bytes(i.size));
+        match &m.identity_counts {
+            Some(counts) => {
+                let total = |f: fn(&super::NamespaceCounts) -> usize| counts.iter().map(f).sum::<usize>();
+                let _ = writeln!(
+                    out,
+                    "Identities: {} users, {} groups, {} memberships in {} namespaces ({})",
+                    total(|c| c.users),
+                    total(|c| c.groups),
+                    total(|c| c.memberships),
+                    counts.len(),
+                    i.key
+                );
+                if counts.len() > 1 {
+                    for c in counts {
+                        let _ = writeln!(
+                            out,
+                            "  {}: {} users, {} groups, {} memberships",
+                            printable(&c.namespace),
+                            c.users,
+                            c.groups,
+                            c.memberships
+                        );
+                    }
+                }
+            }
+            None => {
+                let _ = writeln!(out, "Identities: {}", i.key);
+            }
+        }
     }
     if let Some(a) = &m.account {
         let _ = writeln!(out, "Account settings: {} ({})", a.key, human_bytes(a.size));
@@ -101,6 +136,18 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         let _ = writeln!(out, "Note: {}", printable(note));
     }
     out
+}
+
+/// `full`, `partial (no dashboard; include_tags off)`, or `not recorded` for manifests written
+/// before the scope was.
+pub fn scope_text(m: &SnapshotManifest) -> String {
+    match &m.scope {
+        None => "not recorded".to_string(),
+        Some(scope) => match scope.describe_exclusions() {
+            None => "full".to_string(),
+            Some(what) => format!("partial scope ({what})"),
+        },
+    }
 }
 
 /// The sample tool's manifest document, derived from the snapshot.
