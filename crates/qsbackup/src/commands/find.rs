@@ -52,7 +52,7 @@ async fn run_inner(global: &GlobalArgs, args: &FindArgs) -> Result<Outcome, Outc
             .iter()
             .map(|(key, error)| json!({"key": key, "error": error}))
             .collect();
-        super::common::print_json(&json!({
+        super::json::emit("find", &json!({
             "repository": repository.location(),
             "snapshots_searched": found.snapshots_searched,
             "found": found.sightings,
