@@ -149,8 +149,10 @@ pub enum Command {
     #[command(after_help = help::SHOW)]
     Show(commands::show::ShowArgs),
     /// List every snapshot that holds an asset (TYPE/ID or --name GLOB), newest first, with its status there.
+    #[command(after_help = help::FIND)]
     Find(commands::find::FindArgs),
     /// Print one asset's JSON as stored in a snapshot (or, with --zip, the bundle holding it).
+    #[command(after_help = help::DUMP)]
     Dump(commands::dump::DumpArgs),
     /// Show what changed between two snapshots: assets, users, groups, memberships, roles.
     #[command(after_help = help::DIFF)]

@@ -37,6 +37,18 @@ Examples:
   qsbackup -r ./qsbackup-demo show 20261202T072100Z-3fa9c1
   qsbackup -c config.yaml show latest --json";
 
+pub const FIND: &str = "\
+Examples:
+  qsbackup -c config.yaml find dashboard/3f2a9c1e
+  qsbackup -r ./qsbackup-demo find --name 'Sales*'
+  qsbackup -c config.yaml find dataset/0b7e41d2 --json";
+
+pub const DUMP: &str = "\
+Examples:
+  qsbackup -c config.yaml dump latest dashboard/3f2a9c1e > dashboard.json
+  qsbackup -r ./qsbackup-demo dump 20261202T072100Z-3fa9c1 dataset/0b7e41d2 | jq .
+  qsbackup -c config.yaml dump latest dashboard/3f2a9c1e --zip > bundle.zip";
+
 pub const DIFF: &str = "\
 Examples:
   qsbackup -c config.yaml diff 20261201T020000Z-a81c2e latest
