@@ -316,20 +316,28 @@ fn style(template: &str) -> ProgressStyle {
 impl Bars {
     fn new() -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(mut d) = DISPLAY.lock() {
-            *d = Some(multi.clone());
-        }
         Bars {
             multi,
             parts: Mutex::new(BarParts::default()),
         }
     }
 
+    /// Adds a bar; the display owns stderr from the first one on (none before: a restore that
+    /// shows no bar writes nothing to the terminal of its own).
+    fn add(&self, bar: ProgressBar) -> ProgressBar {
+        if let Ok(mut d) = DISPLAY.lock() {
+            if d.is_none() {
+                *d = Some(self.multi.clone());
+            }
+        }
+        self.multi.add(bar)
+    }
+
     fn bundles_bar(&self, parts: &mut BarParts) -> ProgressBar {
         if let Some(bar) = &parts.bundles {
             return bar.clone();
         }
-        let bar = self.multi.add(
+        let bar = self.add(
             ProgressBar::new(0)
                 .with_style(style(
                     "{prefix:>9} [{bar:30}] {pos}/{len} {msg} [{elapsed_precise}, ETA {eta}]",
@@ -365,7 +373,7 @@ impl ProgressSink for Bars {
             Event::DiscoveryStarted | Event::AssetsListed { .. } | Event::AssetsDescribed { .. }
                 if parts.discovery.is_none() =>
             {
-                let spinner = self.multi.add(
+                let spinner = self.add(
                     ProgressBar::new_spinner()
                         .with_style(style("{spinner} {prefix:>9} {msg}"))
                         .with_prefix("discovery"),

@@ -210,14 +210,17 @@ async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outc
     };
     let e = estimate(inputs, args.prices());
     if global.json {
-        super::json::emit("cost", &json!({
-            "source": measured.source,
-            "snapshot_id": measured.snapshot_id,
-            "assets": measured.assets,
-            "bundles": measured.bundles,
-            "retention": policy.to_string(),
-            "estimate": e,
-        }))?;
+        super::json::emit(
+            "cost",
+            &json!({
+                "source": measured.source,
+                "snapshot_id": measured.snapshot_id,
+                "assets": measured.assets,
+                "bundles": measured.bundles,
+                "retention": policy.to_string(),
+                "estimate": e,
+            }),
+        )?;
     } else {
         print!("{}", render(&measured, &policy, &e, &config.repository_url()));
     }

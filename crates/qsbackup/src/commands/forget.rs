@@ -122,14 +122,17 @@ async fn run_inner(global: &GlobalArgs, args: &ForgetArgs) -> Result<Outcome, Ou
         )
     })??;
     if global.json {
-        super::json::emit("forget", &json!({
-            "repository": repository.location(),
-            "dry_run": args.dry_run,
-            "policy": plan.as_ref().map(|p| p.policy.clone()),
-            "groups": plan.as_ref().map(|p| p.groups.clone()).unwrap_or_default(),
-            "removed_snapshot_ids": plan.as_ref().map(ForgetPlan::removed_ids).unwrap_or_default(),
-            "prune": pruned,
-        }))?;
+        super::json::emit(
+            "forget",
+            &json!({
+                "repository": repository.location(),
+                "dry_run": args.dry_run,
+                "policy": plan.as_ref().map(|p| p.policy.clone()),
+                "groups": plan.as_ref().map(|p| p.groups.clone()).unwrap_or_default(),
+                "removed_snapshot_ids": plan.as_ref().map(ForgetPlan::removed_ids).unwrap_or_default(),
+                "prune": pruned,
+            }),
+        )?;
     } else {
         if let Some(plan) = &plan {
             repo::out(&render_plan(plan, args.dry_run));

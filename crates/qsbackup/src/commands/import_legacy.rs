@@ -76,15 +76,18 @@ async fn run_inner(global: &GlobalArgs, args: &ImportLegacyArgs) -> Result<Outco
     let m = &outcome.manifest;
     let members: usize = m.bundles.iter().map(|b| b.members.len()).sum();
     if global.json {
-        super::json::emit("import-legacy", &json!({
-            "snapshot_id": m.id,
-            "date": args.date.to_string(),
-            "bundles": m.bundles.len(),
-            "members": members,
-            "identities": m.identities,
-            "ignored": outcome.ignored.iter().map(|(k, why)| json!({"key": k, "reason": why})).collect::<Vec<_>>(),
-            "notes": m.notes,
-        }))?;
+        super::json::emit(
+            "import-legacy",
+            &json!({
+                "snapshot_id": m.id,
+                "date": args.date.to_string(),
+                "bundles": m.bundles.len(),
+                "members": members,
+                "identities": m.identities,
+                "ignored": outcome.ignored.iter().map(|(k, why)| json!({"key": k, "reason": why})).collect::<Vec<_>>(),
+                "notes": m.notes,
+            }),
+        )?;
     } else {
         println!(
             "Imported the sample tool's backup of {} as snapshot {} ({} bundles, {members} members{}), verified.",

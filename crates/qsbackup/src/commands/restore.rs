@@ -360,6 +360,8 @@ async fn plan_and_run(
     .await
     .ok_or_else(|| Outcome::interrupted("stopped while planning; nothing was restored"))?
     .map_err(restore_error)?;
+    // The listing of the target is over: its spinner goes before the plan is printed.
+    progress::clear();
     if let Some(path) = &args.plan_out {
         let json = serde_json::to_vec_pretty(&plan).map_err(|e| Outcome::failure(e.into()))?;
         std::fs::write(path, json).map_err(|e| Outcome::failure(anyhow!("writing {}: {e}", path.display())))?;

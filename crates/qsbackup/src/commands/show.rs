@@ -104,20 +104,23 @@ async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outc
         }
     };
     if global.json {
-        super::json::emit("show", &json!({
-            "repository": repository.location(),
-            "snapshot_id": m.id,
-            "summary": snapshots::SnapshotSummary::of(&m),
-            "assets": assets,
-            "identities": m.identities,
-            "identity_counts": counts,
-            "identity_error": identity_error,
-            "account": m.account,
-            "skipped": m.skipped,
-            "failed": m.failed,
-            "notes": m.notes,
-            "manifest": m,
-        }))?;
+        super::json::emit(
+            "show",
+            &json!({
+                "repository": repository.location(),
+                "snapshot_id": m.id,
+                "summary": snapshots::SnapshotSummary::of(&m),
+                "assets": assets,
+                "identities": m.identities,
+                "identity_counts": counts,
+                "identity_error": identity_error,
+                "account": m.account,
+                "skipped": m.skipped,
+                "failed": m.failed,
+                "notes": m.notes,
+                "manifest": m,
+            }),
+        )?;
     } else {
         repo::out(&render(&m, &assets, counts.as_ref()));
     }

@@ -32,11 +32,14 @@ async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome,
             .iter()
             .map(|(key, error)| json!({"key": key, "error": error}))
             .collect();
-        super::json::emit("snapshots", &json!({
-            "repository": repository.location(),
-            "snapshots": summaries,
-            "unreadable": unreadable,
-        }))?;
+        super::json::emit(
+            "snapshots",
+            &json!({
+                "repository": repository.location(),
+                "snapshots": summaries,
+                "unreadable": unreadable,
+            }),
+        )?;
     } else {
         repo::out(&render(&summaries, repository.location()));
     }

@@ -48,11 +48,14 @@ async fn run_inner(global: &GlobalArgs, args: &UnlockArgs) -> Result<Outcome, Ou
     let repository = repo::open(global, &args.repo).await?;
     let report = unlock(&repository, args.force).await.map_err(Outcome::from_core)?;
     if global.json {
-        super::json::emit("unlock", &json!({
-            "repository": repository.location(),
-            "removed": report.removed,
-            "live": report.live,
-        }))?;
+        super::json::emit(
+            "unlock",
+            &json!({
+                "repository": repository.location(),
+                "removed": report.removed,
+                "live": report.live,
+            }),
+        )?;
         return Ok(Outcome::success());
     }
     if report.removed.is_empty() {

@@ -64,11 +64,14 @@ async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Ou
             }
         })?;
     if global.json {
-        super::json::emit("verify", &serde_json::json!({
-            "repository": repository.location(),
-            "ok": report.is_ok(),
-            "report": report,
-        }))?;
+        super::json::emit(
+            "verify",
+            &serde_json::json!({
+                "repository": repository.location(),
+                "ok": report.is_ok(),
+                "report": report,
+            }),
+        )?;
     } else {
         repo::out(&render(&report));
     }
