@@ -16,7 +16,7 @@ use qsbackup_core::events::{Event, ProgressSink};
 use qsbackup_core::identities::IdentityError;
 use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock, SharedLock};
 use qsbackup_core::restore::mapping::Mapping;
-use qsbackup_core::restore::report::{plan_text, report_text};
+use qsbackup_core::restore::report::{plan_text, report_text, Listing};
 use qsbackup_core::restore::{
     self, AssetKey, ConflictPolicy, FailureAction, RestoreError, RestoreOptions, RestorePlan, SelectionSpec,
 };
@@ -203,6 +203,15 @@ fn target_section(args: &RestoreArgs, config: &Config) -> Result<AwsSection, Out
     Ok(section)
 }
 
+/// `-v` lists every asset to create or overwrite and every principal that loses permissions.
+fn listing(global: &GlobalArgs) -> Listing {
+    if global.verbose > 0 {
+        Listing::All
+    } else {
+        Listing::Short
+    }
+}
+
 fn restore_error(e: RestoreError) -> Outcome {
     if e.is_usage() {
         return Outcome::usage(e.into());
@@ -341,14 +350,14 @@ async fn plan_and_run(
         if global.json {
             common::print_json(&serde_json::json!({"dry_run": true, "plan": plan}))?;
         } else {
-            print!("{}", printable_lines(&plan_text(&plan)));
+            print!("{}", printable_lines(&plan_text(&plan, listing(global))));
         }
         return Ok(refusals(&plan).unwrap_or_else(Outcome::success));
     }
     if global.json {
-        eprint!("{}", printable_lines(&plan_text(&plan)));
+        eprint!("{}", printable_lines(&plan_text(&plan, listing(global))));
     } else {
-        print!("{}", printable_lines(&plan_text(&plan)));
+        print!("{}", printable_lines(&plan_text(&plan, listing(global))));
     }
     if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
@@ -362,7 +371,7 @@ async fn plan_and_run(
     if global.json {
         common::print_json(&report)?;
     } else {
-        print!("\n{}", printable_lines(&report_text(&report)));
+        print!("\n{}", printable_lines(&report_text(&report, listing(global))));
     }
     if report.interrupted {
         let s = &report.summary;
