@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use load::{load, load_str, ConfigFormat};
 pub use regions::{partition, KNOWN_REGIONS};
 pub use values::{
-    Acknowledgement, AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
+    AccountId, Acknowledgement, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
     MAX_JOB_TIMEOUT_SECONDS,
 };
 

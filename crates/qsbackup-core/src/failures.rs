@@ -170,12 +170,21 @@ mod tests {
     fn sample() -> Vec<FailedAsset> {
         let why = format!("The following resources cannot be exported: {ML} (ML columns are not supported)");
         let dash = "arn:aws:quicksight:us-east-1:123456789012:dashboard/d5";
-        let mut def = failed(dash, &format!("{dash} cannot be exported. Call DescribeDashboardDefinition."));
+        let mut def = failed(
+            dash,
+            &format!("{dash} cannot be exported. Call DescribeDashboardDefinition."),
+        );
         def.reason = FailReason::ExportJobFailed;
         vec![
             failed(ML, &why),
-            failed("arn:aws:quicksight:us-east-1:123456789012:analysis/a4", &format!("It depends on {ML}: {why}")),
-            failed("arn:aws:quicksight:us-east-1:123456789012:dashboard/d4", &format!("It depends on {ML}: {why}")),
+            failed(
+                "arn:aws:quicksight:us-east-1:123456789012:analysis/a4",
+                &format!("It depends on {ML}: {why}"),
+            ),
+            failed(
+                "arn:aws:quicksight:us-east-1:123456789012:dashboard/d4",
+                &format!("It depends on {ML}: {why}"),
+            ),
             def,
         ]
     }

@@ -357,8 +357,14 @@ pub async fn plan_restore(
 /// be backed up, one warning each.
 fn not_backed_up(manifest: &SnapshotManifest, assets: &[PlannedAsset]) -> Vec<String> {
     let needed: BTreeSet<&AssetKey> = assets.iter().flat_map(|a| a.missing.iter()).collect();
-    let failed = manifest.failed.iter().map(|f| (&f.arn, f.asset_type, &f.name, "failed in the backup", &f.message));
-    let skipped = manifest.skipped.iter().map(|s| (&s.arn, s.asset_type, &s.name, "was skipped by the backup", &s.message));
+    let failed = manifest
+        .failed
+        .iter()
+        .map(|f| (&f.arn, f.asset_type, &f.name, "failed in the backup", &f.message));
+    let skipped = manifest
+        .skipped
+        .iter()
+        .map(|s| (&s.arn, s.asset_type, &s.name, "was skipped by the backup", &s.message));
     failed
         .chain(skipped)
         .filter_map(|(arn, t, name, what, message)| {

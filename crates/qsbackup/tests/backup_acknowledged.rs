@@ -61,12 +61,21 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
         .filter(|f| !f["message"].as_str().unwrap_or_default().starts_with("It depends on "))
         .collect();
     let dependents = failed.len() - roots.len();
-    assert!(dependents >= 2, "the small account has assets that fail through a dependency: {failed:?}");
+    assert!(
+        dependents >= 2,
+        "the small account has assets that fail through a dependency: {failed:?}"
+    );
     let ml = roots
         .iter()
         .find(|f| f["message"].as_str().unwrap_or_default().contains("machine learning"))
         .expect("a dataset with ML columns");
-    let ml_id = ml["arn"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+    let ml_id = ml["arn"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
 
     // The report names the cause once, with the assets that depend on it.
     let lines = report(&out);
@@ -81,15 +90,20 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
         line.contains(&format!("{dependents} assets depend on it: ")),
         "the dependents are counted and named: {line}"
     );
-    for f in failed.iter().filter(|f| f["message"].as_str().unwrap_or_default().contains(&ml_id)) {
-        assert!(line.contains(f["name"].as_str().unwrap_or_default()), "{line} names {}", f["name"]);
+    for f in failed
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap_or_default().contains(&ml_id))
+    {
+        assert!(
+            line.contains(f["name"].as_str().unwrap_or_default()),
+            "{line} names {}",
+            f["name"]
+        );
     }
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!(
-            "Failed: {} assets from {} causes",
-            failed.len(),
-            roots.len()
-        ))),
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("Failed: {} assets from {} causes", failed.len(), roots.len()))),
         "{}",
         lines.join("\n")
     );
@@ -116,7 +130,11 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
         .map(|(i, f)| {
             let arn = f["arn"].as_str().unwrap_or_default();
             match i % 3 {
-                0 => format!("{}/{}", f["type"].as_str().unwrap_or_default(), arn.rsplit('/').next().unwrap_or_default()),
+                0 => format!(
+                    "{}/{}",
+                    f["type"].as_str().unwrap_or_default(),
+                    arn.rsplit('/').next().unwrap_or_default()
+                ),
                 1 => format!("\"{arn}\""),
                 _ => f["reason"].as_str().unwrap_or_default().to_string(),
             }
@@ -124,7 +142,12 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
         .collect();
     let all = with_acknowledged(&cfg, "all.yaml", &format!("[{}]", entries.join(", ")));
     let out = backup_run(&emu, &all).await;
-    assert_eq!(out.status.code(), Some(0), "only acknowledged failures: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "only acknowledged failures: {}",
+        stderr(&out)
+    );
     let manifest = newest_manifest(&repo).await;
     assert_eq!(manifest["status"], "complete");
     let listed = manifest["failed"].as_array().expect("failed");
@@ -132,11 +155,17 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
     assert!(listed.iter().all(|f| f["acknowledged"] == true), "{listed:?}");
     let lines = report(&out);
     assert!(
-        lines.iter().any(|l| l.contains(&format!("{} acknowledged", failed.len()))),
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{} acknowledged", failed.len()))),
         "{}",
         lines.join("\n")
     );
-    assert!(lines.iter().any(|l| l.contains("(acknowledged)")), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.contains("(acknowledged)")),
+        "{}",
+        lines.join("\n")
+    );
 }
 
 #[test]

@@ -20,7 +20,10 @@ async fn the_plan_names_what_it_creates_and_overwrites() {
     let cfg = config(dir.path(), "source.yaml", SOURCE, REGION, &repo);
     backup(&emu, &cfg).await;
     let (_, manifest, members) = latest(&repo).await;
-    assert!(!manifest.failed.is_empty() || !manifest.skipped.is_empty(), "the account has unexportable assets");
+    assert!(
+        !manifest.failed.is_empty() || !manifest.skipped.is_empty(),
+        "the account has unexportable assets"
+    );
     let cfg_arg = cfg.to_string_lossy().to_string();
 
     // One dashboard over itself: named as overwritten, nothing created, no snapshot-wide warning.
@@ -33,15 +36,30 @@ async fn the_plan_names_what_it_creates_and_overwrites() {
     let select = dashboard.key.to_string();
     let out = run(qsbackup(
         &emu,
-        &["--config", &cfg_arg, "restore", "--snapshot", "latest", "--select", &select, "--dry-run"],
+        &[
+            "--config",
+            &cfg_arg,
+            "restore",
+            "--snapshot",
+            "latest",
+            "--select",
+            &select,
+            "--dry-run",
+        ],
     ))
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let plan = text(&out);
     assert!(plan.contains("To overwrite"), "{plan}");
-    assert!(plan.contains(&format!("  {select} \"{}\"", dashboard.name)), "names the dashboard: {plan}");
+    assert!(
+        plan.contains(&format!("  {select} \"{}\"", dashboard.name)),
+        "names the dashboard: {plan}"
+    );
     assert!(!plan.contains("To create"), "{plan}");
-    assert!(!plan.contains("does not hold"), "warns only about what it touched: {plan}");
+    assert!(
+        !plan.contains("does not hold"),
+        "warns only about what it touched: {plan}"
+    );
 
     // The whole snapshot into the empty account: 20 assets named, then how many more.
     let plan_out = dir.path().join("plan.json");
@@ -66,23 +84,43 @@ async fn the_plan_names_what_it_creates_and_overwrites() {
         .expect("assets")
         .iter()
         .filter(|a| a["decision"] == "create")
-        .map(|a| format!("  {} \"{}\"", a["asset"].as_str().unwrap_or_default(), a["name"].as_str().unwrap_or_default()))
+        .map(|a| {
+            format!(
+                "  {} \"{}\"",
+                a["asset"].as_str().unwrap_or_default(),
+                a["name"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     assert!(creates.len() > 20, "{}", creates.len());
     assert!(plan.contains(&format!("To create ({}):", creates.len())), "{plan}");
     let listed = creates.iter().filter(|c| plan.lines().any(|l| l == c.as_str())).count();
     assert_eq!(listed, 20, "the first 20: {plan}");
-    assert!(plan.contains(&format!("\u{2026} and {} more", creates.len() - 20)), "{plan}");
-    assert!(plan.contains("does not hold"), "a full restore says what the snapshot lacks: {plan}");
+    assert!(
+        plan.contains(&format!("\u{2026} and {} more", creates.len() - 20)),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("does not hold"),
+        "a full restore says what the snapshot lacks: {plan}"
+    );
 
     // Dropped permissions: one line per principal with a count and at most three assets.
-    let drops = json["overrides"]["permissions_dropped_by_principal"].as_array().expect("per principal");
+    let drops = json["overrides"]["permissions_dropped_by_principal"]
+        .as_array()
+        .expect("per principal");
     let total = json["overrides"]["permissions_dropped"].as_array().expect("all").len();
     assert!(total > drops.len() && !drops.is_empty(), "{total} {}", drops.len());
     let sum: u64 = drops.iter().map(|d| d["permissions"].as_u64().unwrap_or(0)).sum();
     assert_eq!(sum as usize, total);
-    assert!(plan.contains(&format!("{total} for {} principals", drops.len())), "{plan}");
-    let principal_lines: Vec<&str> = plan.lines().filter(|l| l.starts_with("    user/") || l.starts_with("    group/")).collect();
+    assert!(
+        plan.contains(&format!("{total} for {} principals", drops.len())),
+        "{plan}"
+    );
+    let principal_lines: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.starts_with("    user/") || l.starts_with("    group/"))
+        .collect();
     assert_eq!(principal_lines.len(), drops.len().min(10), "{plan}");
     for l in &principal_lines {
         assert!(!l.contains("arn:aws:quicksight"), "no walls of ARNs: {l}");
@@ -91,7 +129,11 @@ async fn the_plan_names_what_it_creates_and_overwrites() {
 
     // -v lists every asset.
     let mut verbose = vec!["-v"];
-    verbose.extend(args.iter().copied().filter(|a| *a != "--plan-out" && !a.ends_with("plan.json")));
+    verbose.extend(
+        args.iter()
+            .copied()
+            .filter(|a| *a != "--plan-out" && !a.ends_with("plan.json")),
+    );
     let out = run(qsbackup(&emu, &verbose)).await;
     let plan = text(&out);
     let listed = creates.iter().filter(|c| plan.lines().any(|l| l == c.as_str())).count();

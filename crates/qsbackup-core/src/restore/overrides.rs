@@ -62,7 +62,11 @@ pub fn drops_by_principal(dropped: &[DroppedPermission]) -> Vec<PrincipalDrops> 
         }
     }
     let mut out: Vec<PrincipalDrops> = by.into_values().collect();
-    out.sort_by(|a, b| b.permissions.cmp(&a.permissions).then_with(|| a.principal.cmp(&b.principal)));
+    out.sort_by(|a, b| {
+        b.permissions
+            .cmp(&a.permissions)
+            .then_with(|| a.principal.cmp(&b.principal))
+    });
     out
 }
 

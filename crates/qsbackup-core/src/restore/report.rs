@@ -189,12 +189,7 @@ fn dropped_lines(out: &mut String, dropped: &[PrincipalDrops], total: usize, lis
     let limit = listing.limit(PRINCIPALS_SHOWN);
     for d in dropped.iter().take(limit) {
         let principal = short_arn(&d.principal);
-        let reason = d
-            .reason
-            .split(' ')
-            .map(short_arn)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let reason = d.reason.split(' ').map(short_arn).collect::<Vec<_>>().join(" ");
         let reason = reason.strip_prefix(principal).map(str::trim_start).unwrap_or(&reason);
         let examples: Vec<String> = d.examples.iter().map(|k| k.to_string()).collect();
         let more = if d.permissions > examples.len() { ", ..." } else { "" };
@@ -510,7 +505,10 @@ pub fn report_text(r: &RestoreReport, listing: Listing) -> String {
                 listing,
             );
         } else {
-            let _ = writeln!(out, "    (the plan above names them; -v here too, --json lists every permission)");
+            let _ = writeln!(
+                out,
+                "    (the plan above names them; -v here too, --json lists every permission)"
+            );
         }
     }
     for w in r.warnings.iter().take(SHOWN) {

@@ -112,7 +112,11 @@ fn failed_text(out: &mut String, m: &SnapshotManifest) {
     }
     let _ = writeln!(out);
     for g in &groups {
-        let name = g.name.as_deref().map(|n| format!(" \"{}\"", printable(n))).unwrap_or_default();
+        let name = g
+            .name
+            .as_deref()
+            .map(|n| format!(" \"{}\"", printable(n)))
+            .unwrap_or_default();
         let reason = g.reason.map(|r| format!(" [{}]", r.code())).unwrap_or_default();
         let ack = if g.acknowledged { " (acknowledged)" } else { "" };
         let _ = write!(
