@@ -130,6 +130,33 @@ pub enum FailReason {
     StoreFailed,
 }
 
+impl FailReason {
+    pub const ALL: [FailReason; 6] = [
+        FailReason::ExportRefused,
+        FailReason::ExportJobFailed,
+        FailReason::ExportTimedOut,
+        FailReason::ExportError,
+        FailReason::DownloadFailed,
+        FailReason::StoreFailed,
+    ];
+
+    /// The stable code manifests record (`export_refused`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            FailReason::ExportRefused => "export_refused",
+            FailReason::ExportJobFailed => "export_job_failed",
+            FailReason::ExportTimedOut => "export_timed_out",
+            FailReason::ExportError => "export_error",
+            FailReason::DownloadFailed => "download_failed",
+            FailReason::StoreFailed => "store_failed",
+        }
+    }
+}
+
+/// How the message of an asset that failed because of another one starts:
+/// `It depends on ARN: MESSAGE OF THAT ONE`.
+pub const DEPENDS_ON: &str = "It depends on ";
+
 /// An asset that failed, with the service's message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedAsset {
@@ -139,6 +166,19 @@ pub struct FailedAsset {
     pub name: String,
     pub reason: FailReason,
     pub message: String,
+    /// Listed in the config's `backup.acknowledged` (by itself or by its root cause): still
+    /// reported, but it does not make the snapshot partial.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
+}
+
+impl FailedAsset {
+    /// The ARN of the asset whose failure this one inherits (its message is
+    /// `It depends on ARN: ...`), if any.
+    pub fn root_cause(&self) -> Option<&str> {
+        let (arn, _) = self.message.strip_prefix(DEPENDS_ON)?.split_once(": ")?;
+        arn.starts_with("arn:").then_some(arn)
+    }
 }
 
 #[cfg(test)]

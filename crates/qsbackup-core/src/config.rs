@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use load::{load, load_str, ConfigFormat};
 pub use regions::{partition, KNOWN_REGIONS};
 pub use values::{
-    AccountId, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
+    AccountId, Acknowledgement, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
     MAX_JOB_TIMEOUT_SECONDS,
 };
 
@@ -150,6 +150,11 @@ pub struct BackupSection {
     /// set in code rather than overflow the clock.
     #[serde(default = "default_job_timeout", deserialize_with = "values::job_timeout_seconds")]
     pub job_timeout_seconds: u64,
+    /// Known failures (asset ids, `TYPE/ID`, asset ARNs or failure reason codes): still
+    /// reported and recorded, marked acknowledged, but they do not make a snapshot partial.
+    /// An asset id or ARN also covers the assets that fail only because they depend on it.
+    #[serde(default)]
+    pub acknowledged: Vec<Acknowledgement>,
 }
 
 fn yes() -> bool {
@@ -172,6 +177,7 @@ impl Default for BackupSection {
             asset_types: AssetType::all(),
             include_folder_memberships: true,
             job_timeout_seconds: default_job_timeout(),
+            acknowledged: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod dynamodb;
 pub mod error;
 pub mod events;
+pub mod failures;
 pub mod iam_policy;
 pub mod identities;
 pub mod job_status;

@@ -111,6 +111,8 @@ pub struct OverridesSummary {
     pub tags: BTreeMap<String, String>,
     /// Permissions that cannot be moved to the target.
     pub permissions_dropped: Vec<DroppedPermission>,
+    /// The same, counted per principal.
+    pub permissions_dropped_by_principal: Vec<overrides::PrincipalDrops>,
 }
 
 /// What planning learned that running needs.
@@ -192,7 +194,9 @@ pub async fn plan_restore(
     sink: &dyn ProgressSink,
 ) -> Result<RestorePlan, RestoreError> {
     let mut warnings = Vec::new();
-    if !manifest.failed.is_empty() || !manifest.skipped.is_empty() {
+    // A selective restore warns only about the missing assets it needs (below, once decided).
+    let everything = options.selection.is_all();
+    if everything && (!manifest.failed.is_empty() || !manifest.skipped.is_empty()) {
         warnings.push(format!(
             "snapshot {} does not hold {} assets that could not be backed up ({} failed, {} skipped); \
              `qsbackup show {}` lists them",
@@ -290,6 +294,9 @@ pub async fn plan_restore(
     let (assets, plan_warnings) =
         plan::decide(&plan.state.members, &selected, &existing, options.conflict, &target_id)?;
     warnings.extend(plan_warnings);
+    if !everything {
+        warnings.extend(not_backed_up(manifest, &assets));
+    }
     plan.assets = assets;
 
     let mut principals = plan.state.target_principals.clone();
@@ -348,6 +355,7 @@ pub async fn plan_restore(
     plan.overrides = OverridesSummary {
         data_sources,
         tags: options.mapping.tags.clone(),
+        permissions_dropped_by_principal: overrides::drops_by_principal(&dropped),
         permissions_dropped: dropped,
     };
     plan.warnings = warnings;
@@ -356,6 +364,32 @@ pub async fn plan_restore(
         assets: imported.len(),
     });
     Ok(plan)
+}
+
+/// The assets a selective restore needs that its snapshot does not hold because they could not
+/// be backed up, one warning each.
+fn not_backed_up(manifest: &SnapshotManifest, assets: &[PlannedAsset]) -> Vec<String> {
+    let needed: BTreeSet<&AssetKey> = assets.iter().flat_map(|a| a.missing.iter()).collect();
+    let failed = manifest
+        .failed
+        .iter()
+        .map(|f| (&f.arn, f.asset_type, &f.name, "failed in the backup", &f.message));
+    let skipped = manifest
+        .skipped
+        .iter()
+        .map(|s| (&s.arn, s.asset_type, &s.name, "was skipped by the backup", &s.message));
+    failed
+        .chain(skipped)
+        .filter_map(|(arn, t, name, what, message)| {
+            let key = AssetKey::new(t, crate::asset::id_from_arn(arn)?);
+            needed.contains(&key).then(|| {
+                format!(
+                    "{key} \"{name}\" is not in snapshot {}: it {what} ({message})",
+                    manifest.id
+                )
+            })
+        })
+        .collect()
 }
 
 /// Runs a plan: identities first, then the import jobs, holding `lock` on the repository the

@@ -38,7 +38,8 @@ pub struct RunParts {
     pub caller: Option<std::result::Result<String, String>>,
 }
 
-/// The manifest of a run: `partial` when an asset or a section failed;
+/// The manifest of a run: `partial` when a section failed or an asset failed that the config's
+/// `backup.acknowledged` does not cover (those are marked acknowledged);
 /// [`Error::NothingStored`] when the run stored nothing worth a snapshot.
 pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> Result<SnapshotManifest> {
     let RunParts {
@@ -59,7 +60,9 @@ pub fn assemble_manifest(config: &Config, aws: &AwsContext, parts: RunParts) -> 
     bundles.sort_by(|a, b| a.key.cmp(&b.key));
     failed.sort_by(|a, b| a.arn.cmp(&b.arn));
     check_something_stored(planned, &bundles, &failed, [&identities, &account], &section_errors)?;
-    let status = if failed.is_empty() && section_errors.is_empty() {
+    crate::failures::mark_acknowledged(&mut failed, &config.backup.acknowledged);
+    // Acknowledged failures stay in the manifest but, being known, do not make it partial.
+    let status = if failed.iter().all(|f| f.acknowledged) && section_errors.is_empty() {
         SnapshotStatus::Complete
     } else {
         SnapshotStatus::Partial

@@ -243,6 +243,7 @@ fn fail_all(w: &Work, reason: FailReason, message: &str) -> Vec<FailedAsset> {
     w.assets
         .iter()
         .map(|a| FailedAsset {
+            acknowledged: false,
             arn: a.arn.clone(),
             asset_type: w.asset_type,
             name: a.name.clone(),
@@ -622,6 +623,7 @@ impl<'a> Exporter<'a> {
                     message: message.clone(),
                 });
                 FailedAsset {
+                    acknowledged: false,
                     arn: a.arn,
                     asset_type: w.asset_type,
                     name: a.name,

@@ -267,3 +267,54 @@ pub(crate) fn refuse_plain_key<'de, D: Deserializer<'de>>(_: D) -> Result<Option
          profile (AWS_PROFILE or `aws configure sso`), environment credentials, or an IAM role",
     ))
 }
+
+/// One entry of `backup.acknowledged`: a failure the operator knows about. An asset id
+/// (`dataset-0011`), `TYPE/ID` (`dataset/dataset-0011`), an asset ARN, or a failure reason code
+/// (`export_job_failed`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Acknowledgement(String);
+
+impl TryFrom<String> for Acknowledgement {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        let id_ok = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        let ok = if value.starts_with("arn:") {
+            value.split(':').count() == 6
+                && AssetType::from_arn(&value).is_some()
+                && crate::asset::id_from_arn(&value).is_some_and(id_ok)
+        } else if let Some((kind, id)) = value.split_once('/') {
+            AssetType::from_name(kind).is_some() && id_ok(id)
+        } else {
+            id_ok(&value)
+        };
+        if ok {
+            Ok(Acknowledgement(value))
+        } else {
+            let codes: Vec<&str> = crate::asset::FailReason::ALL.iter().map(|r| r.code()).collect();
+            Err(format!(
+                "`{value}` is not an asset id, TYPE/ID (e.g. dataset/sales-2024), QuickSight asset ARN \
+                 (arn:aws:quicksight:REGION:ACCOUNT:TYPE/ID) or failure reason ({})",
+                codes.join(", ")
+            ))
+        }
+    }
+}
+
+impl From<Acknowledgement> for String {
+    fn from(value: Acknowledgement) -> String {
+        value.0
+    }
+}
+
+impl Acknowledgement {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Acknowledgement {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}

@@ -52,6 +52,7 @@ impl FailedAsset {
             .assets
             .iter()
             .map(|a| FailedAsset {
+                acknowledged: false,
                 arn: a.arn.clone(),
                 asset_type: bundle.asset_type,
                 name: a.name.clone(),
@@ -319,6 +320,7 @@ mod tests {
                 message: "Data sources of type SALESFORCE cannot be exported with asset bundles.".into(),
             }],
             failed: vec![FailedAsset {
+                acknowledged: false,
                 arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x".into(),
                 asset_type: AssetType::Dashboard,
                 name: "X".into(),

@@ -223,6 +223,7 @@ mod tests {
             .into();
             let mut m = manifest(id, t);
             m.failed.push(crate::repository::manifest::FailedAsset {
+                acknowledged: false,
                 arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x".into(),
                 asset_type: AssetType::Dashboard,
                 name: "X".into(),

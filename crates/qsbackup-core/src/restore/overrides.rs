@@ -32,6 +32,44 @@ pub struct DroppedPermission {
     pub reason: String,
 }
 
+/// The permissions dropped for one principal: how many, and on which assets (the first few).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrincipalDrops {
+    pub principal: String,
+    pub reason: String,
+    /// Permissions dropped (one per asset).
+    pub permissions: usize,
+    /// The first assets that lose it; the full list is `permissions_dropped`.
+    pub examples: Vec<AssetKey>,
+}
+
+/// Assets named per principal in [`PrincipalDrops::examples`].
+pub const DROP_EXAMPLES: usize = 3;
+
+/// `dropped` per principal, the principals that lose the most first.
+pub fn drops_by_principal(dropped: &[DroppedPermission]) -> Vec<PrincipalDrops> {
+    let mut by: std::collections::BTreeMap<&str, PrincipalDrops> = std::collections::BTreeMap::new();
+    for d in dropped {
+        let e = by.entry(&d.principal).or_insert_with(|| PrincipalDrops {
+            principal: d.principal.clone(),
+            reason: d.reason.clone(),
+            permissions: 0,
+            examples: Vec::new(),
+        });
+        e.permissions += 1;
+        if e.examples.len() < DROP_EXAMPLES && !e.examples.contains(&d.asset) {
+            e.examples.push(d.asset.clone());
+        }
+    }
+    let mut out: Vec<PrincipalDrops> = by.into_values().collect();
+    out.sort_by(|a, b| {
+        b.permissions
+            .cmp(&a.permissions)
+            .then_with(|| a.principal.cmp(&b.principal))
+    });
+    out
+}
+
 /// Where members go and how names change.
 pub struct Context<'a> {
     pub source_account: &'a str,

@@ -4,8 +4,8 @@
 
 use super::identities::apply::{IdentityOutcome, ItemOutcome};
 use super::import::{AssetResult, Imported, JobReport};
-use super::overrides::DroppedPermission;
-use super::plan::{Decision, Refusal};
+use super::overrides::{drops_by_principal, DroppedPermission, PrincipalDrops};
+use super::plan::{Decision, PlannedAsset, Refusal};
 use super::{AssetKey, Endpoint, RestorePlan};
 use crate::asset::AssetType;
 use chrono::{DateTime, Utc};
@@ -15,6 +15,27 @@ use std::fmt::Write as _;
 
 /// Lines of a list shown before "... and N more".
 const SHOWN: usize = 20;
+
+/// Principals shown with their dropped permissions before "... and N more".
+const PRINCIPALS_SHOWN: usize = 10;
+
+/// How much of the long lists (assets to create or overwrite, principals that lose permissions)
+/// a text shows: the first few (`Short`), or all of them (`All`, with `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Listing {
+    #[default]
+    Short,
+    All,
+}
+
+impl Listing {
+    fn limit(self, short: usize) -> usize {
+        match self {
+            Listing::Short => short,
+            Listing::All => usize::MAX,
+        }
+    }
+}
 
 /// One asset of a restore.
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +80,8 @@ pub struct RestoreReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identities: Option<IdentityOutcome>,
     pub permissions_dropped: Vec<DroppedPermission>,
+    /// The same, counted per principal.
+    pub permissions_dropped_by_principal: Vec<PrincipalDrops>,
     pub warnings: Vec<String>,
     /// The restore was cancelled: no import job started after that, and the jobs then running
     /// were no longer waited for (their assets are not attempted here).
@@ -120,6 +143,7 @@ impl RestoreReport {
             refused: plan.refused.clone(),
             jobs: imported.jobs,
             identities,
+            permissions_dropped_by_principal: drops_by_principal(&imported.dropped),
             permissions_dropped: imported.dropped,
             warnings,
         }
@@ -150,24 +174,66 @@ fn names(list: &[&str]) -> String {
     text
 }
 
-/// Dropped permissions, one line per principal.
-fn dropped_by_principal(out: &mut String, dropped: &[DroppedPermission]) {
-    let mut by: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    for d in dropped {
-        by.entry((&d.principal, &d.reason))
-            .or_default()
-            .push(d.asset.to_string());
+/// `arn:aws:quicksight:REGION:ACCOUNT:user/default/x` as `user/default/x`: the account and region
+/// are the plan's, named once at its top.
+fn short_arn(arn: &str) -> &str {
+    if arn.starts_with("arn:") {
+        arn.splitn(6, ':').nth(5).unwrap_or(arn)
+    } else {
+        arn
     }
-    for ((principal, reason), assets) in by.iter().take(SHOWN) {
-        let assets: Vec<&str> = assets.iter().map(String::as_str).collect();
+}
+
+/// Dropped permissions: how many, then per principal a count and a few of the assets.
+fn dropped_lines(out: &mut String, dropped: &[PrincipalDrops], total: usize, listing: Listing) {
+    let limit = listing.limit(PRINCIPALS_SHOWN);
+    for d in dropped.iter().take(limit) {
+        let principal = short_arn(&d.principal);
+        let reason = d.reason.split(' ').map(short_arn).collect::<Vec<_>>().join(" ");
+        let reason = reason.strip_prefix(principal).map(str::trim_start).unwrap_or(&reason);
+        let examples: Vec<String> = d.examples.iter().map(|k| k.to_string()).collect();
+        let more = if d.permissions > examples.len() { ", ..." } else { "" };
         let _ = writeln!(
             out,
-            "    {principal} ({reason}), on {} assets: {}",
-            assets.len(),
-            names(&assets)
+            "    {principal}: {} {} ({}{more}); {reason}",
+            d.permissions,
+            if d.permissions == 1 { "asset" } else { "assets" },
+            examples.join(", ")
         );
     }
-    more(out, by.len());
+    if dropped.len() > limit {
+        let _ = writeln!(
+            out,
+            "    \u{2026} and {} more principals (-v lists them all; --json and --plan-out list every permission)",
+            dropped.len() - limit
+        );
+    } else if total > 0 && listing == Listing::Short {
+        let _ = writeln!(out, "    (--json and --plan-out list every permission)");
+    }
+}
+
+/// Assets of one decision, `TYPE/ID "NAME"` one per line, then "... and N more".
+fn asset_lines(out: &mut String, title: &str, assets: &[&PlannedAsset], listing: Listing) {
+    if assets.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title} ({}):", assets.len());
+    let limit = listing.limit(SHOWN);
+    for a in assets.iter().take(limit) {
+        let renamed = if a.target_id != a.key.id {
+            format!(" as {}/{}", a.key.asset_type, a.target_id)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {} \"{}\"{renamed}", a.key, a.name);
+    }
+    if assets.len() > limit {
+        let _ = writeln!(
+            out,
+            "  \u{2026} and {} more (-v lists them all; so do --plan-out and --json)",
+            assets.len() - limit
+        );
+    }
 }
 
 fn endpoint(e: &Endpoint) -> String {
@@ -186,7 +252,7 @@ fn refused_lines(out: &mut String, refused: &[Refusal]) {
 }
 
 /// The plan as `--dry-run` and the confirmation show it.
-pub fn plan_text(plan: &RestorePlan) -> String {
+pub fn plan_text(plan: &RestorePlan, listing: Listing) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Restore plan {}", plan.restore_id);
     let _ = writeln!(out, "  snapshot: {} ({})", plan.snapshot_id, endpoint(&plan.source));
@@ -232,6 +298,14 @@ pub fn plan_text(plan: &RestorePlan) -> String {
     let _ = writeln!(
         out,
         "  (keep: already in the target and only needed by a selected asset; left as it is)"
+    );
+    let of = |d: Decision| plan.assets.iter().filter(|a| a.decision == d).collect::<Vec<_>>();
+    asset_lines(&mut out, "To create", &of(Decision::Create), listing);
+    asset_lines(
+        &mut out,
+        "To overwrite (the target has them; --conflict update imports the snapshot's version over them)",
+        &of(Decision::Update),
+        listing,
     );
     if !plan.refused.is_empty() {
         let _ = writeln!(
@@ -310,10 +384,16 @@ pub fn plan_text(plan: &RestorePlan) -> String {
     }
     let _ = writeln!(
         out,
-        "  permissions dropped (QuickSight refuses principals the target lacks): {}",
-        o.permissions_dropped.len()
+        "  permissions dropped (QuickSight refuses principals the target lacks): {} for {} principals",
+        o.permissions_dropped.len(),
+        o.permissions_dropped_by_principal.len()
     );
-    dropped_by_principal(&mut out, &o.permissions_dropped);
+    dropped_lines(
+        &mut out,
+        &o.permissions_dropped_by_principal,
+        o.permissions_dropped.len(),
+        listing,
+    );
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for w in plan.warnings.iter().take(SHOWN) {
@@ -325,7 +405,7 @@ pub fn plan_text(plan: &RestorePlan) -> String {
 }
 
 /// The end-of-run report.
-pub fn report_text(r: &RestoreReport) -> String {
+pub fn report_text(r: &RestoreReport, listing: Listing) -> String {
     let mut out = String::new();
     let s = &r.summary;
     let secs = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
@@ -410,8 +490,26 @@ pub fn report_text(r: &RestoreReport) -> String {
         refused_lines(&mut out, &r.refused);
     }
     if !r.permissions_dropped.is_empty() {
-        let _ = writeln!(out, "\nPermissions dropped: {}", r.permissions_dropped.len());
-        dropped_by_principal(&mut out, &r.permissions_dropped);
+        let _ = writeln!(
+            out,
+            "\nPermissions dropped: {} for {} principals",
+            r.permissions_dropped.len(),
+            r.permissions_dropped_by_principal.len()
+        );
+        // The plan printed before the run named them already; -v repeats them here.
+        if listing == Listing::All {
+            dropped_lines(
+                &mut out,
+                &r.permissions_dropped_by_principal,
+                r.permissions_dropped.len(),
+                listing,
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    (the plan above names them; -v here too, --json lists every permission)"
+            );
+        }
     }
     for w in r.warnings.iter().take(SHOWN) {
         let _ = writeln!(out, "Warning: {w}");

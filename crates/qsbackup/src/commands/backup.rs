@@ -113,8 +113,10 @@ async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOpti
     let config = common::load_config(global)?;
     let manifest = run_with(global, args, &config, aws_options).await?;
     Ok(match manifest {
+        // Acknowledged failures (`backup.acknowledged`) are reported but do not make it partial.
         Some(m)
-            if !m.failed.is_empty() || m.status != qsbackup_core::repository::manifest::SnapshotStatus::Complete =>
+            if m.failed.iter().any(|f| !f.acknowledged)
+                || m.status != qsbackup_core::repository::manifest::SnapshotStatus::Complete =>
         {
             Outcome::partial()
         }
@@ -168,6 +170,7 @@ pub fn summary_json(m: &SnapshotManifest, repository: &str) -> serde_json::Value
         "bundle_bytes": m.bundle_bytes(),
         "skipped": m.skipped,
         "failed": m.failed,
+        "failure_causes": qsbackup_core::failures::group(&m.failed),
         "identities": m.identities,
         "identity_counts": m.identity_counts,
         "account": m.account,

@@ -42,8 +42,9 @@ pub struct DemoArgs {
     pub no_restore: bool,
 }
 
-/// Restores the whole snapshot into the empty second account, then counts
-/// there, through the QuickSight APIs, what the snapshot holds.
+/// Restores the whole snapshot into the empty second account with the overrides a real DR
+/// restore passes (`iam_account`: the IAM roles behind IAM users exist in the target under the
+/// same names), then counts there, through the QuickSight APIs, what the snapshot holds.
 async fn restore_into_second_account(
     global: &GlobalArgs,
     config: &qsbackup_core::config::Config,
@@ -69,10 +70,15 @@ async fn restore_into_second_account(
         plan_out: None,
         yes: true,
     };
-    let outcome = super::restore::run_with(global, &args, config, aws).await?;
+    let mapping = qsbackup_core::restore::mapping::Mapping {
+        iam_account: Some(DEMO_TARGET_ACCOUNT.into()),
+        ..Default::default()
+    };
+    let (outcome, report) = super::restore::run_quietly(global, &args, config, aws, mapping).await?;
     if let Some(e) = outcome.error {
         return Err(Outcome::failure(e.context("restoring the demo snapshot")));
     }
+    let summary = report.as_ref().map(restore_summary).unwrap_or_default();
     let mut section = config.aws.clone();
     section.account_id = qsbackup_core::config::AccountId::try_from(DEMO_TARGET_ACCOUNT.to_string())
         .map_err(|e| Outcome::failure(anyhow!(e)))?;
@@ -80,7 +86,54 @@ async fn restore_into_second_account(
         .await
         .map_err(Outcome::from_core)?;
     let counts = round_trip_counts(&target, manifest).await.map_err(Outcome::failure)?;
-    Ok(counts)
+    Ok(format!(
+        "{summary}\n  The target now lists (restored/stored): {counts}."
+    ))
+}
+
+/// A few lines on what the round trip restored, instead of the full plan and report.
+fn restore_summary(r: &qsbackup_core::restore::RestoreReport) -> String {
+    use std::collections::BTreeMap;
+    let s = &r.summary;
+    let mut out = format!(
+        "  Assets: {} restored in {} import jobs, {} failed, {} not attempted.",
+        s.restored,
+        r.jobs.len(),
+        s.failed,
+        s.not_attempted
+    );
+    if let Some(ids) = &r.identities {
+        let mut created: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+        for i in &ids.items {
+            match &i.outcome {
+                qsbackup_core::restore::identities::apply::ItemOutcome::Created => {
+                    *created.entry(i.kind).or_default() += 1
+                }
+                qsbackup_core::restore::identities::apply::ItemOutcome::Skipped(why) if i.kind == "user" => {
+                    let why = why.split(':').next().unwrap_or(why).to_string();
+                    *skipped.entry(why).or_default() += 1
+                }
+                _ => {}
+            }
+        }
+        let created: Vec<String> = created.iter().map(|(k, n)| format!("{n} {k}s")).collect();
+        out.push_str(&format!(
+            "\n  Identities created: {} (IAM users too: the overrides map their roles with iam_account).",
+            created.join(", ")
+        ));
+        for (why, n) in &skipped {
+            out.push_str(&format!("\n  Users not restored: {n}, {why}."));
+        }
+    }
+    if !r.permissions_dropped.is_empty() {
+        out.push_str(&format!(
+            "\n  Permissions dropped: {}, for principals the target lacks ({} of them).",
+            r.permissions_dropped.len(),
+            r.permissions_dropped_by_principal.len()
+        ));
+    }
+    out
 }
 
 /// "dashboard 320/320, dataset ..." for what the snapshot stored and the target now lists.
@@ -255,8 +308,8 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
         }
         if let Some(counts) = &restored {
             println!(
-                "\nRound trip: the snapshot was restored into the empty emulated account {DEMO_TARGET_ACCOUNT}, \
-                 which now lists (restored/stored): {counts}."
+                "\nRound trip: the snapshot was restored into the empty emulated account {DEMO_TARGET_ACCOUNT} \
+                 (`qsbackup restore` prints the full plan and report).\n{counts}"
             );
         }
         let c = config_file.display();

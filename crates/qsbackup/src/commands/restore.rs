@@ -16,7 +16,7 @@ use qsbackup_core::events::{Event, ProgressSink};
 use qsbackup_core::identities::IdentityError;
 use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock, SharedLock};
 use qsbackup_core::restore::mapping::Mapping;
-use qsbackup_core::restore::report::{plan_text, report_text};
+use qsbackup_core::restore::report::{plan_text, report_text, Listing};
 use qsbackup_core::restore::{
     self, AssetKey, ConflictPolicy, FailureAction, RestoreError, RestoreOptions, RestorePlan, SelectionSpec,
 };
@@ -220,6 +220,15 @@ fn target_section(args: &RestoreArgs, config: &Config) -> Result<AwsSection, Out
     Ok(section)
 }
 
+/// `-v` lists every asset to create or overwrite and every principal that loses permissions.
+fn listing(global: &GlobalArgs) -> Listing {
+    if global.verbose > 0 {
+        Listing::All
+    } else {
+        Listing::Short
+    }
+}
+
 fn restore_error(e: RestoreError) -> Outcome {
     if e.is_usage() {
         return Outcome::usage(e.into());
@@ -299,18 +308,43 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
     run_with(global, &args, &config, &AwsOptions::default()).await
 }
 
-/// The restore with explicit AWS overrides (the demo points it at its emulator).
+/// The restore with explicit AWS overrides.
 pub async fn run_with(
     global: &GlobalArgs,
     args: &RestoreArgs,
     config: &Config,
     aws_options: &AwsOptions,
 ) -> Result<Outcome, Outcome> {
-    check_prefix(args.prefix.as_deref().unwrap_or_default())?;
     let mapping = match &args.overrides {
         Some(path) => Mapping::load(path).map_err(restore_error)?,
         None => Mapping::default(),
     };
+    run_mapped(global, args, config, aws_options, mapping, true)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// The demo's round trip: the restore with `mapping` as its overrides, printing neither the
+/// plan nor the report (the demo sums the report up); `--yes` is implied by the caller's args.
+pub async fn run_quietly(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    config: &Config,
+    aws_options: &AwsOptions,
+    mapping: Mapping,
+) -> Result<(Outcome, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
+    run_mapped(global, args, config, aws_options, mapping, false).await
+}
+
+async fn run_mapped(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    config: &Config,
+    aws_options: &AwsOptions,
+    mapping: Mapping,
+    show: bool,
+) -> Result<(Outcome, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
+    check_prefix(args.prefix.as_deref().unwrap_or_default())?;
     let target_section = target_section(args, config)?;
     let source = common::connect(config, aws_options).await?;
     let repository = common::open_repository(config, Some(&source)).await?;
@@ -326,7 +360,7 @@ pub async fn run_with(
                 .map_err(|e| Outcome::from_core(e.into()))?,
         )
     };
-    let result = plan_and_run(global, args, config, mapping, &repository, lock.as_ref(), &target).await;
+    let result = plan_and_run(global, args, config, mapping, &repository, lock.as_ref(), &target, show).await;
     if let Some(lock) = lock {
         if let Err(e) = lock.release().await {
             tracing::warn!("releasing the repository lock: {e}");
@@ -335,6 +369,7 @@ pub async fn run_with(
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn plan_and_run(
     global: &GlobalArgs,
     args: &RestoreArgs,
@@ -343,7 +378,8 @@ async fn plan_and_run(
     repository: &qsbackup_core::repository::Repository,
     lock: Option<&SharedLock>,
     target: &AwsContext,
-) -> Result<Outcome, Outcome> {
+    show: bool,
+) -> Result<(Outcome, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
     let manifest = qsbackup_core::repository::snapshots::load(repository, &args.snapshot)
         .await
         .map_err(|e| match e {
@@ -373,14 +409,14 @@ async fn plan_and_run(
                 &serde_json::json!({"dry_run": true, "snapshot_id": plan.snapshot_id, "plan": plan}),
             )?;
         } else {
-            print!("{}", printable_lines(&plan_text(&plan)));
+            print!("{}", printable_lines(&plan_text(&plan, listing(global))));
         }
-        return Ok(refusals(&plan).unwrap_or_else(Outcome::success));
+        return Ok((refusals(&plan).unwrap_or_else(Outcome::success), None));
     }
-    if global.json {
-        eprint!("{}", printable_lines(&plan_text(&plan)));
-    } else {
-        print!("{}", printable_lines(&plan_text(&plan)));
+    if show && global.json {
+        eprint!("{}", printable_lines(&plan_text(&plan, listing(global))));
+    } else if show {
+        print!("{}", printable_lines(&plan_text(&plan, listing(global))));
     }
     if !args.yes && !confirm(&plan).await? {
         return Err(Outcome::failure(anyhow!("restore cancelled; nothing was changed")));
@@ -391,10 +427,10 @@ async fn plan_and_run(
     let report = Box::pin(restore::run_restore(lock, &plan, target, &options, &sink))
         .await
         .map_err(restore_error)?;
-    if global.json {
+    if show && global.json {
         super::json::emit("restore", &report)?;
-    } else {
-        print!("\n{}", printable_lines(&report_text(&report)));
+    } else if show {
+        print!("\n{}", printable_lines(&report_text(&report, listing(global))));
     }
     if report.interrupted {
         let s = &report.summary;
@@ -403,11 +439,12 @@ async fn plan_and_run(
             s.restored, s.not_attempted
         )));
     }
-    Ok(if report.succeeded() {
+    let outcome = if report.succeeded() {
         Outcome::success()
     } else {
         refusals(&plan).unwrap_or_else(Outcome::partial)
-    })
+    };
+    Ok((outcome, Some(report)))
 }
 
 /// Exit 2 naming the assets the snapshot's copy of which cannot be restored, if there are any.

@@ -91,7 +91,7 @@ pub(crate) fn isolate(
                 named
                     .iter()
                     .find(|(arn, _)| closure.contains(arn))
-                    .map(|(arn, message)| format!("It depends on {arn}: {message}"))
+                    .map(|(arn, message)| format!("{}{arn}: {message}", crate::asset::DEPENDS_ON))
             }
             None => None,
         };

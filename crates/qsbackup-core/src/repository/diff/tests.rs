@@ -167,6 +167,7 @@ async fn a_diff_shows_real_changes_and_nothing_else() {
         .await,
     );
     b.failed.push(FailedAsset {
+        acknowledged: false,
         arn: "arn:aws:quicksight:us-east-1:123456789012:dashboard/x9".into(),
         asset_type: AssetType::Dashboard,
         name: "Flaky".into(),

@@ -118,19 +118,7 @@ pub fn report_text(m: &SnapshotManifest, repository: &str) -> String {
         }
     }
     if !m.failed.is_empty() {
-        let _ = writeln!(out, "\nFailed:");
-        for f in &m.failed {
-            let reason = serde_json::to_value(f.reason).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} {} [{}] {}",
-                f.asset_type,
-                printable(&f.name),
-                reason.as_str().unwrap_or(""),
-                printable(&f.arn)
-            );
-            let _ = writeln!(out, "      {}", printable(&f.message));
-        }
+        failed_text(&mut out, m);
     }
     for note in &m.notes {
         let _ = writeln!(out, "Note: {}", printable(note));
@@ -147,6 +135,69 @@ pub fn scope_text(m: &SnapshotManifest) -> String {
             None => "full".to_string(),
             Some(what) => format!("partial scope ({what})"),
         },
+    }
+}
+
+/// Dependents named per root cause before "and N more".
+const DEPENDENTS_SHOWN: usize = 5;
+
+/// The failures, one line per root cause with the assets that fail because of it.
+fn failed_text(out: &mut String, m: &SnapshotManifest) {
+    let groups = crate::failures::group(&m.failed);
+    let acknowledged = m.failed.iter().filter(|f| f.acknowledged).count();
+    let _ = write!(
+        out,
+        "\nFailed: {} {} from {} {}",
+        m.failed.len(),
+        if m.failed.len() == 1 { "asset" } else { "assets" },
+        groups.len(),
+        if groups.len() == 1 { "cause" } else { "causes" }
+    );
+    if acknowledged > 0 {
+        let _ = write!(
+            out,
+            " ({acknowledged} acknowledged in backup.acknowledged: reported, not counted as a failure)"
+        );
+    }
+    let _ = writeln!(out);
+    for g in &groups {
+        let name = g
+            .name
+            .as_deref()
+            .map(|n| format!(" \"{}\"", printable(n)))
+            .unwrap_or_default();
+        let reason = g.reason.map(|r| format!(" [{}]", r.code())).unwrap_or_default();
+        let ack = if g.acknowledged { " (acknowledged)" } else { "" };
+        let _ = write!(
+            out,
+            "  {}{name} cannot be exported{reason}{ack}: {}",
+            g.key(),
+            printable(&g.message)
+        );
+        if !g.dependents.is_empty() {
+            let n = g.dependents.len();
+            let shown: Vec<String> = g
+                .dependents
+                .iter()
+                .take(DEPENDENTS_SHOWN)
+                .map(|d| {
+                    let id = crate::asset::id_from_arn(&d.arn).unwrap_or(&d.arn);
+                    format!("{}/{} \"{}\"", d.asset_type, printable(id), printable(&d.name))
+                })
+                .collect();
+            let more = if n > DEPENDENTS_SHOWN {
+                format!(" and {} more", n - DEPENDENTS_SHOWN)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                out,
+                " \u{2014} {n} {} on it: {}{more}",
+                if n == 1 { "asset depends" } else { "assets depend" },
+                shown.join(", ")
+            );
+        }
+        let _ = writeln!(out);
     }
 }
 

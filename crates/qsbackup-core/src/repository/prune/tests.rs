@@ -338,6 +338,7 @@ fn with_assets(id: &str, day: &str, stored: &[&str], failed: &[&str]) -> Snapsho
     m.failed = failed
         .iter()
         .map(|k| crate::repository::manifest::FailedAsset {
+            acknowledged: false,
             arn: arn(k),
             asset_type: AssetType::Dashboard,
             name: k.to_string(),
