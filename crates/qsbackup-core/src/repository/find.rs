@@ -311,6 +311,7 @@ mod tests {
                     name: "Sales".into(),
                     reason: crate::repository::manifest::FailReason::ExportJobFailed,
                     message: "broken".into(),
+                    acknowledged: false,
                 });
             }
             m.commit(&repo).await.unwrap();

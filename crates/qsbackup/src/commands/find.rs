@@ -52,12 +52,15 @@ async fn run_inner(global: &GlobalArgs, args: &FindArgs) -> Result<Outcome, Outc
             .iter()
             .map(|(key, error)| json!({"key": key, "error": error}))
             .collect();
-        super::json::emit("find", &json!({
-            "repository": repository.location(),
-            "snapshots_searched": found.snapshots_searched,
-            "found": found.sightings,
-            "unreadable": unreadable,
-        }))?;
+        super::json::emit(
+            "find",
+            &json!({
+                "repository": repository.location(),
+                "snapshots_searched": found.snapshots_searched,
+                "found": found.sightings,
+                "unreadable": unreadable,
+            }),
+        )?;
     } else {
         repo::out(&render(&found));
     }
