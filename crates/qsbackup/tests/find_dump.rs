@@ -47,7 +47,7 @@ fn member_of(zip_path: &std::path::Path, member: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_names_the_snapshot_that_still_holds_a_deleted_dashboard_and_dump_prints_it() {
     let env = setup(0, 25).await;
-    let first = env.backup().await["snapshot"].as_str().expect("id").to_string();
+    let first = env.backup().await["snapshot_id"].as_str().expect("id").to_string();
     let manifest = env.manifest(&first);
     let (dashboard, name, bundle, path) = stored_dashboard(&manifest);
     let asset = format!("dashboard/{dashboard}");
@@ -57,7 +57,7 @@ async fn find_names_the_snapshot_that_still_holds_a_deleted_dashboard_and_dump_p
         None,
     )
     .await;
-    let second = env.backup().await["snapshot"].as_str().expect("id").to_string();
+    let second = env.backup().await["snapshot_id"].as_str().expect("id").to_string();
     assert_ne!(first, second);
 
     // find: only the first snapshot stores it.

@@ -30,7 +30,7 @@ async fn backup_with_sts(env: &Env, sts: &str) -> (Output, serde_json::Value) {
         stderr(&out)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    let id = doc["snapshot"].as_str().expect("snapshot id").to_string();
+    let id = doc["snapshot_id"].as_str().expect("snapshot id").to_string();
     (out, env.manifest(&id))
 }
 
