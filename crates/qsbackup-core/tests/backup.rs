@@ -395,7 +395,7 @@ async fn bundle_events_add_up_to_the_snapshot() {
                 slots += 1;
                 peak = peak.max(slots);
             }
-            Event::BundleExported { job_id, .. } => slots -= i64::from(holding.remove(job_id)),
+            Event::BundleExported { job_id, .. } if holding.remove(job_id) => slots -= 1,
             Event::BundleStored { job_id, .. } => end(job_id, "stored", &mut holding),
             Event::BundleFailed { job_id, .. } => end(job_id, "failed", &mut holding),
             Event::BundleSplit { job_id, .. } => {
