@@ -73,7 +73,10 @@ async fn a_two_type_backup_records_its_scope_and_caller_and_says_partial_scope()
         "{line}"
     );
     assert!(!line.contains("bytes"), "{line}");
-    assert!(report.contains("partial scope (no dataset, analysis, dashboard"), "{report}");
+    assert!(
+        report.contains("partial scope (no dataset, analysis, dashboard"),
+        "{report}"
+    );
     assert!(report.contains("arn:aws:sts::123456789012:user/moto"), "{report}");
 
     let list = env.run(&["snapshots"]).await;
@@ -93,7 +96,10 @@ async fn a_two_type_backup_records_its_scope_and_caller_and_says_partial_scope()
     let show = env.run(&["show", &id]).await;
     assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
     let text = stdout(&show);
-    assert!(text.contains("Scope      partial scope (no dataset, analysis"), "{text}");
+    assert!(
+        text.contains("Scope      partial scope (no dataset, analysis"),
+        "{text}"
+    );
     assert!(
         text.contains("Caller     arn:aws:sts::123456789012:user/moto"),
         "{text}"
