@@ -179,6 +179,8 @@ fn help_separates_global_options_and_ends_with_examples() {
         .lines()
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A command's line; its description may wrap onto deeper-indented lines.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_string)
