@@ -62,8 +62,16 @@ async fn a_two_type_backup_records_its_scope_and_caller_and_says_partial_scope()
     let users: u64 = counts.iter().map(|c| c["users"].as_u64().expect("users")).sum();
     assert!(users > 0, "{manifest}");
 
-    // The report (wherever it is printed) counts identities and names the caller.
-    let report = format!("{}{}", stdout(&out), stderr(&out));
+    // The text report (on stdout, without --json) of the same account counts identities and
+    // names the caller.
+    assert!(!stdout(&out).contains("Identities:"), "--json prints the document only");
+    let text_run = env
+        .command(&["backup"])
+        .env("AWS_ENDPOINT_URL_STS", moto())
+        .output()
+        .await
+        .expect("run qsbackup");
+    let report = stdout(&text_run);
     let line = report
         .lines()
         .find(|l| l.starts_with("Identities:"))

@@ -8,6 +8,7 @@ use super::overrides::{drops_by_principal, DroppedPermission, PrincipalDrops};
 use super::plan::{Decision, PlannedAsset, Refusal};
 use super::{AssetKey, Endpoint, RestorePlan};
 use crate::asset::AssetType;
+use crate::text::printable;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -195,10 +196,12 @@ fn dropped_lines(out: &mut String, dropped: &[PrincipalDrops], total: usize, lis
         let more = if d.permissions > examples.len() { ", ..." } else { "" };
         let _ = writeln!(
             out,
-            "    {principal}: {} {} ({}{more}); {reason}",
+            "    {}: {} {} ({}{more}); {}",
+            printable(principal),
             d.permissions,
             if d.permissions == 1 { "asset" } else { "assets" },
-            examples.join(", ")
+            examples.join(", "),
+            printable(reason)
         );
     }
     if dropped.len() > limit {
@@ -225,7 +228,7 @@ fn asset_lines(out: &mut String, title: &str, assets: &[&PlannedAsset], listing:
         } else {
             String::new()
         };
-        let _ = writeln!(out, "  {} \"{}\"{renamed}", a.key, a.name);
+        let _ = writeln!(out, "  {} \"{}\"{renamed}", a.key, printable(&a.name));
     }
     if assets.len() > limit {
         let _ = writeln!(
@@ -445,11 +448,18 @@ pub fn report_text(r: &RestoreReport, listing: Listing) -> String {
         let mut failed = Vec::new();
         for i in &ids.items {
             match &i.outcome {
-                ItemOutcome::Failed(m) => failed.push(format!("failed {} {}/{}: {m}", i.kind, i.namespace, i.name)),
-                ItemOutcome::Skipped(m) => skipped
-                    .entry((i.kind, m.as_str()))
-                    .or_default()
-                    .push(format!("{}/{}", i.namespace, i.name)),
+                ItemOutcome::Failed(m) => failed.push(format!(
+                    "failed {} {}/{}: {}",
+                    i.kind,
+                    printable(&i.namespace),
+                    printable(&i.name),
+                    printable(m)
+                )),
+                ItemOutcome::Skipped(m) => skipped.entry((i.kind, m.as_str())).or_default().push(format!(
+                    "{}/{}",
+                    printable(&i.namespace),
+                    printable(&i.name)
+                )),
                 _ => {}
             }
         }
@@ -481,7 +491,13 @@ pub fn report_text(r: &RestoreReport, listing: Listing) -> String {
                 Some(AssetResult::NotAttempted(m)) => ("not attempted", m.as_str()),
                 _ => ("", ""),
             };
-            let _ = writeln!(out, "  {} \"{}\" {what}: {message}", a.asset, a.name);
+            let _ = writeln!(
+                out,
+                "  {} \"{}\" {what}: {}",
+                a.asset,
+                printable(&a.name),
+                printable(message)
+            );
         }
         more(&mut out, failed.len());
     }

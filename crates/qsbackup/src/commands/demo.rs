@@ -50,7 +50,7 @@ async fn restore_into_second_account(
     config: &qsbackup_core::config::Config,
     aws: &AwsOptions,
     manifest: &qsbackup_core::repository::manifest::SnapshotManifest,
-) -> Result<String, Outcome> {
+) -> Result<(String, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
     let args = super::restore::RestoreArgs {
         choice: Default::default(),
         snapshot: manifest.id.clone(),
@@ -86,8 +86,9 @@ async fn restore_into_second_account(
         .await
         .map_err(Outcome::from_core)?;
     let counts = round_trip_counts(&target, manifest).await.map_err(Outcome::failure)?;
-    Ok(format!(
-        "{summary}\n  The target now lists (restored/stored): {counts}."
+    Ok((
+        format!("{summary}\n  The target now lists (restored/stored): {counts}."),
+        report,
     ))
 }
 
@@ -293,8 +294,8 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
                 "repository": args.dir,
                 "config": config_file,
                 "backup": documents.remove("backup"),
-                "restore": documents.remove("restore"),
-                "round_trip": restored,
+                "restore": restored.as_ref().and_then(|(_, report)| report.as_ref()),
+                "round_trip": restored.as_ref().map(|(summary, _)| summary),
             }),
         )?;
     } else {
@@ -306,7 +307,7 @@ async fn run_inner(global: &GlobalArgs, args: &DemoArgs) -> Result<Outcome, Outc
                 manifest.failed.len()
             );
         }
-        if let Some(counts) = &restored {
+        if let Some((counts, _)) = &restored {
             println!(
                 "\nRound trip: the snapshot was restored into the empty emulated account {DEMO_TARGET_ACCOUNT} \
                  (`qsbackup restore` prints the full plan and report).\n{counts}"
