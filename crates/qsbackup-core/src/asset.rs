@@ -176,9 +176,14 @@ impl FailedAsset {
     /// The ARN of the asset whose failure this one inherits (its message is
     /// `It depends on ARN: ...`), if any.
     pub fn root_cause(&self) -> Option<&str> {
-        let (arn, _) = self.message.strip_prefix(DEPENDS_ON)?.split_once(": ")?;
-        arn.starts_with("arn:").then_some(arn)
+        root_cause(&self.message)
     }
+}
+
+/// The ARN a failure message says the asset depends on (`It depends on ARN: ...`), if any.
+pub fn root_cause(message: &str) -> Option<&str> {
+    let (arn, _) = message.strip_prefix(DEPENDS_ON)?.split_once(": ")?;
+    arn.starts_with("arn:").then_some(arn)
 }
 
 #[cfg(test)]

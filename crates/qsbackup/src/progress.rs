@@ -235,7 +235,11 @@ impl ProgressSink for LogLines {
             } => {
                 tracing::warn!("bundle {job_id} ({asset_type:?}, {assets} assets) failed: {message}")
             }
-            Event::AssetFailed { arn, message, .. } => tracing::warn!("asset {arn} failed: {message}"),
+            // The root's own line carries QuickSight's message; its dependents name it only.
+            Event::AssetFailed { arn, message, .. } => match qsbackup_core::asset::root_cause(message) {
+                Some(root) => tracing::warn!("asset {arn} failed: it depends on {root}, which failed (see its line)"),
+                None => tracing::warn!("asset {arn} failed: {message}"),
+            },
             Event::SectionFailed { name, message } => tracing::warn!("{name} backup failed: {message}"),
             _ if self.quiet => {}
             Event::AssetsListed { asset_type, count } => tracing::info!("listed {count} {asset_type:?} assets"),
@@ -244,7 +248,10 @@ impl ProgressSink for LogLines {
             Event::BundleSplit {
                 job_id, into, message, ..
             } => {
-                tracing::info!("bundle {job_id} split into {into} to isolate failing assets: {message}")
+                // The refused assets each get a WARN line with QuickSight's message; repeating it
+                // per split would name one root cause once per bundle that held a dependent.
+                tracing::info!("bundle {job_id} split into {into} to isolate the assets QuickSight refused");
+                tracing::debug!("bundle {job_id}: {message}");
             }
             Event::BundleStored {
                 job_id,

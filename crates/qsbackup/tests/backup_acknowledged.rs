@@ -77,6 +77,19 @@ async fn failures_are_grouped_by_cause_and_acknowledged_ones_do_not_make_the_run
         .unwrap_or_default()
         .to_string();
 
+    // The log gives QuickSight's message once, on the root's line; its dependents name the root.
+    let log = stderr(&out);
+    let logged: Vec<&str> = log.lines().filter(|l| l.contains("machine learning")).collect();
+    assert_eq!(logged.len(), 1, "the root cause's message logged once:\n{log}");
+    assert!(
+        log.lines()
+            .filter(|l| l.contains(" WARN ")
+                && l.contains(&format!("depends on {}", ml["arn"].as_str().unwrap_or_default())))
+            .count()
+            >= 2,
+        "its dependents' lines name it:\n{log}"
+    );
+
     // The report names the cause once, with the assets that depend on it.
     let lines = report(&out);
     let cause: Vec<&String> = lines.iter().filter(|l| l.contains("machine learning")).collect();
