@@ -177,7 +177,16 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Files under `dir` (recursively), as repository keys relative to `root`.
+/// object_store writes a local object as `NAME#N` and renames it into place when complete.
+fn is_staging_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once('#'))
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Files under `dir` (recursively), as repository keys relative to `root`. Staging files of writes
+/// cut short are not keys.
 pub fn keys_under(root: &Path, dir: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.join(dir)];
@@ -187,6 +196,10 @@ pub fn keys_under(root: &Path, dir: &str) -> Vec<String> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
+            } else if is_staging_file(&p) {
+                // A write cut short by SIGKILL: not an object, and the repository's own
+                // listing (object_store's) skips it too.
+                continue;
             } else if let Ok(rel) = p.strip_prefix(root) {
                 out.push(rel.to_string_lossy().replace('\\', "/"));
             }
