@@ -75,6 +75,50 @@ impl fmt::Display for AssetType {
     }
 }
 
+/// One asset by type and id, as a user writes it (`dashboard/sales-1`) and as restore and
+/// `find`/`dump` name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AssetKey {
+    pub asset_type: AssetType,
+    pub id: String,
+}
+
+impl AssetKey {
+    pub fn new(asset_type: AssetType, id: &str) -> AssetKey {
+        AssetKey {
+            asset_type,
+            id: id.to_string(),
+        }
+    }
+
+    /// Parses `TYPE/ID` (`dashboard/sales-1`; `data_source` and the like are accepted too).
+    pub fn parse(s: &str) -> std::result::Result<AssetKey, String> {
+        let (t, id) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not TYPE/ID, e.g. dashboard/3f2a-..."))?;
+        let asset_type: AssetType = serde_json::from_value(serde_json::Value::String(t.to_string())).map_err(|_| {
+            let names: Vec<&str> = AssetType::ALL.iter().map(|t| t.as_str()).collect();
+            format!("`{t}` is not an asset type; one of {}", names.join(", "))
+        })?;
+        if id.is_empty() {
+            return Err(format!("`{s}` has no id after the /"));
+        }
+        Ok(AssetKey::new(asset_type, id))
+    }
+}
+
+impl fmt::Display for AssetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.asset_type, self.id)
+    }
+}
+
+impl Serialize for AssetKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// The id part of an asset ARN (`...:dataset/<id>` gives `<id>`).
 pub fn id_from_arn(arn: &str) -> Option<&str> {
     let resource = arn.rsplit(':').next()?;

@@ -260,6 +260,12 @@ impl Error {
         )
     }
 
+    /// True when what the user asked for is wrong: a config problem, or a snapshot reference
+    /// (id, prefix, `latest`) that names no snapshot (exit code 3 in the CLI, for every command).
+    pub fn is_usage(&self) -> bool {
+        self.is_config() || matches!(self, Error::SnapshotRef { .. })
+    }
+
     /// True when no AWS credentials were found (exit code 3 in the CLI, like a config problem).
     pub fn is_no_credentials(&self) -> bool {
         matches!(self, Error::NoCredentials)

@@ -278,12 +278,8 @@ pub async fn plan_restore(
     let target_id = |k: &AssetKey| format!("{}{}", options.prefix, k.id);
     let (selected, refused) = match plan::select_usable(&plan.state.members, &options.selection) {
         Err(RestoreError::NoSuchAsset { asset, .. }) => {
-            let wanted = crate::repository::find::AssetRef {
-                asset_type: asset.asset_type,
-                id: asset.id.clone(),
-            };
             // Naming another snapshot is a courtesy: a repository that cannot say just names none.
-            let held_by = crate::repository::find::newest_holding(repository, &wanted)
+            let held_by = crate::repository::find::newest_holding(repository, &asset)
                 .await
                 .unwrap_or_default();
             return Err(RestoreError::NoSuchAsset { asset, held_by });

@@ -70,7 +70,7 @@ impl Outcome {
                  and {running_jobs} started export jobs this run kept"
             ));
         }
-        let code = if error.is_config() || error.is_no_credentials() {
+        let code = if error.is_usage() || error.is_no_credentials() {
             USAGE
         } else if error.is_lock_held() {
             LOCKED

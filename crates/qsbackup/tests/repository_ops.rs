@@ -348,3 +348,30 @@ async fn the_dynamodb_lease_of_the_account_keeps_a_second_team_out() {
     env.backup().await;
     assert_eq!(env.snapshot_ids().await.len(), 1);
 }
+
+/// A snapshot reference that names no snapshot is the user's mistake, whichever command takes
+/// it: exit 3 with the reference named, never a failure (exit 1) that reads like a broken
+/// repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_reference_that_names_nothing_is_a_usage_error_in_every_command() {
+    let env = setup(0, 10).await;
+    let id = env.backup().await["snapshot_id"]
+        .as_str()
+        .expect("snapshot id")
+        .to_string();
+    let bad = "29991231T000000Z-ffffff";
+    let commands: [&[&str]; 6] = [
+        &["show", bad],
+        &["verify", bad],
+        &["diff", bad, &id],
+        &["dump", bad, "dashboard/x"],
+        &["restore", bad, "--dry-run"],
+        &["cost", "--snapshot", bad],
+    ];
+    for args in commands {
+        let out = env.run(args).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(bad), "{args:?} names the reference: {err}");
+    }
+}

@@ -3,7 +3,7 @@
 //! failed, skipped), and an asset's JSON member or its whole bundle, checked against the
 //! manifest's sizes and checksums and bounded by [`crate::limits`].
 
-use crate::asset::{id_from_arn, AssetType};
+use crate::asset::{id_from_arn, AssetKey, AssetType};
 use crate::error::{Error, Result};
 use crate::repository::bundle_file::{self, FetchedObject};
 use crate::repository::manifest::{BundleMember, BundleRecord, SnapshotManifest, SnapshotStatus};
@@ -11,50 +11,17 @@ use crate::repository::snapshots::load_all;
 use crate::repository::Repository;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::fmt;
 
-/// One asset by type and id, as a user writes it: `dashboard/sales-1`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct AssetRef {
-    pub asset_type: AssetType,
-    pub id: String,
-}
-
-impl AssetRef {
-    /// Parses `TYPE/ID` (`dataset/d1`; `data_set` and the other spellings of a type too).
-    pub fn parse(s: &str) -> std::result::Result<AssetRef, String> {
-        let (t, id) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not TYPE/ID, e.g. dashboard/3f2a-..."))?;
-        let asset_type: AssetType = serde_json::from_value(serde_json::Value::String(t.to_string())).map_err(|_| {
-            let names: Vec<&str> = AssetType::ALL.iter().map(|t| t.as_str()).collect();
-            format!("`{t}` is not an asset type; one of {}", names.join(", "))
-        })?;
-        if id.is_empty() {
-            return Err(format!("`{s}` has no id after the /"));
-        }
-        Ok(AssetRef {
-            asset_type,
-            id: id.to_string(),
-        })
-    }
-
-    fn is_member(&self, m: &BundleMember) -> bool {
-        m.id == self.id && m.member_type == self.asset_type.as_str()
-    }
-}
-
-impl fmt::Display for AssetRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.asset_type.as_str(), self.id)
-    }
+/// True when `m` is `asset`'s own member of a bundle.
+fn is_member(asset: &AssetKey, m: &BundleMember) -> bool {
+    m.id == asset.id && m.member_type == asset.asset_type.as_str()
 }
 
 /// What `find` looks for.
 #[derive(Debug, Clone)]
 pub enum AssetQuery {
     /// One asset by type and id.
-    Asset(AssetRef),
+    Asset(AssetKey),
     /// Every asset whose name matches a glob (`*` and `?`, case-insensitive).
     Name(String),
 }
@@ -202,7 +169,7 @@ pub async fn find(repo: &Repository, query: &AssetQuery) -> Result<FindResult> {
 }
 
 /// The newest snapshot that stores `asset`, if any (unreadable manifests are passed over).
-pub async fn newest_holding(repo: &Repository, asset: &AssetRef) -> Result<Option<String>> {
+pub async fn newest_holding(repo: &Repository, asset: &AssetKey) -> Result<Option<String>> {
     let found = find(repo, &AssetQuery::Asset(asset.clone())).await?;
     Ok(found
         .sightings
@@ -213,7 +180,7 @@ pub async fn newest_holding(repo: &Repository, asset: &AssetRef) -> Result<Optio
 
 /// [`Error::NoSuchAsset`] for `asset` in snapshot `snapshot`, naming the newest snapshot that
 /// stores it. Looking that up is a courtesy: if it fails, the error just does not name one.
-pub async fn no_such_asset(repo: &Repository, snapshot: &str, asset: &AssetRef) -> Error {
+pub async fn no_such_asset(repo: &Repository, snapshot: &str, asset: &AssetKey) -> Error {
     let held_by = newest_holding(repo, asset).await.unwrap_or_else(|e| {
         tracing::debug!("looking for {asset} in other snapshots: {e}");
         None
@@ -229,10 +196,10 @@ pub async fn no_such_asset(repo: &Repository, snapshot: &str, asset: &AssetRef) 
 pub async fn locate<'m>(
     repo: &Repository,
     m: &'m SnapshotManifest,
-    asset: &AssetRef,
+    asset: &AssetKey,
 ) -> Result<(&'m BundleRecord, &'m BundleMember)> {
     for b in &m.bundles {
-        if let Some(member) = b.members.iter().find(|x| asset.is_member(x)) {
+        if let Some(member) = b.members.iter().find(|x| is_member(asset, x)) {
             return Ok((b, member));
         }
     }
@@ -259,7 +226,7 @@ pub async fn fetch_bundle(repo: &Repository, b: &BundleRecord) -> Result<Fetched
 
 /// The exact bytes of `asset`'s JSON member in snapshot `m`, after checking its bundle and the
 /// member's SHA-256 against the manifest.
-pub async fn asset_member(repo: &Repository, m: &SnapshotManifest, asset: &AssetRef) -> Result<Vec<u8>> {
+pub async fn asset_member(repo: &Repository, m: &SnapshotManifest, asset: &AssetKey) -> Result<Vec<u8>> {
     let (b, member) = locate(repo, m, asset).await?;
     let fetched = fetch_bundle(repo, b).await?;
     let path = fetched.file.path().to_path_buf();
@@ -316,7 +283,7 @@ mod tests {
             }
             m.commit(&repo).await.unwrap();
         }
-        let d1 = AssetRef::parse("data_set/d1").unwrap();
+        let d1 = AssetKey::parse("data_set/d1").unwrap();
         let found = find(&repo, &AssetQuery::Asset(d1.clone())).await.unwrap();
         let states: Vec<_> = found
             .sightings

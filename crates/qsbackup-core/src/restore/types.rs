@@ -2,55 +2,11 @@
 //! ([`SelectionSpec`], [`ConflictPolicy`], [`FailureAction`]) and what can go wrong
 //! ([`RestoreError`]).
 
-use crate::asset::AssetType;
+pub use crate::asset::AssetKey;
 use crate::error::Error;
 use crate::identities::IdentityError;
-use serde::{Deserialize, Serialize, Serializer};
-use std::fmt;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// An asset of the snapshot: its type and its id in the source account.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AssetKey {
-    pub asset_type: AssetType,
-    pub id: String,
-}
-
-impl AssetKey {
-    pub fn new(asset_type: AssetType, id: &str) -> AssetKey {
-        AssetKey {
-            asset_type,
-            id: id.to_string(),
-        }
-    }
-
-    /// Parses `TYPE/ID` (`dashboard/sales-1`; `data_source` and the like are accepted too).
-    pub fn parse(s: &str) -> Result<AssetKey, String> {
-        let (t, id) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not TYPE/ID, e.g. dashboard/3f2a-..."))?;
-        let asset_type: AssetType = serde_json::from_value(serde_json::Value::String(t.to_string())).map_err(|_| {
-            let names: Vec<&str> = AssetType::ALL.iter().map(|t| t.as_str()).collect();
-            format!("`{t}` is not an asset type; one of {}", names.join(", "))
-        })?;
-        if id.is_empty() {
-            return Err(format!("`{s}` has no id after the /"));
-        }
-        Ok(AssetKey::new(asset_type, id))
-    }
-}
-
-impl fmt::Display for AssetKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.asset_type, self.id)
-    }
-}
-
-impl Serialize for AssetKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 /// Why a restore could not be planned or run.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +47,7 @@ impl RestoreError {
         matches!(
             self,
             RestoreError::Selection(_) | RestoreError::NoSuchAsset { .. } | RestoreError::Overrides { .. }
-        ) || matches!(self, RestoreError::Core(e) if e.is_config())
+        ) || matches!(self, RestoreError::Core(e) if e.is_usage())
     }
 }
 

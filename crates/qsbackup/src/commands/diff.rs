@@ -1,7 +1,6 @@
 //! `qsbackup diff A B`: what changed from snapshot A to snapshot B — assets added (+), removed
 //! (-) and changed (~) per type, users, groups and memberships, roles, account configuration.
 
-use anyhow::anyhow;
 use clap::Args;
 use qsbackup_core::repository::diff::{diff, AssetRef, SnapshotDiff};
 use qsbackup_core::repository::snapshots;
@@ -31,20 +30,14 @@ pub async fn run(global: &GlobalArgs, args: &DiffArgs) -> Outcome {
     }
 }
 
-fn reference_error(e: qsbackup_core::Error) -> Outcome {
-    if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-        Outcome::usage(anyhow!(e))
-    } else {
-        Outcome::from_core(e)
-    }
-}
-
 async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
     let a = snapshots::load(&repository, &args.from)
         .await
-        .map_err(reference_error)?;
-    let b = snapshots::load(&repository, &args.to).await.map_err(reference_error)?;
+        .map_err(Outcome::from_core)?;
+    let b = snapshots::load(&repository, &args.to)
+        .await
+        .map_err(Outcome::from_core)?;
     let d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
     if global.json {
         super::json::emit("diff", &d)?;

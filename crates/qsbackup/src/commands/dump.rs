@@ -4,7 +4,8 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use qsbackup_core::repository::find::{self, AssetRef};
+use qsbackup_core::asset::AssetKey;
+use qsbackup_core::repository::find;
 use qsbackup_core::repository::snapshots;
 use std::io::{IsTerminal, Write};
 
@@ -46,7 +47,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Outcome> {
 }
 
 async fn run_inner(global: &GlobalArgs, args: &DumpArgs) -> Result<Outcome, Outcome> {
-    let asset = AssetRef::parse(&args.asset).map_err(|e| Outcome::usage(anyhow!(e)))?;
+    let asset = AssetKey::parse(&args.asset).map_err(|e| Outcome::usage(anyhow!(e)))?;
     // Checked before any read: a zip on a terminal is noise and can drive it.
     if args.zip && std::io::stdout().is_terminal() {
         return Err(Outcome::usage(anyhow!(
@@ -56,13 +57,9 @@ async fn run_inner(global: &GlobalArgs, args: &DumpArgs) -> Result<Outcome, Outc
         )));
     }
     let repository = repo::open(global, &args.repo).await?;
-    let m = snapshots::load(&repository, &args.snapshot).await.map_err(|e| {
-        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-            Outcome::usage(anyhow!(e))
-        } else {
-            Outcome::from_core(e)
-        }
-    })?;
+    let m = snapshots::load(&repository, &args.snapshot)
+        .await
+        .map_err(Outcome::from_core)?;
     if args.zip {
         let (bundle, _) = find::locate(&repository, &m, &asset)
             .await

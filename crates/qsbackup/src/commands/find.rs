@@ -3,7 +3,8 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use qsbackup_core::repository::find::{self, AssetQuery, AssetRef, AssetState, FindResult};
+use qsbackup_core::asset::AssetKey;
+use qsbackup_core::repository::find::{self, AssetQuery, AssetState, FindResult};
 use qsbackup_core::text::printable;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -34,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &FindArgs) -> Outcome {
 
 fn query(args: &FindArgs) -> Result<AssetQuery, Outcome> {
     match (&args.asset, &args.name) {
-        (Some(a), _) => AssetRef::parse(a)
+        (Some(a), _) => AssetKey::parse(a)
             .map(AssetQuery::Asset)
             .map_err(|e| Outcome::usage(anyhow!(e))),
         (None, Some(glob)) => Ok(AssetQuery::Name(glob.clone())),

@@ -382,10 +382,7 @@ async fn plan_and_run(
 ) -> Result<(Outcome, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
     let manifest = qsbackup_core::repository::snapshots::load(repository, &args.snapshot)
         .await
-        .map_err(|e| match e {
-            qsbackup_core::Error::SnapshotRef { .. } => Outcome::usage(e.into()),
-            other => Outcome::from_core(other),
-        })?;
+        .map_err(Outcome::from_core)?;
     let options = options(args, config, mapping);
     let sink = RestoreProgress {
         inner: progress::sink(global),

@@ -1,7 +1,6 @@
 //! `qsbackup show ID|latest`: one snapshot in full — its assets (type, id, name, bundle key,
 //! checksum), identities and account objects, and every skipped or failed asset with its reason.
 
-use anyhow::anyhow;
 use clap::Args;
 use qsbackup_core::identities::IdentitySnapshot;
 use qsbackup_core::repository::manifest::SnapshotManifest;
@@ -88,13 +87,9 @@ async fn identity_counts(repository: &Repository, m: &SnapshotManifest) -> Resul
 
 async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
-    let m = snapshots::load(&repository, &args.snapshot).await.map_err(|e| {
-        if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-            Outcome::usage(anyhow!(e))
-        } else {
-            Outcome::from_core(e)
-        }
-    })?;
+    let m = snapshots::load(&repository, &args.snapshot)
+        .await
+        .map_err(Outcome::from_core)?;
     let assets = asset_lines(&m);
     let (counts, identity_error) = match identity_counts(&repository, &m).await {
         Ok(c) => (c, None),

@@ -56,13 +56,7 @@ async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Ou
     }
     let report = result
         .ok_or_else(|| Outcome::interrupted("stopped before every object was checked; nothing was changed"))?
-        .map_err(|e| {
-            if matches!(e, qsbackup_core::Error::SnapshotRef { .. }) {
-                Outcome::usage(anyhow!(e))
-            } else {
-                Outcome::from_core(e)
-            }
-        })?;
+        .map_err(Outcome::from_core)?;
     if global.json {
         super::json::emit(
             "verify",
