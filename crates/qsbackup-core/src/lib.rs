@@ -9,6 +9,7 @@ pub mod aws;
 pub mod backup;
 pub mod config;
 pub mod cost;
+pub mod drill;
 pub mod dynamodb;
 pub mod error;
 pub mod events;

@@ -69,7 +69,7 @@ pub struct RestoreOptions {
 }
 
 /// An account and its regions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Endpoint {
     pub account_id: String,
     pub region: String,
@@ -156,6 +156,36 @@ impl RestorePlan {
             principals,
             mapping: &self.state.mapping,
         }
+    }
+}
+
+impl RestorePlan {
+    /// The target's users and groups once the identity step has had `outcome`, as the import
+    /// jobs see them when they move permissions (`None`: the target could not be listed).
+    fn principals_after(&self, outcome: Option<&identities::apply::IdentityOutcome>) -> Option<Principals> {
+        let mut principals = self.state.target_principals.clone();
+        if let (Some(p), Some(outcome)) = (&mut principals, outcome) {
+            p.extend(&outcome.principals());
+        }
+        principals
+    }
+
+    /// The members of `keys` as the restore that made `report` imported them: moved into the
+    /// target (account, region, ids, principals, overrides), keyed by the asset's key in the
+    /// target. A drill compares them with what the target holds afterwards.
+    pub fn imported_members(&self, report: &RestoreReport, keys: &[AssetKey]) -> BTreeMap<AssetKey, serde_json::Value> {
+        let principals = self.principals_after(report.identities.as_ref());
+        let naming = self.naming();
+        let ctx = self.context(&naming, principals.as_ref());
+        keys.iter()
+            .filter_map(|k| {
+                let member = self.state.members.assets.get(k)?;
+                Some((
+                    AssetKey::new(k.asset_type, &ctx.target_id(k)),
+                    ctx.rewrite_asset(member).json,
+                ))
+            })
+            .collect()
     }
 }
 
@@ -421,10 +451,7 @@ pub async fn run_restore(
         }
         None => None,
     };
-    let mut principals = plan.state.target_principals.clone();
-    if let (Some(p), Some(outcome)) = (&mut principals, &identity_outcome) {
-        p.extend(&outcome.principals());
-    }
+    let principals = plan.principals_after(identity_outcome.as_ref());
     let naming = plan.naming();
     let ctx = plan.context(&naming, principals.as_ref());
     let settings = import::ImportSettings {

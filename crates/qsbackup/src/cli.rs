@@ -169,6 +169,12 @@ pub enum Command {
     /// Restore a snapshot, or selected assets with what they depend on, into this or another account.
     #[command(after_help = help::RESTORE)]
     Restore(commands::restore::RestoreArgs),
+    /// Prove recovery: restore a snapshot into a recovery account, check every asset, measure RTO and RPO.
+    #[command(after_help = help::DRILL)]
+    Drill(commands::drill::DrillArgs),
+    /// List the recovery drills kept in the repository, oldest first, with their RTO, RPO and result.
+    #[command(after_help = help::DRILLS)]
+    Drills(commands::drill::DrillsArgs),
     /// Turn the AWS sample tool's backup of one day into a verified snapshot.
     #[command(after_help = help::IMPORT_LEGACY)]
     ImportLegacy(commands::import_legacy::ImportLegacyArgs),

@@ -77,6 +77,23 @@ Examples:
   qsbackup -c config.yaml restore 20261201T020000Z-a81c2e --select-name 'Sales*' --prefix copy-
   qsbackup -c config.yaml restore latest --target-account 210987654321 --overrides dr.yaml";
 
+pub const DRILL: &str = "\
+A drill restores the snapshot into the target with `--conflict skip` (it never changes an asset the
+target already has), reads every restored asset back with an export job and compares it with what
+was imported, checks the users, groups and memberships, and keeps the result in drills/<id>.json.
+RTO is the time from the start until the last check passed; RPO is the snapshot's age at the start.
+Exit 0 when everything restorable came back equal, 2 when something did not.
+
+Examples:
+  qsbackup -c config.yaml drill --target-account 210987654321 --teardown
+  qsbackup -c config.yaml drill 20261201T020000Z-a81c2e --target-account 210987654321 --overrides dr.yaml
+  qsbackup -c config.yaml drill latest --target-account 210987654321 --teardown --json > drill.json";
+
+pub const DRILLS: &str = "\
+Examples:
+  qsbackup -c config.yaml drills
+  qsbackup -r s3://my-backups/quicksight drills --json";
+
 pub const IMPORT_LEGACY: &str = "\
 Examples:
   qsbackup -c config.yaml import-legacy --date 2026-11-30

@@ -4,50 +4,10 @@
 
 mod restore_support;
 
-use aws_sdk_quicksight::types::{IdentityStore, IdentityType, UserRole};
 use qs_emulator::Profile;
 use restore_support::*;
 
 const TARGET_REGION: &str = "us-west-2";
-
-/// Users of IAM Identity Center come from the directory, not from a restore: provision the
-/// target's as the directory would before the restore (the restore only checks them).
-async fn provision_identity_center_users(emu: &qs_emulator::EmulatorHandle, identities: &serde_json::Value) {
-    let qs = quicksight(emu, REGION);
-    for ns in identities["namespaces"].as_array().into_iter().flatten() {
-        let name = ns["name"].as_str().unwrap_or_default();
-        let idc: Vec<&serde_json::Value> = ns["users"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|u| u["identity_type"] == "IAM_IDENTITY_CENTER")
-            .collect();
-        if idc.is_empty() {
-            continue;
-        }
-        if name != "default" {
-            qs.create_namespace()
-                .aws_account_id(TARGET)
-                .namespace(name)
-                .identity_store(IdentityStore::Quicksight)
-                .send()
-                .await
-                .expect("namespace of the directory");
-        }
-        for u in idc {
-            qs.register_user()
-                .aws_account_id(TARGET)
-                .namespace(name)
-                .identity_type(IdentityType::IamIdentityCenter)
-                .user_name(u["user_name"].as_str().unwrap_or_default())
-                .email(u["email"].as_str().unwrap_or("x@example.com"))
-                .user_role(UserRole::from(u["role"].as_str().unwrap_or("READER")))
-                .send()
-                .await
-                .expect("directory user");
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn medium_account_round_trip_into_another_account_and_region() {

@@ -16,6 +16,7 @@
 //! runs/<run-id>/…                   state of a scheduled (Step Functions) run
 //! tmp/<random>.part                 staging of multipart uploads
 //! restore-staging/<id>/job-<n>.zip  bundles a restore stages for S3Uri imports
+//! drills/<id>.json                  results of recovery drills (`qsbackup drill`)
 //! ```
 
 use crate::asset::AssetType;
@@ -44,6 +45,9 @@ pub const TMP: &str = "tmp/";
 /// Bundles a restore stages for `S3Uri` imports.
 pub const RESTORE_STAGING: &str = "restore-staging/";
 
+/// Results of recovery drills.
+pub const DRILLS: &str = "drills/";
+
 /// The schema version this qsbackup writes into records that outlive a release. A record
 /// without one was written before versions existed and reads as version 1.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -66,6 +70,7 @@ pub enum ObjectKind {
     Run,
     Staging,
     RestoreStaging,
+    Drill,
 }
 
 impl ObjectKind {
@@ -82,6 +87,7 @@ impl ObjectKind {
             ObjectKind::Run => RUNS,
             ObjectKind::Staging => TMP,
             ObjectKind::RestoreStaging => RESTORE_STAGING,
+            ObjectKind::Drill => DRILLS,
         }
     }
 }
@@ -202,6 +208,16 @@ pub fn staging_key() -> String {
 /// Where restore `restore_id` stages the bundle of import job `number`.
 pub fn restore_staging_key(restore_id: &str, number: usize) -> String {
     format!("{RESTORE_STAGING}{restore_id}/job-{number}.zip")
+}
+
+/// `drills/<id>.json`.
+pub fn drill_key(id: &str) -> String {
+    format!("{DRILLS}{id}.json")
+}
+
+/// The drill id of a drill record's key.
+pub fn drill_id(key: &str) -> Option<&str> {
+    key.strip_prefix(DRILLS)?.strip_suffix(".json")
 }
 
 /// A record qsbackup writes and reads back as JSON.
@@ -337,5 +353,9 @@ mod tests {
         assert!(is_run_bundle_key(&run_bundle_key("r9", 3)));
         assert!(!is_run_bundle_key(&run_plan_key("r9")));
         assert!(staging_key().starts_with(ObjectKind::Staging.prefix()));
+        assert_eq!(
+            drill_id(&drill_key("20261202T100000Z-ab12cd")),
+            Some("20261202T100000Z-ab12cd")
+        );
     }
 }

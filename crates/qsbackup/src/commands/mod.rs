@@ -7,6 +7,7 @@ pub mod common;
 pub mod cost;
 pub mod demo;
 pub mod diff;
+pub mod drill;
 pub mod dump;
 pub mod find;
 pub mod forget;

@@ -136,8 +136,8 @@ pub struct RestoreArgs {
 }
 
 /// Logs restore events beside the usual progress output.
-struct RestoreProgress {
-    inner: Box<dyn ProgressSink>,
+pub struct RestoreProgress {
+    pub inner: Box<dyn ProgressSink>,
 }
 
 impl ProgressSink for RestoreProgress {
@@ -201,17 +201,36 @@ fn options(args: &RestoreArgs, config: &Config, mapping: Mapping) -> RestoreOpti
 
 /// The target's `aws:` section from the flags and the config.
 fn target_section(args: &RestoreArgs, config: &Config) -> Result<AwsSection, Outcome> {
+    target_section_of(
+        &TargetFlags {
+            account: args.target_account.as_deref(),
+            region: args.target_region.as_deref(),
+            identity_region: args.identity_region.as_deref(),
+        },
+        config,
+    )
+}
+
+/// `--target-account`, `--target-region` and `--identity-region`, as restore and drill take them.
+pub struct TargetFlags<'a> {
+    pub account: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub identity_region: Option<&'a str>,
+}
+
+/// The target's `aws:` section from the target flags and the config.
+pub fn target_section_of(args: &TargetFlags, config: &Config) -> Result<AwsSection, Outcome> {
     let usage = |flag: &str, e: String| Outcome::usage(anyhow!("--{flag}: {e}"));
-    let account = match &args.target_account {
-        Some(a) => AccountId::try_from(a.clone()).map_err(|e| usage("target-account", e))?,
+    let account = match args.account {
+        Some(a) => AccountId::try_from(a.to_string()).map_err(|e| usage("target-account", e))?,
         None => config.aws.account_id.clone(),
     };
-    let region = match &args.target_region {
-        Some(r) => Region::try_from(r.clone()).map_err(|e| usage("target-region", e))?,
+    let region = match args.region {
+        Some(r) => Region::try_from(r.to_string()).map_err(|e| usage("target-region", e))?,
         None => config.aws.region.clone(),
     };
-    let identity_region = match &args.identity_region {
-        Some(r) => Region::try_from(r.clone()).map_err(|e| usage("identity-region", e))?,
+    let identity_region = match args.identity_region {
+        Some(r) => Region::try_from(r.to_string()).map_err(|e| usage("identity-region", e))?,
         None if account == config.aws.account_id => config.aws.identity_region().clone(),
         None => region.clone(),
     };
@@ -229,7 +248,7 @@ fn listing(global: &GlobalArgs) -> Listing {
     }
 }
 
-fn restore_error(e: RestoreError) -> Outcome {
+pub fn restore_error(e: RestoreError) -> Outcome {
     if e.is_usage() {
         return Outcome::usage(e.into());
     }
@@ -247,7 +266,7 @@ fn restore_error(e: RestoreError) -> Outcome {
     }
 }
 
-fn check_prefix(prefix: &str) -> Result<(), Outcome> {
+pub fn check_prefix(prefix: &str) -> Result<(), Outcome> {
     let ok = prefix.len() <= 64
         && prefix
             .chars()

@@ -242,3 +242,44 @@ pub async fn identities(repo: &Repository, manifest: &SnapshotManifest) -> Value
     let key = &manifest.identities.as_ref().expect("the snapshot has identities").key;
     serde_json::from_slice(&repo.get(key).await.expect("identities object")).expect("identities JSON")
 }
+
+/// Users of IAM Identity Center come from the directory, not from a restore: provision the
+/// target's as the directory would before the restore (the restore only checks them).
+pub async fn provision_identity_center_users(emu: &qs_emulator::EmulatorHandle, identities: &serde_json::Value) {
+    let qs = quicksight(emu, REGION);
+    for ns in identities["namespaces"].as_array().into_iter().flatten() {
+        let name = ns["name"].as_str().unwrap_or_default();
+        let idc: Vec<&serde_json::Value> = ns["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|u| u["identity_type"] == "IAM_IDENTITY_CENTER")
+            .collect();
+        if idc.is_empty() {
+            continue;
+        }
+        if name != "default" {
+            qs.create_namespace()
+                .aws_account_id(TARGET)
+                .namespace(name)
+                .identity_store(aws_sdk_quicksight::types::IdentityStore::Quicksight)
+                .send()
+                .await
+                .expect("namespace of the directory");
+        }
+        for u in idc {
+            qs.register_user()
+                .aws_account_id(TARGET)
+                .namespace(name)
+                .identity_type(aws_sdk_quicksight::types::IdentityType::IamIdentityCenter)
+                .user_name(u["user_name"].as_str().unwrap_or_default())
+                .email(u["email"].as_str().unwrap_or("x@example.com"))
+                .user_role(aws_sdk_quicksight::types::UserRole::from(
+                    u["role"].as_str().unwrap_or("READER"),
+                ))
+                .send()
+                .await
+                .expect("directory user");
+        }
+    }
+}
