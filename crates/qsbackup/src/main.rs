@@ -112,7 +112,7 @@ async fn run_command(command: Option<Command>, global: cli::GlobalArgs, backup: 
         Some(Command::Forget(a)) => commands::forget::run(&global, &a).await,
         Some(Command::Unlock(a)) => commands::unlock::run(&global, &a).await,
         Some(Command::Restore(a)) => commands::restore::run(&global, &a).await,
-        Some(Command::Drill(a)) => commands::drill::run(&global, &a).await,
+        Some(Command::Drill(a)) => Box::pin(commands::drill::run(&global, &a)).await,
         Some(Command::Drills(a)) => commands::drill::run_list(&global, &a).await,
         Some(Command::ImportLegacy(a)) => commands::import_legacy::run(&global, &a).await,
         Some(Command::IamPolicy(a)) => commands::iam_policy::run(&global, &a).await,
