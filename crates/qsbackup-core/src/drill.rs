@@ -96,6 +96,16 @@ pub struct TimelineJob {
     pub status: String,
 }
 
+/// Permissions for one principal that the restore could not carry over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrincipalDropped {
+    pub principal: String,
+    pub reason: String,
+    pub permissions: usize,
+    /// The first assets that lost it.
+    pub examples: Vec<String>,
+}
+
 /// The result of one drill, as printed with `--json` and kept in `drills/<id>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DrillReport {
@@ -126,6 +136,12 @@ pub struct DrillReport {
     pub assets_skipped: usize,
     /// In the snapshot but unusable there (`qsbackup verify` names the damage).
     pub assets_refused: usize,
+    /// Permissions of the snapshot the restore could not carry over (their principal does not
+    /// exist in the target); the check compares without them, so they are counted here.
+    #[serde(default)]
+    pub permissions_dropped: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions_dropped_by_principal: Vec<PrincipalDropped>,
     pub identities_present: usize,
     pub identities_missing: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -218,6 +234,7 @@ pub async fn run_drill(
         .map(|a| a.asset.clone())
         .collect();
     let expected = plan.imported_members(&restored, &recovered);
+    sink.event(&Event::DrillChecking { assets: expected.len() });
     let checked = if restored.interrupted {
         check::Checked::default()
     } else {
@@ -235,6 +252,9 @@ pub async fn run_drill(
     let check_seconds = rto_seconds - restore_seconds;
 
     let teardown = if options.teardown {
+        sink.event(&Event::DrillTearingDown {
+            objects: teardown::count(&restored),
+        });
         Some(teardown::teardown(target, &restored).await)
     } else {
         None
@@ -322,6 +342,17 @@ pub async fn run_drill(
         assets_not_recovered,
         assets_skipped,
         assets_refused: restored.refused.len(),
+        permissions_dropped: restored.permissions_dropped.len(),
+        permissions_dropped_by_principal: restored
+            .permissions_dropped_by_principal
+            .iter()
+            .map(|p| PrincipalDropped {
+                principal: p.principal.clone(),
+                reason: p.reason.clone(),
+                permissions: p.permissions,
+                examples: p.examples.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
         identities_present: checked.identities_present,
         identities_missing: checked.identities_missing.len(),
         missing_identities: checked.identities_missing,

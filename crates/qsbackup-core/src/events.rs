@@ -127,6 +127,10 @@ pub enum Event {
         succeeded: usize,
         failed: usize,
     },
+    /// A drill reads `assets` restored assets back from the target to compare them.
+    DrillChecking { assets: usize },
+    /// A drill deletes the `objects` assets and identities its restore created.
+    DrillTearingDown { objects: usize },
     /// One asset could not be restored.
     AssetRestoreFailed {
         asset_type: AssetType,

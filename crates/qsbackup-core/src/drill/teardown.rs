@@ -171,6 +171,11 @@ fn identity_stages(ids: &IdentityOutcome) -> Vec<Vec<Target>> {
     ]
 }
 
+/// How many assets and identities the teardown of `report` deletes.
+pub fn count(report: &RestoreReport) -> usize {
+    stages(report).iter().map(Vec::len).sum()
+}
+
 /// Deletes what the restore of `report` created in `target`.
 pub async fn teardown(target: &AwsContext, report: &RestoreReport) -> TeardownReport {
     let started = std::time::Instant::now();

@@ -215,6 +215,14 @@ pub fn report_text(r: &DrillReport) -> String {
             r.assets_refused, r.snapshot_id
         );
     }
+    if r.permissions_dropped > 0 {
+        let _ = writeln!(
+            t,
+            "              {} permissions not carried over: their principals do not exist in the target \
+             (the record lists them by principal)",
+            r.permissions_dropped
+        );
+    }
     let _ = writeln!(
         t,
         "  identities  {} present, {} missing",

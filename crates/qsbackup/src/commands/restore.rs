@@ -169,6 +169,12 @@ impl ProgressSink for RestoreProgress {
                 id,
                 message,
             } => tracing::warn!("{asset_type}/{id} was not restored: {message}"),
+            Event::DrillChecking { assets } => {
+                tracing::info!("checking {assets} restored assets: reading them back from the target")
+            }
+            Event::DrillTearingDown { objects } => {
+                tracing::info!("tearing down: deleting the {objects} assets and identities the drill created")
+            }
             other => self.inner.event(other),
         }
     }
