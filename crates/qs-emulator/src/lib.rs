@@ -109,7 +109,7 @@ pub async fn start(options: EmulatorOptions) -> std::io::Result<EmulatorHandle> 
 pub async fn start_on(listen: &str, options: EmulatorOptions) -> std::io::Result<EmulatorHandle> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let service = Arc::new(service::Service::new(options, addr, ops::import::settle));
+    let service = Arc::new(service::Service::new(options, addr, ops::settle));
     let app = server::router(service.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
