@@ -2,14 +2,15 @@
 //! wire protocol, so qsbackup's tests, benchmarks and demo run through the same
 //! AWS SDK code paths they use against AWS.
 //!
-//! The crate owns the emulated service: generated accounts ([`generate`]), the
-//! state model ([`model`], [`account`], [`jobs`]), the HTTP front ([`server`]), the operations
-//! ([`ops`]), asset bundles ([`bundle`]), fault injection ([`faults`]) and
-//! call statistics ([`stats`]).
+//! The crate owns the emulated service: generated accounts ([`generate`],
+//! [`definition`]), the state model ([`model`], [`account`], [`jobs`]), the
+//! HTTP front ([`server`]), the operations ([`ops`]), asset bundles
+//! ([`bundle`]), fault injection ([`faults`]) and call statistics ([`stats`]).
 
 pub mod account;
 pub mod admin;
 pub mod bundle;
+pub mod definition;
 pub mod faults;
 pub mod generate;
 pub mod jobs;

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod definitions;
 pub mod delete;
 pub mod export;
 pub mod identity;
@@ -129,6 +130,16 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
         Method::POST,
         "/accounts/{account}/restore/analyses/{id}",
         Operation::RestoreAnalysis,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/analyses/{id}/definition",
+        Operation::DescribeAnalysisDefinition,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/dashboards/{id}/definition",
+        Operation::DescribeDashboardDefinition,
     ),
     (Method::GET, "/accounts/{account}/namespaces", Operation::ListNamespaces),
     (
@@ -273,6 +284,8 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: Operation, l: &[String]) -> Result<Resp
         DescribeBrand => account::describe_brand(ctx, label(0)?),
         ListCustomPermissions => account::list_custom_permissions(ctx),
         RestoreAnalysis => delete::restore_analysis(ctx, label(0)?),
+        DescribeAnalysisDefinition => definitions::describe_definition(ctx, AssetType::Analysis, label(0)?),
+        DescribeDashboardDefinition => definitions::describe_definition(ctx, AssetType::Dashboard, label(0)?),
         DeleteFolderMembership => delete::delete_folder_membership(ctx, label(0)?, label(1)?, label(2)?),
         DeleteNamespace => identity::delete_namespace(ctx, label(0)?),
         DeleteUser => identity::delete_user(ctx, label(0)?, label(1)?),

@@ -59,6 +59,16 @@ async fn an_analysis_deleted_with_recovery_stays_visible_until_restored_or_force
         analysis_status(&qs, &id).await,
         (Some(ResourceStatus::Deleted), Some(ResourceStatus::Deleted))
     );
+    // Still describable, definition included, until the window ends.
+    let definition = qs
+        .describe_analysis_definition()
+        .aws_account_id(ACCOUNT)
+        .analysis_id(&id)
+        .send()
+        .await
+        .expect("describe definition");
+    assert_eq!(definition.resource_status(), Some(&ResourceStatus::Deleted));
+    assert!(definition.definition().is_some_and(|d| !d.sheets().is_empty()));
     for (f, _) in &folders {
         assert!(
             !folder_members(&qs, f).await.contains(&analysis_arn),
