@@ -10,6 +10,17 @@ use serde_json::Value;
 use crate::jobs::{ExportJob, ImportJob};
 use crate::model::{Asset, AssetType, Brand, FolderMember, Namespace};
 
+/// What `RestoreAnalysis` needs to undo a deletion with a recovery window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisDeletion {
+    /// The end of the recovery window (epoch seconds).
+    pub deletion_time: f64,
+    /// The analysis's `Status` before it was deleted.
+    pub previous_status: Option<Value>,
+    /// The folders it was a member of, which the deletion took it out of.
+    pub folders: BTreeSet<String>,
+}
+
 /// One QuickSight account in one region.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Account {
@@ -32,6 +43,10 @@ pub struct Account {
     /// Name to API `CustomPermissions` (without `Arn`).
     #[serde(default)]
     pub custom_permissions: BTreeMap<String, Value>,
+    /// Analyses deleted with a recovery window, by id. They stay among the
+    /// assets (with `Status` `DELETED`) until the window ends.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub analysis_deletions: BTreeMap<String, AnalysisDeletion>,
     #[serde(skip)]
     pub export_jobs: BTreeMap<String, ExportJob>,
     #[serde(skip)]
@@ -79,6 +94,9 @@ impl Account {
     }
 
     pub fn insert(&mut self, t: AssetType, asset: Asset) {
+        if t == AssetType::Analysis {
+            self.analysis_deletions.remove(&asset.id);
+        }
         self.assets.entry(t).or_default().insert(asset.id.clone(), asset);
     }
 
@@ -91,8 +109,33 @@ impl Account {
             if t == AssetType::Folder {
                 self.folder_members.remove(id);
             }
+            if t == AssetType::Analysis {
+                self.analysis_deletions.remove(id);
+            }
         }
         removed
+    }
+
+    /// Ids of the folders `id` is a member of.
+    pub fn folders_of(&self, t: AssetType, id: &str) -> BTreeSet<String> {
+        self.folder_members
+            .iter()
+            .filter(|(_, members)| members.iter().any(|m| m.asset_type == t && m.id == id))
+            .map(|(folder, _)| folder.clone())
+            .collect()
+    }
+
+    /// Deletes for good the analyses whose recovery window has ended by `now`.
+    pub fn purge_deleted_analyses(&mut self, now: f64) {
+        let due: Vec<String> = self
+            .analysis_deletions
+            .iter()
+            .filter(|(_, d)| d.deletion_time <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.remove(AssetType::Analysis, &id);
+        }
     }
 
     pub fn count(&self) -> usize {

@@ -8,7 +8,8 @@ use std::io::{Cursor, Read, Write};
 use serde_json::{json, Map, Value};
 
 use crate::account::Account;
-use crate::generate::{definition_json, UNSUPPORTED_SOURCE_TYPES};
+use crate::definition::definition_json;
+use crate::generate::UNSUPPORTED_SOURCE_TYPES;
 use crate::model::{referenced_arns, Arns, Asset, AssetArn, AssetType, Definition, Permission, Tag};
 use crate::wire::ApiError;
 

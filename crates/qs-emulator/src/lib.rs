@@ -2,14 +2,15 @@
 //! wire protocol, so qsbackup's tests, benchmarks and demo run through the same
 //! AWS SDK code paths they use against AWS.
 //!
-//! The crate owns the emulated service: generated accounts ([`generate`]), the
-//! state model ([`model`], [`account`], [`jobs`]), the HTTP front ([`server`]), the operations
-//! ([`ops`]), asset bundles ([`bundle`]), fault injection ([`faults`]) and
-//! call statistics ([`stats`]).
+//! The crate owns the emulated service: generated accounts ([`generate`],
+//! [`definition`]), the state model ([`model`], [`account`], [`jobs`]), the
+//! HTTP front ([`server`]), the operations ([`ops`]), asset bundles
+//! ([`bundle`]), fault injection ([`faults`]) and call statistics ([`stats`]).
 
 pub mod account;
 pub mod admin;
 pub mod bundle;
+pub mod definition;
 pub mod faults;
 pub mod generate;
 pub mod jobs;
@@ -109,7 +110,7 @@ pub async fn start(options: EmulatorOptions) -> std::io::Result<EmulatorHandle> 
 pub async fn start_on(listen: &str, options: EmulatorOptions) -> std::io::Result<EmulatorHandle> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let service = Arc::new(service::Service::new(options, addr, ops::import::settle));
+    let service = Arc::new(service::Service::new(options, addr, ops::settle));
     let app = server::router(service.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -21,8 +21,10 @@ pub enum Operation {
     DescribeDataSet,
     ListAnalyses,
     DescribeAnalysis,
+    DescribeAnalysisDefinition,
     ListDashboards,
     DescribeDashboard,
+    DescribeDashboardDefinition,
     ListThemes,
     DescribeTheme,
     #[serde(rename = "ListVPCConnections")]
@@ -52,6 +54,21 @@ pub enum Operation {
     ListBrands,
     DescribeBrand,
     ListCustomPermissions,
+    DeleteDataSource,
+    DeleteDataSet,
+    DeleteAnalysis,
+    RestoreAnalysis,
+    DeleteDashboard,
+    DeleteTheme,
+    #[serde(rename = "DeleteVPCConnection")]
+    DeleteVpcConnection,
+    DeleteFolder,
+    DeleteFolderMembership,
+    DeleteTopic,
+    DeleteNamespace,
+    DeleteUser,
+    DeleteGroup,
+    DeleteGroupMembership,
 }
 
 impl Operation {
@@ -71,8 +88,10 @@ impl Operation {
             DescribeDataSet => "DescribeDataSet",
             ListAnalyses => "ListAnalyses",
             DescribeAnalysis => "DescribeAnalysis",
+            DescribeAnalysisDefinition => "DescribeAnalysisDefinition",
             ListDashboards => "ListDashboards",
             DescribeDashboard => "DescribeDashboard",
+            DescribeDashboardDefinition => "DescribeDashboardDefinition",
             ListThemes => "ListThemes",
             DescribeTheme => "DescribeTheme",
             ListVpcConnections => "ListVPCConnections",
@@ -100,6 +119,20 @@ impl Operation {
             ListBrands => "ListBrands",
             DescribeBrand => "DescribeBrand",
             ListCustomPermissions => "ListCustomPermissions",
+            DeleteDataSource => "DeleteDataSource",
+            DeleteDataSet => "DeleteDataSet",
+            DeleteAnalysis => "DeleteAnalysis",
+            RestoreAnalysis => "RestoreAnalysis",
+            DeleteDashboard => "DeleteDashboard",
+            DeleteTheme => "DeleteTheme",
+            DeleteVpcConnection => "DeleteVPCConnection",
+            DeleteFolder => "DeleteFolder",
+            DeleteFolderMembership => "DeleteFolderMembership",
+            DeleteTopic => "DeleteTopic",
+            DeleteNamespace => "DeleteNamespace",
+            DeleteUser => "DeleteUser",
+            DeleteGroup => "DeleteGroup",
+            DeleteGroupMembership => "DeleteGroupMembership",
         }
     }
 
@@ -131,6 +164,20 @@ impl Operation {
         }
     }
 
+    /// The delete operation of an asset type.
+    pub fn delete(t: AssetType) -> Operation {
+        match t {
+            AssetType::DataSource => Operation::DeleteDataSource,
+            AssetType::DataSet => Operation::DeleteDataSet,
+            AssetType::Analysis => Operation::DeleteAnalysis,
+            AssetType::Dashboard => Operation::DeleteDashboard,
+            AssetType::Theme => Operation::DeleteTheme,
+            AssetType::VpcConnection => Operation::DeleteVpcConnection,
+            AssetType::Folder => Operation::DeleteFolder,
+            AssetType::Topic => Operation::DeleteTopic,
+        }
+    }
+
     /// User and group APIs, which only answer in the identity region.
     pub fn identity_region_only(self) -> bool {
         use Operation::*;
@@ -144,6 +191,9 @@ impl Operation {
                 | DescribeGroup
                 | ListGroupMemberships
                 | CreateGroupMembership
+                | DeleteUser
+                | DeleteGroup
+                | DeleteGroupMembership
         )
     }
 
@@ -166,6 +216,10 @@ impl Operation {
                 | DescribeAccountSettings
                 | DescribeAccountCustomization
                 | ListCustomPermissions
+                | DeleteNamespace
+                | DeleteUser
+                | DeleteGroup
+                | DeleteGroupMembership
         )
     }
 
@@ -188,7 +242,7 @@ mod tests {
     #[test]
     fn serde_names_are_the_service_names() {
         for t in AssetType::ALL {
-            for op in [Operation::list(t), Operation::describe(t)] {
+            for op in [Operation::list(t), Operation::describe(t), Operation::delete(t)] {
                 assert_eq!(serde_json::to_value(op).unwrap(), serde_json::json!(op.name()));
             }
         }

@@ -45,8 +45,8 @@ pub struct Service {
     faults: Mutex<Faults>,
     pub(crate) latency_rng: Mutex<ChaCha8Rng>,
     pub http: reqwest::Client,
-    /// Finishes the import jobs of an account whose time has come; the import operations
-    /// provide it, so the service state does not depend on the operations.
+    /// Brings an account up to date (import jobs whose time has come, analyses past their
+    /// recovery window); the operations provide it, so the service state does not depend on them.
     settle: fn(&mut Account),
 }
 

@@ -19,7 +19,7 @@ fn pick(body: &Map<String, Value>, keys: &[&str], out: &mut Map<String, Value>) 
     }
 }
 
-fn arns<'a>(ctx: &'a Ctx<'_>) -> Arns<'a> {
+pub(super) fn arns<'a>(ctx: &'a Ctx<'_>) -> Arns<'a> {
     Arns {
         region: &ctx.region,
         identity_region: &ctx.svc.identity_region,
@@ -142,7 +142,7 @@ fn built_in_theme(id: &str) -> Value {
         "RequestId": wire::request_id()})
 }
 
-fn not_found(t: AssetType, id: &str, arns: &Arns) -> ApiError {
+pub(super) fn not_found(t: AssetType, id: &str, arns: &Arns) -> ApiError {
     ApiError::not_found(format!("{} {} not found", t.resource(), arns.asset(t, id)))
 }
 

@@ -1,5 +1,7 @@
 //! Namespaces, users, groups and group memberships, including the writes a
-//! restore uses (CreateNamespace, RegisterUser, CreateGroup, CreateGroupMembership).
+//! restore uses (CreateNamespace, RegisterUser, CreateGroup, CreateGroupMembership)
+//! and the deletes a teardown uses (DeleteNamespace, DeleteUser, DeleteGroup,
+//! DeleteGroupMembership).
 
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -279,4 +281,67 @@ pub fn create_group_membership(ctx: &Ctx, ns: &str, group: &str, member: &str) -
         200,
         json!({"GroupMember": {"Arn": arns.user(ns, member), "MemberName": member}, "RequestId": wire::request_id()}),
     ))
+}
+
+/// The response of the identity deletes: only the request id, with `Status` as the HTTP status.
+fn deleted() -> Response {
+    wire::ok(200, json!({"RequestId": wire::request_id()}))
+}
+
+/// Deletes a namespace with its users and groups. QuickSight does this
+/// asynchronously; here it is gone at once. Assets are not touched.
+pub fn delete_namespace(ctx: &Ctx, ns: &str) -> Result<Response, ApiError> {
+    let region = ctx.svc.region.clone();
+    ctx.svc.with_account(&ctx.account, &region, |acct, _| {
+        acct.namespaces
+            .remove(ns)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found(format!("Namespace {ns} not found in account {}", ctx.account)))
+    })?;
+    Ok(deleted())
+}
+
+/// Deletes a user, who leaves every group of the namespace with it.
+pub fn delete_user(ctx: &Ctx, ns: &str, user: &str) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    with_ns(ctx, ns, |n| {
+        n.users
+            .remove(user)
+            .ok_or_else(|| ApiError::not_found(format!("User {} not found.", arns.user(ns, user))))?;
+        for g in n.groups.values_mut() {
+            g.members.remove(user);
+        }
+        Ok(())
+    })?;
+    Ok(deleted())
+}
+
+pub fn delete_group(ctx: &Ctx, ns: &str, group: &str) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    with_ns(ctx, ns, |n| {
+        n.groups
+            .remove(group)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found(format!("Group {} not found.", arns.group(ns, group))))
+    })?;
+    Ok(deleted())
+}
+
+pub fn delete_group_membership(ctx: &Ctx, ns: &str, group: &str, member: &str) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    with_ns(ctx, ns, |n| {
+        let g = n
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| ApiError::not_found(format!("Group {} not found.", arns.group(ns, group))))?;
+        if !g.members.remove(member) {
+            return Err(ApiError::not_found(format!(
+                "User {} is not a member of group {}.",
+                arns.user(ns, member),
+                arns.group(ns, group)
+            )));
+        }
+        Ok(())
+    })?;
+    Ok(deleted())
 }

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod assets;
+pub mod definitions;
+pub mod delete;
 pub mod export;
 pub mod identity;
 pub mod import;
@@ -14,10 +16,18 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::Value;
 
+use crate::account::Account;
 use crate::model::AssetType;
 use crate::operation::Operation;
 use crate::service::Service;
-use crate::wire::ApiError;
+use crate::wire::{self, ApiError};
+
+/// Brings an account up to date before an operation sees it: import jobs
+/// whose time has come finish, analyses whose recovery window has ended go.
+pub fn settle(acct: &mut Account) {
+    import::settle(acct);
+    acct.purge_deleted_analyses(wire::now_epoch());
+}
 
 /// What an operation sees of its request.
 pub struct Ctx<'a> {
@@ -62,8 +72,8 @@ pub fn collection(t: AssetType) -> &'static str {
 }
 
 /// QuickSight's REST routes: method, path (axum syntax; the first label is
-/// always the account) and operation. The asset types' list and describe
-/// routes come from [`routes`].
+/// always the account) and operation. The asset types' list, describe and
+/// delete routes come from [`routes`].
 const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
     (Method::POST, "/accounts/{account}", Operation::CreateNamespace),
     (
@@ -111,11 +121,36 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
         "/accounts/{account}/folders/{id}/members",
         Operation::ListFolderMembers,
     ),
+    (
+        Method::DELETE,
+        "/accounts/{account}/folders/{id}/members/{type}/{member}",
+        Operation::DeleteFolderMembership,
+    ),
+    (
+        Method::POST,
+        "/accounts/{account}/restore/analyses/{id}",
+        Operation::RestoreAnalysis,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/analyses/{id}/definition",
+        Operation::DescribeAnalysisDefinition,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/dashboards/{id}/definition",
+        Operation::DescribeDashboardDefinition,
+    ),
     (Method::GET, "/accounts/{account}/namespaces", Operation::ListNamespaces),
     (
         Method::GET,
         "/accounts/{account}/namespaces/{ns}",
         Operation::DescribeNamespace,
+    ),
+    (
+        Method::DELETE,
+        "/accounts/{account}/namespaces/{ns}",
+        Operation::DeleteNamespace,
     ),
     (
         Method::GET,
@@ -133,6 +168,11 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
         Operation::DescribeUser,
     ),
     (
+        Method::DELETE,
+        "/accounts/{account}/namespaces/{ns}/users/{user}",
+        Operation::DeleteUser,
+    ),
+    (
         Method::GET,
         "/accounts/{account}/namespaces/{ns}/groups",
         Operation::ListGroups,
@@ -148,6 +188,11 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
         Operation::DescribeGroup,
     ),
     (
+        Method::DELETE,
+        "/accounts/{account}/namespaces/{ns}/groups/{group}",
+        Operation::DeleteGroup,
+    ),
+    (
         Method::GET,
         "/accounts/{account}/namespaces/{ns}/groups/{group}/members",
         Operation::ListGroupMemberships,
@@ -156,6 +201,11 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
         Method::PUT,
         "/accounts/{account}/namespaces/{ns}/groups/{group}/members/{member}",
         Operation::CreateGroupMembership,
+    ),
+    (
+        Method::DELETE,
+        "/accounts/{account}/namespaces/{ns}/groups/{group}/members/{member}",
+        Operation::DeleteGroupMembership,
     ),
     (
         Method::GET,
@@ -189,6 +239,11 @@ pub fn routes() -> Vec<(Method, String, Operation)> {
             Method::GET,
             format!("/accounts/{{account}}/{coll}/{{id}}"),
             Operation::describe(t),
+        ));
+        all.push((
+            Method::DELETE,
+            format!("/accounts/{{account}}/{coll}/{{id}}"),
+            Operation::delete(t),
         ));
     }
     all
@@ -228,6 +283,19 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: Operation, l: &[String]) -> Result<Resp
         ListBrands => account::list_brands(ctx),
         DescribeBrand => account::describe_brand(ctx, label(0)?),
         ListCustomPermissions => account::list_custom_permissions(ctx),
+        RestoreAnalysis => delete::restore_analysis(ctx, label(0)?),
+        DescribeAnalysisDefinition => definitions::describe_definition(ctx, AssetType::Analysis, label(0)?),
+        DescribeDashboardDefinition => definitions::describe_definition(ctx, AssetType::Dashboard, label(0)?),
+        DeleteFolderMembership => delete::delete_folder_membership(ctx, label(0)?, label(1)?, label(2)?),
+        DeleteNamespace => identity::delete_namespace(ctx, label(0)?),
+        DeleteUser => identity::delete_user(ctx, label(0)?, label(1)?),
+        DeleteGroup => identity::delete_group(ctx, label(0)?, label(1)?),
+        DeleteGroupMembership => identity::delete_group_membership(ctx, label(0)?, label(1)?, label(2)?),
+        DeleteDataSource | DeleteDataSet | DeleteAnalysis | DeleteDashboard | DeleteTheme | DeleteVpcConnection
+        | DeleteFolder | DeleteTopic => match AssetType::ALL.into_iter().find(|t| Operation::delete(*t) == op) {
+            Some(t) => delete::delete(ctx, t, label(0)?),
+            None => Err(ApiError::new("UnknownOperationException", op.name())),
+        },
         ListDataSources | ListDataSets | ListAnalyses | ListDashboards | ListThemes | ListVpcConnections
         | ListFolders | ListTopics => match AssetType::ALL.into_iter().find(|t| Operation::list(*t) == op) {
             Some(t) => assets::list(ctx, t),
