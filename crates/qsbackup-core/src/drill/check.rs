@@ -2,8 +2,9 @@
 //! imported. Assets are read back the way the backup reads them: asset bundle export jobs of
 //! the target (no dependencies, with permissions, tags and folder memberships), whose members
 //! are the service's full description of each asset in the very format the snapshot holds, so
-//! the comparison is member against member ([`super::compare`]). The exported bundles live in
-//! memory only. Identities are checked against a listing of the target.
+//! the comparison is member against member ([`super::compare`]). The exported bundles go to a
+//! private temporary directory, removed when the check ends, so a large account's check holds
+//! one member at a time in memory. Identities are checked against a listing of the target.
 
 use super::compare::{differences, Difference};
 use super::DrillError;
@@ -19,10 +20,11 @@ use crate::repository::bundle_file::{fetch, read_member};
 use crate::repository::Repository;
 use crate::restore::identities::apply::{IdentityOutcome, ItemOutcome};
 use crate::restore::AssetKey;
-use object_store::memory::InMemory;
+use object_store::local::LocalFileSystem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -157,9 +159,30 @@ fn present_identities(listed: &IdentitySnapshot) -> BTreeSet<IdentityRef> {
     out
 }
 
+/// A directory removed with everything in it when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<ScratchDir, Error> {
+        let path = std::env::temp_dir().join(format!(
+            "qsbackup-drill-check-{}-{}",
+            std::process::id(),
+            hex::encode(rand::random::<[u8; 8]>())
+        ));
+        std::fs::create_dir(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 type ReadBack = (BTreeMap<AssetKey, Value>, BTreeMap<AssetKey, String>, Vec<String>);
 
-/// Exports `expected`'s assets from the target into memory: (members found, assets whose
+/// Exports `expected`'s assets from the target into a scratch directory: (members found, assets whose
 /// export failed with why, notes).
 async fn read_back(
     target: &AwsContext,
@@ -198,7 +221,13 @@ async fn read_back(
         }
     }
     let plan = BundlePlan { bundles };
-    let memory = Repository::from_store(Arc::new(InMemory::new()), "memory://drill-check");
+    let scratch = ScratchDir::new()?;
+    let store = LocalFileSystem::new_with_prefix(&scratch.0).map_err(|e| Error::Repository {
+        repository: scratch.0.display().to_string(),
+        key: String::new(),
+        source: e,
+    })?;
+    let scratch_repo = Repository::from_store(Arc::new(store), scratch.0.display().to_string());
     let settings = ExportSettings {
         format: ExportFormat::QuickSightJson,
         include_dependencies: false,
@@ -217,7 +246,7 @@ async fn read_back(
     let check_id = format!("drill-check-{}", now.format("%Y%m%dT%H%M%S"));
     let exporter = Exporter::new(
         target,
-        &memory,
+        &scratch_repo,
         settings,
         &NoProgress,
         &check_id,
@@ -228,7 +257,7 @@ async fn read_back(
     let outcome = exporter.export(&plan).await;
     let mut found = BTreeMap::new();
     for bundle in &outcome.bundles {
-        let fetched = fetch(&memory, &bundle.key).await?;
+        let fetched = fetch(&scratch_repo, &bundle.key).await?;
         for m in &bundle.members {
             let Some(t) = AssetType::from_name(&m.member_type) else {
                 continue;

@@ -11,6 +11,7 @@ use crate::aws::{error_code, AwsContext};
 use crate::restore::identities::apply::{IdentityOutcome, ItemOutcome};
 use crate::restore::plan::Decision;
 use crate::restore::RestoreReport;
+use aws_sdk_quicksight::types::MemberType;
 use aws_sdk_quicksight::Client;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -219,6 +220,59 @@ pub async fn teardown(target: &AwsContext, report: &RestoreReport) -> TeardownRe
     out
 }
 
+/// Takes every asset out of a folder the drill created (QuickSight deletes only empty
+/// folders). The memberships in it are the drill's own: the folder did not exist before.
+/// Subfolders stay: they go in an earlier pass, deepest first.
+async fn empty_folder(target: &AwsContext, id: &str) -> Result<(), String> {
+    let qs = &target.quicksight;
+    let account = target.account_id.as_str();
+    let members = qs
+        .list_folder_members()
+        .aws_account_id(account)
+        .folder_id(id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    for m in members {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(()),
+            Err(e) => return Err(crate::aws::service_error("ListFolderMembers", id.to_string(), &e).to_string()),
+        };
+        let Some(arn) = m.member_arn() else { continue };
+        let Some((kind, member_id)) = arn.rsplit(':').next().and_then(|r| r.split_once('/')) else {
+            continue;
+        };
+        let member_type = match kind {
+            "dashboard" => MemberType::Dashboard,
+            "analysis" => MemberType::Analysis,
+            "dataset" => MemberType::Dataset,
+            "datasource" => MemberType::Datasource,
+            "topic" => MemberType::Topic,
+            // Subfolders are deleted themselves, before their parent.
+            _ => continue,
+        };
+        let removed = qs
+            .delete_folder_membership()
+            .aws_account_id(account)
+            .folder_id(id)
+            .member_id(member_id)
+            .member_type(member_type)
+            .send()
+            .await;
+        match removed {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {}
+            Err(e) => {
+                return Err(crate::aws::service_error("DeleteFolderMembership", format!("{id} {arn}"), &e).to_string())
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn delete(target: &AwsContext, t: &Target) -> Result<Gone, String> {
     let account = target.account_id.as_str();
     let qs: &Client = &target.quicksight;
@@ -270,10 +324,13 @@ async fn delete(target: &AwsContext, t: &Target) -> Result<Gone, String> {
                 "DeleteTheme",
                 qs.delete_theme().aws_account_id(account).theme_id(id).send()
             ),
-            AssetType::Folder => answer!(
-                "DeleteFolder",
-                qs.delete_folder().aws_account_id(account).folder_id(id).send()
-            ),
+            AssetType::Folder => {
+                empty_folder(target, id).await?;
+                answer!(
+                    "DeleteFolder",
+                    qs.delete_folder().aws_account_id(account).folder_id(id).send()
+                )
+            }
         },
         Target::Membership { namespace, group, user } => answer!(
             "DeleteGroupMembership",
