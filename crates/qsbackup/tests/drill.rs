@@ -15,59 +15,25 @@ use serde_json::Value;
 async fn inventory(emu: &EmulatorHandle, account: &str) -> BTreeSet<String> {
     let qs = quicksight(emu, REGION);
     let mut out = BTreeSet::new();
-    let dashboards = qs
-        .list_dashboards()
-        .aws_account_id(account)
-        .into_paginator()
-        .items()
-        .send();
-    for d in dashboards.collect::<Result<Vec<_>, _>>().await.expect("ListDashboards") {
-        out.insert(format!("dashboard/{}", d.dashboard_id().unwrap_or_default()));
+    // Each asset type's list call, its summaries' id, and how the inventory names it.
+    macro_rules! list {
+        ($call:ident, $id:ident, $kind:literal) => {
+            let items = qs.$call().aws_account_id(account).into_paginator().items().send();
+            for item in items
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .expect(stringify!($call))
+            {
+                out.insert(format!(concat!($kind, "/{}"), item.$id().unwrap_or_default()));
+            }
+        };
     }
-    let analyses = qs
-        .list_analyses()
-        .aws_account_id(account)
-        .into_paginator()
-        .items()
-        .send();
-    for a in analyses.collect::<Result<Vec<_>, _>>().await.expect("ListAnalyses") {
-        out.insert(format!("analysis/{}", a.analysis_id().unwrap_or_default()));
-    }
-    let data_sets = qs
-        .list_data_sets()
-        .aws_account_id(account)
-        .into_paginator()
-        .items()
-        .send();
-    for d in data_sets.collect::<Result<Vec<_>, _>>().await.expect("ListDataSets") {
-        out.insert(format!("dataset/{}", d.data_set_id().unwrap_or_default()));
-    }
-    let data_sources = qs
-        .list_data_sources()
-        .aws_account_id(account)
-        .into_paginator()
-        .items()
-        .send();
-    for d in data_sources
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("ListDataSources")
-    {
-        out.insert(format!("datasource/{}", d.data_source_id().unwrap_or_default()));
-    }
-    let themes = qs.list_themes().aws_account_id(account).into_paginator().items().send();
-    for t in themes.collect::<Result<Vec<_>, _>>().await.expect("ListThemes") {
-        out.insert(format!("theme/{}", t.theme_id().unwrap_or_default()));
-    }
-    let folders = qs
-        .list_folders()
-        .aws_account_id(account)
-        .into_paginator()
-        .items()
-        .send();
-    for f in folders.collect::<Result<Vec<_>, _>>().await.expect("ListFolders") {
-        out.insert(format!("folder/{}", f.folder_id().unwrap_or_default()));
-    }
+    list!(list_dashboards, dashboard_id, "dashboard");
+    list!(list_analyses, analysis_id, "analysis");
+    list!(list_data_sets, data_set_id, "dataset");
+    list!(list_data_sources, data_source_id, "datasource");
+    list!(list_themes, theme_id, "theme");
+    list!(list_folders, folder_id, "folder");
     let pages = qs
         .list_vpc_connections()
         .aws_account_id(account)
