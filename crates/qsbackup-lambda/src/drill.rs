@@ -67,9 +67,12 @@ async fn assume_role(env: &Env, role_arn: &str, drill_of: &str) -> Result<Creden
                 ),
             )
         })?;
-    let c = out
-        .credentials()
-        .ok_or_else(|| HandlerError::new("AssumeRoleFailed", format!("assuming {role_arn}: STS returned no credentials")))?;
+    let c = out.credentials().ok_or_else(|| {
+        HandlerError::new(
+            "AssumeRoleFailed",
+            format!("assuming {role_arn}: STS returned no credentials"),
+        )
+    })?;
     let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
     Ok(Credentials::new(
         c.access_key_id(),
@@ -104,8 +107,9 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
     let prefix = request.prefix.clone().unwrap_or_default();
     let section = target_section(env, &request)?;
     let mapping = match &request.overrides {
-        Some(v) if !v.is_null() => Mapping::parse(&v.to_string(), Path::new("drill.overrides.json"))
-            .map_err(|e| bad_input(e.to_string()))?,
+        Some(v) if !v.is_null() => {
+            Mapping::parse(&v.to_string(), Path::new("drill.overrides.json")).map_err(|e| bad_input(e.to_string()))?
+        }
         _ => Mapping::default(),
     };
     let manifest = qsbackup_core::repository::snapshots::load(&env.repository, &request.snapshot).await?;

@@ -86,7 +86,10 @@ fn teardown_actions() -> BTreeSet<String> {
     let source = repo_file("crates/qsbackup-core/src/drill/teardown.rs");
     let mut out = BTreeSet::new();
     for part in source.split(".delete_").skip(1) {
-        let call: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let call: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if part[call.len()..].starts_with("()") {
             out.insert(action_of(&format!("delete_{call}")));
         }
@@ -121,11 +124,17 @@ fn the_drill_policy_grants_every_delete_of_the_teardown() {
     let restore = quicksight_actions(&policy(&["--restore"]));
     let lost: Vec<_> = restore.difference(&drill).collect();
     assert!(lost.is_empty(), "iam-policy --drill lacks restore actions {lost:?}");
-    for a in ["quicksight:StartAssetBundleExportJob", "quicksight:DescribeAssetBundleExportJob"] {
+    for a in [
+        "quicksight:StartAssetBundleExportJob",
+        "quicksight:DescribeAssetBundleExportJob",
+    ] {
         assert!(drill.contains(a), "iam-policy --drill lacks {a}");
     }
     // A backup or a restore never deletes.
-    assert!(restore.iter().all(|a| !a.starts_with("quicksight:Delete")), "{restore:?}");
+    assert!(
+        restore.iter().all(|a| !a.starts_with("quicksight:Delete")),
+        "{restore:?}"
+    );
 }
 
 #[test]
@@ -140,7 +149,10 @@ fn a_drill_policy_for_a_recovery_account_names_that_account() {
         serde_json::json!(["eu-west-1"])
     );
     // The repository stays the config's.
-    assert_eq!(statement(&p, "RepositoryObjects")["Resource"], "arn:aws:s3:::backups/qsb/*");
+    assert_eq!(
+        statement(&p, "RepositoryObjects")["Resource"],
+        "arn:aws:s3:::backups/qsb/*"
+    );
 }
 
 #[test]

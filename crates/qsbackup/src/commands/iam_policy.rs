@@ -45,8 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let target = if args.target_account.is_some() || args.target_region.is_some() || args.identity_region.is_some()
-    {
+    let target = if args.target_account.is_some() || args.target_region.is_some() || args.identity_region.is_some() {
         let flags = TargetFlags {
             account: args.target_account.as_deref(),
             region: args.target_region.as_deref(),
