@@ -113,14 +113,16 @@ const RESTORE_SCOPED: &[&str] = &[
 ];
 
 /// Added for a drill: every `Delete*` its teardown calls (`drill::teardown`), so it can remove
-/// exactly what its restore created. The check reads the restored assets back with export jobs,
-/// which the backup's actions already cover.
+/// exactly what its restore created; a folder is emptied (`DeleteFolderMembership`) before it
+/// can be deleted. The check reads the restored assets back with export jobs, which the
+/// backup's actions already cover.
 pub const DRILL_SCOPED: &[&str] = &[
     "DeleteAnalysis",
     "DeleteDashboard",
     "DeleteDataSet",
     "DeleteDataSource",
     "DeleteFolder",
+    "DeleteFolderMembership",
     "DeleteGroup",
     "DeleteGroupMembership",
     "DeleteNamespace",

@@ -152,9 +152,21 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
         .map_err(|e| HandlerError::core(e.into()))?;
     let result = Box::pin(drill::run_drill(&lock, &manifest, &target, &options, &NoProgress)).await;
     deadline.abort();
+    let stopped = options.restore.cancel.is_cancelled();
     // A lock left behind expires with its lease; the drill's result matters more.
     let _ = lock.release().await;
-    let report = result.map_err(drill_error)?;
+    let over_budget = format!(
+        "; stopped after the function's budget of {}s: run `qsbackup drill` from a machine or an ECS task for an \
+         account this large",
+        budget.as_secs()
+    );
+    let report = result.map_err(|e| {
+        let mut e = drill_error(e);
+        if stopped {
+            e.message.push_str(&over_budget);
+        }
+        e
+    })?;
     let s = summary(&report);
     if report.passed {
         return Ok(s);
@@ -174,6 +186,9 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
         s.rpo_seconds,
         s.record_key
     );
+    if stopped {
+        message.push_str(&over_budget);
+    }
     if let Some(n) = s.teardown_failed.filter(|n| *n > 0) {
         message.push_str(&format!("; the teardown left {n} objects in the target"));
     }

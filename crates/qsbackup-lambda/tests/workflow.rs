@@ -1035,3 +1035,48 @@ async fn a_drill_into_the_backed_up_account_is_refused() {
     let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
     assert!(drills.is_empty(), "nothing ran, nothing is recorded");
 }
+
+/// A drill that runs out of the function's budget stops waiting, is kept as not passed, and
+/// fails the invocation saying to run `qsbackup drill` outside Lambda.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_past_the_functions_budget_fails_and_says_where_to_run_it() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 7,
+        accounts: vec![ACCOUNT.into(), TARGET.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-drill-budget-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "budget", None)).await;
+    env.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    run.states(
+        &asl["States"],
+        asl["StartAt"].as_str().expect("StartAt"),
+        json!({}),
+        json!({}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    // No time at all: the drill is stopped before its imports.
+    env.handler_budget = std::time::Duration::ZERO;
+    let err = dispatch(&env, "drill", json!({"drill": {"target_account": TARGET}}))
+        .await
+        .expect_err("a drill stopped by the budget does not pass");
+    assert!(
+        err.message.contains("budget of 0s") && err.message.contains("qsbackup drill"),
+        "{err}"
+    );
+    let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
+    assert_eq!(drills.len(), 1, "the stopped drill is kept");
+    assert!(!drills[0].passed);
+}
