@@ -105,6 +105,16 @@ fn summary(report: &DrillReport) -> DrillSummary {
 pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, HandlerError> {
     let request = input.drill;
     let prefix = request.prefix.clone().unwrap_or_default();
+    // The ids QuickSight takes, as `qsbackup drill --prefix` checks them.
+    if prefix.len() > 64
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(bad_input(format!(
+            "drill.prefix {prefix:?}: QuickSight ids take letters, digits, `_` and `-` only (at most 64 here)"
+        )));
+    }
     let section = target_section(env, &request)?;
     let mapping = match &request.overrides {
         Some(v) if !v.is_null() => {
@@ -140,6 +150,9 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
         },
         teardown: request.teardown,
     };
+    let lock = RepositoryLock::shared(&env.repository, LockPurpose::Restore, Duration::ZERO)
+        .await
+        .map_err(|e| HandlerError::core(e.into()))?;
     // Stop waiting before Lambda ends the call, so the drill still records how far it got.
     let cancel = options.restore.cancel.clone();
     let budget = env.handler_budget;
@@ -147,9 +160,6 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
         tokio::time::sleep(budget).await;
         cancel.cancel();
     });
-    let lock = RepositoryLock::shared(&env.repository, LockPurpose::Restore, Duration::ZERO)
-        .await
-        .map_err(|e| HandlerError::core(e.into()))?;
     let result = Box::pin(drill::run_drill(&lock, &manifest, &target, &options, &NoProgress)).await;
     deadline.abort();
     let stopped = options.restore.cancel.is_cancelled();

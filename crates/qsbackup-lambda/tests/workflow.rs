@@ -997,7 +997,8 @@ async fn the_drill_handler_drills_a_scheduled_snapshot_into_an_empty_account() {
 }
 
 /// A request the handler cannot run is refused before anything is restored: a drill into the
-/// account the snapshot was taken from, in the same region, without a prefix.
+/// account the snapshot was taken from, in the same region, without a prefix; a bad prefix; an
+/// unknown field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drill_into_the_backed_up_account_is_refused() {
     let moto = moto();
@@ -1032,6 +1033,14 @@ async fn a_drill_into_the_backed_up_account_is_refused() {
         .expect_err("refused");
     assert_eq!(err.kind, "BadInput", "{err}");
     assert!(err.message.contains("recovery account"), "{err}");
+    // A prefix QuickSight would refuse, and a misspelt field (a teardown silently skipped).
+    for request in [
+        json!({"drill": {"target_account": TARGET, "prefix": "dr/"}}),
+        json!({"drill": {"target_account": TARGET, "teardwon": true}}),
+    ] {
+        let err = dispatch(&env, "drill", request.clone()).await.expect_err("refused");
+        assert_eq!(err.kind, "BadInput", "{request}: {err}");
+    }
     let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
     assert!(drills.is_empty(), "nothing ran, nothing is recorded");
 }
