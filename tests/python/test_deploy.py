@@ -77,3 +77,53 @@ def test_the_map_is_bounded_and_polls_with_a_wait_loop():
     for name in ("StartExport", "CheckExport"):
         assert inner[name]["Catch"][0]["Next"] == "RecordBundleFailure"
     assert any("QuickSightLimitExceeded" in r["ErrorEquals"] for r in inner["StartExport"]["Retry"])
+
+
+def sub(template, values):
+    return re.sub(r"\$\{([\w:.]+)\}", lambda m: values[m.group(1)], template)
+
+
+def test_the_drill_rule_invokes_the_drill_handler_with_input_it_accepts():
+    template = cfn_yaml.load(str(DEPLOY / "template.yaml"))
+    resources = template["Resources"]
+    known = set(re.findall(r'^    "([a-z-]+)",$', HANDLERS_RS.read_text(), re.M))
+    function = resources["DrillFunction"]
+    assert function["Condition"] == "HasDrill"
+    assert function["Properties"]["Environment"]["Variables"]["QSBACKUP_HANDLER"] == "drill"
+    assert "drill" in known
+    # A drill that failed is not run again by Lambda's asynchronous retries.
+    assert function["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    budget = int(function["Properties"]["Environment"]["Variables"]["QSBACKUP_HANDLER_BUDGET_SECONDS"])
+    assert budget < function["Properties"]["Timeout"] <= 900
+    rule = resources["DrillRule"]
+    assert rule["Condition"] == "HasDrill"
+    assert rule["Properties"]["ScheduleExpression"] == {"Ref": "DrillSchedule"}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["DrillFunction", "Arn"]}
+    text, _variables = target["Input"]["Fn::Sub"]
+    values = {
+        "DrillTargetAccount": "210987654321",
+        "TargetRegion": "eu-west-1",
+        "IdentityRegion": "us-east-1",
+        "DrillRoleArn": "",
+        "DrillOverrides": template["Parameters"]["DrillOverrides"]["Default"],
+        "DrillTeardown": template["Parameters"]["DrillTeardown"]["Default"],
+    }
+    drill = json.loads(sub(text, values))["drill"]
+    # The fields of DrillRequest (payload.rs), which refuses any other.
+    payload = (ROOT / "crates" / "qsbackup-lambda" / "src" / "payload.rs").read_text()
+    body = payload.split("pub struct DrillRequest {", 1)[1].split("\n}", 1)[0]
+    fields = set(re.findall(r"^    pub (\w+):", body, re.M))
+    assert set(drill) <= fields, set(drill) - fields
+    assert drill["teardown"] is True and drill["overrides"] is None
+    assert drill["target_account"] == "210987654321"
+    permission = resources["DrillInvokePermission"]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["DrillRule", "Arn"]}
+    alarm = resources["FailedDrillAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DrillFunction"}}]
+    # Without a recovery account there is no drill at all.
+    for name, r in resources.items():
+        if name.startswith("Drill") or name == "FailedDrillAlarm":
+            assert r.get("Condition") == "HasDrill", name

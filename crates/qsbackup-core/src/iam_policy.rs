@@ -1,11 +1,11 @@
-//! The least-privilege IAM policy for a config: the QuickSight actions a backup (or a restore)
-//! calls, scoped to the account and its regions; the repository bucket and prefix; the
+//! The least-privilege IAM policy for a config: the QuickSight actions a backup (or a restore,
+//! or a recovery drill) calls, scoped to the account and its regions; the repository bucket and prefix; the
 //! date-suffixed identity tables and the lock table by name pattern; the KMS key when one is
 //! given. A statement only uses `"Resource": "*"` for actions IAM grants on `*` alone, and its
 //! `Sid` says so. The action lists are checked against what a real run calls (the emulator's and
 //! moto's request logs) by the `iam_policy` test of the `qsbackup` binary.
 
-use crate::config::Config;
+use crate::config::{AwsSection, Config};
 use serde_json::{json, Value};
 
 /// What the policy is for.
@@ -13,6 +13,14 @@ use serde_json::{json, Value};
 pub struct PolicyOptions {
     /// Add what `qsbackup restore` calls (import jobs, identity creation).
     pub restore: bool,
+    /// Add what `qsbackup drill` calls: the restore's actions, the check's export jobs and the
+    /// teardown's `Delete*` calls.
+    pub drill: bool,
+    /// The account and regions a drill restores into, when not the config's own: the QuickSight
+    /// statements name it instead. IAM grants QuickSight actions only on the caller's own
+    /// account (QuickSight has no resource policies), so a drill into a recovery account runs as
+    /// a principal of that account and this policy is attached there.
+    pub target: Option<AwsSection>,
     /// The KMS key that encrypts the bucket (SSE-KMS), if any.
     pub kms_key_arn: Option<String>,
 }
@@ -104,6 +112,25 @@ const RESTORE_SCOPED: &[&str] = &[
     "UpdateVPCConnection",
 ];
 
+/// Added for a drill: every `Delete*` its teardown calls (`drill::teardown`), so it can remove
+/// exactly what its restore created; a folder is emptied (`DeleteFolderMembership`) before it
+/// can be deleted. The check reads the restored assets back with export jobs, which the
+/// backup's actions already cover.
+pub const DRILL_SCOPED: &[&str] = &[
+    "DeleteAnalysis",
+    "DeleteDashboard",
+    "DeleteDataSet",
+    "DeleteDataSource",
+    "DeleteFolder",
+    "DeleteFolderMembership",
+    "DeleteGroup",
+    "DeleteGroupMembership",
+    "DeleteNamespace",
+    "DeleteTheme",
+    "DeleteUser",
+    "DeleteVPCConnection",
+];
+
 /// DynamoDB actions on the identity tables (one set of tables per day: created, described,
 /// written in batches, scanned to remove items a re-run of the same day no longer has).
 const IDENTITY_TABLE_ACTIONS: &[&str] = &[
@@ -139,35 +166,56 @@ fn actions(names: &[&str]) -> Vec<String> {
 }
 
 /// The regions the run calls QuickSight in: the account's and its identity region.
-fn regions(config: &Config) -> Vec<String> {
-    let mut r = vec![config.aws.region.as_str().to_string()];
-    let identity = config.aws.identity_region().as_str().to_string();
+fn regions(aws: &AwsSection) -> Vec<String> {
+    let mut r = vec![aws.region.as_str().to_string()];
+    let identity = aws.identity_region().as_str().to_string();
     if !r.contains(&identity) {
         r.push(identity);
     }
     r
 }
 
-/// The policy document for `config`.
-pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
-    let account = config.aws.account_id.as_str();
-    let regions = regions(config);
+/// The QuickSight actions IAM scopes by resource ARN that `options` asks for, sorted, with the
+/// `quicksight:` prefix (the deployment's drill role lists the same ones).
+pub fn scoped_actions(options: &PolicyOptions) -> Vec<String> {
     let mut scoped: Vec<&str> = BACKUP_SCOPED.to_vec();
-    if options.restore {
+    if options.restore || options.drill {
         scoped.extend_from_slice(RESTORE_SCOPED);
+    }
+    if options.drill {
+        scoped.extend_from_slice(DRILL_SCOPED);
     }
     scoped.sort_unstable();
     scoped.dedup();
+    actions(&scoped)
+}
+
+/// The account-level QuickSight actions (granted on `*` only), with the `quicksight:` prefix.
+pub fn account_level_actions() -> Vec<String> {
+    actions(ACCOUNT_LEVEL)
+}
+
+/// The policy document for `config`.
+pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
+    let quicksight_account = options.target.as_ref().unwrap_or(&config.aws);
+    let account = config.aws.account_id.as_str();
+    let qs_account = quicksight_account.account_id.as_str();
+    let regions = regions(quicksight_account);
     let partition = crate::config::partition(config.aws.region.as_str());
     let quicksight_resources: Vec<String> = regions
         .iter()
-        .map(|r| format!("arn:{}:quicksight:{r}:{account}:*", crate::config::partition(r)))
+        .map(|r| format!("arn:{}:quicksight:{r}:{qs_account}:*", crate::config::partition(r)))
         .collect();
+    let sid = match (options.drill, options.restore) {
+        (true, _) => "QuickSightDrillRestoreCheckAndTeardown",
+        (false, true) => "QuickSightReadExportAndImport",
+        (false, false) => "QuickSightReadAndExport",
+    };
     let mut statements = vec![
         json!({
-            "Sid": if options.restore { "QuickSightReadExportAndImport" } else { "QuickSightReadAndExport" },
+            "Sid": sid,
             "Effect": "Allow",
-            "Action": actions(&scoped),
+            "Action": scoped_actions(options),
             "Resource": quicksight_resources,
         }),
         json!({
@@ -275,7 +323,7 @@ mod tests {
                 &config,
                 &PolicyOptions {
                     restore: true,
-                    kms_key_arn: None,
+                    ..Default::default()
                 },
             )
             .to_string();

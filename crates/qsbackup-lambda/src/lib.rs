@@ -1,6 +1,7 @@
 //! qsbackup on AWS Lambda: one handler per state of the scheduled-backup workflow in
 //! `deploy/statemachine.asl.json` (begin-run, identities, discover-and-plan, start-export,
-//! check-export, record-bundle-failure, commit-snapshot, abort-run). The handlers are plain async
+//! check-export, record-bundle-failure, commit-snapshot, abort-run), and `drill`, which the
+//! optional monthly rule invokes directly (see [`drill`]). The handlers are plain async
 //! functions of an [`Env`] and a small JSON payload, so tests call them without the Lambda
 //! runtime; `main.rs` only dispatches on `QSBACKUP_HANDLER`. The work is the engine's steps
 //! ([`qsbackup_core::backup::steps`]); this crate is the runtime glue. Step Functions passes at
@@ -8,6 +9,7 @@
 //! `runs/<run-id>/` and states pass run ids, bundle numbers and job ids.
 
 pub mod account_lock;
+pub mod drill;
 pub mod handlers;
 pub mod lease;
 pub mod payload;
@@ -66,6 +68,8 @@ impl From<qsbackup_core::Error> for HandlerError {
 pub struct Env {
     pub config: Config,
     pub aws: AwsContext,
+    /// How `aws` was connected; the drill connects to its recovery account the same way.
+    pub aws_options: AwsOptions,
     pub repository: Repository,
     pub mode: BackupMode,
     pub tuning: Tuning,
@@ -118,7 +122,9 @@ impl Env {
         )
         .await
         .map_err(HandlerError::core)?;
-        Ok(Env::from_parts(config, aws, repository))
+        let mut env = Env::from_parts(config, aws, repository);
+        env.aws_options = aws_options.clone();
+        Ok(env)
     }
 
     /// An environment from clients built elsewhere (tests, embedders), with default settings.
@@ -126,6 +132,7 @@ impl Env {
         Env {
             config,
             aws,
+            aws_options: AwsOptions::default(),
             repository,
             mode: BackupMode::Full,
             tuning: Tuning::default(),
@@ -178,11 +185,12 @@ pub async fn dispatch(env: &Env, name: &str, payload: Value) -> Result<Value, Ha
         "record-bundle-failure" => output(handlers::record_bundle_failure(env, input(name, payload)?).await?),
         "commit-snapshot" => output(handlers::commit_snapshot(env, input(name, payload)?).await?),
         "abort-run" => output(handlers::abort_run(env, input(name, payload)?).await?),
+        "drill" => output(drill::drill(env, input(name, payload)?).await?),
         other => Err(HandlerError::new("UnknownHandler", format!("no handler named {other}"))),
     }
 }
 
-/// Every handler name, in workflow order.
+/// Every handler name, in workflow order, then the drill's.
 pub const HANDLERS: &[&str] = &[
     "begin-run",
     "identities",
@@ -192,4 +200,5 @@ pub const HANDLERS: &[&str] = &[
     "record-bundle-failure",
     "commit-snapshot",
     "abort-run",
+    "drill",
 ];

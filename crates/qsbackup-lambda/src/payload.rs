@@ -97,3 +97,69 @@ pub struct Committed {
     pub bundles: usize,
     pub failed: usize,
 }
+
+/// Input of the drill handler: `{"drill": {...}}`, the constant input of the monthly rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrillInput {
+    pub drill: DrillRequest,
+}
+
+/// What to drill and where, as `qsbackup drill`'s arguments say it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillRequest {
+    /// A snapshot id, a unique prefix of one, or `latest`.
+    #[serde(default = "latest")]
+    pub snapshot: String,
+    /// The recovery account to restore into.
+    pub target_account: String,
+    /// Defaults to the config's region.
+    #[serde(default)]
+    pub target_region: Option<String>,
+    /// Defaults to the target region.
+    #[serde(default)]
+    pub identity_region: Option<String>,
+    /// A role of the recovery account the drill assumes for its QuickSight calls; without it the
+    /// function's own role makes them (which only reaches the function's own account).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// Prefix for the id of every restored asset (`--prefix`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// The overrides file's content, as JSON (`--overrides`).
+    #[serde(default)]
+    pub overrides: Option<serde_json::Value>,
+    /// Restore users, groups and memberships too (`false` is `--no-identities`).
+    #[serde(default = "yes")]
+    pub identities: bool,
+    /// Delete what the drill created once checked (`--teardown`).
+    #[serde(default)]
+    pub teardown: bool,
+}
+
+fn latest() -> String {
+    "latest".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Output of a drill that passed; the whole record is `drills/<drill_id>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrillSummary {
+    pub drill_id: String,
+    pub snapshot_id: String,
+    /// Where the record is, relative to the repository.
+    pub record_key: String,
+    pub passed: bool,
+    pub rto_seconds: f64,
+    pub rpo_seconds: i64,
+    pub assets_total: usize,
+    pub assets_equal: usize,
+    pub assets_different: usize,
+    pub assets_not_recovered: usize,
+    pub identities_missing: usize,
+    /// Objects the teardown could not delete (`null` without teardown).
+    pub teardown_failed: Option<usize>,
+}

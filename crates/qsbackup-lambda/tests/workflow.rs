@@ -4,7 +4,8 @@
 //! of an emulated account into an S3 repository on moto, with identity tables in moto's
 //! DynamoDB. The snapshot it commits holds the same assets and member checksums as a backup of
 //! the same account by the `qsbackup` binary, and no payload between states exceeds 256 KB; the
-//! `large` account is planned too, to check its payloads.
+//! `large` account is planned too, to check its payloads. The scheduled drill's handler drills
+//! a snapshot the workflow committed into an empty recovery account.
 
 use aws_credential_types::Credentials;
 use futures::future::BoxFuture;
@@ -281,6 +282,7 @@ async fn env_for(endpoint: &str, text: &str) -> Env {
         ..Default::default()
     };
     let mut aws = AwsContext::connect(&config.aws, &options).await.expect("AWS context");
+    let drill_options = options.clone();
     // DynamoDB (identity tables) on moto; QuickSight keeps its own endpoint.
     aws.sdk = aws.sdk.to_builder().endpoint_url(&moto).build();
     let repository = Repository::open(
@@ -293,6 +295,8 @@ async fn env_for(endpoint: &str, text: &str) -> Env {
     .await
     .expect("repository");
     let mut env = Env::from_parts(config, aws, repository);
+    // The drill reaches its recovery account on the emulator too.
+    env.aws_options = drill_options;
     env.tuning = Tuning::fast();
     env.poll_seconds = 1;
     env
@@ -833,4 +837,255 @@ async fn prune_removes_the_bundles_an_aborted_scheduled_run_stored() {
         );
         assert!(committing.repository.head(&b.key).await.expect("head").is_some());
     }
+}
+
+const TARGET: &str = "210987654321";
+
+/// Users of IAM Identity Center come from the directory, not from a restore: provision the
+/// recovery account's as the directory would before the drill (the restore only checks them).
+async fn provision_identity_center_users(endpoint: &str, identities: &Value) {
+    let conf = aws_sdk_quicksight::Config::builder()
+        .behavior_version(aws_sdk_quicksight::config::BehaviorVersion::latest())
+        .region(aws_sdk_quicksight::config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .build();
+    let qs = aws_sdk_quicksight::Client::from_conf(conf);
+    for ns in identities["namespaces"].as_array().into_iter().flatten() {
+        let name = ns["name"].as_str().unwrap_or_default();
+        let idc: Vec<&Value> = ns["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|u| u["identity_type"] == "IAM_IDENTITY_CENTER")
+            .collect();
+        if idc.is_empty() {
+            continue;
+        }
+        if name != "default" {
+            qs.create_namespace()
+                .aws_account_id(TARGET)
+                .namespace(name)
+                .identity_store(aws_sdk_quicksight::types::IdentityStore::Quicksight)
+                .send()
+                .await
+                .expect("namespace of the directory");
+        }
+        for u in idc {
+            qs.register_user()
+                .aws_account_id(TARGET)
+                .namespace(name)
+                .identity_type(aws_sdk_quicksight::types::IdentityType::IamIdentityCenter)
+                .user_name(u["user_name"].as_str().unwrap_or_default())
+                .email(u["email"].as_str().unwrap_or("x@example.com"))
+                .user_role(aws_sdk_quicksight::types::UserRole::from(
+                    u["role"].as_str().unwrap_or("READER"),
+                ))
+                .send()
+                .await
+                .expect("directory user");
+        }
+    }
+}
+
+/// The monthly rule's drill: a snapshot the scheduled workflow committed, drilled into an empty
+/// recovery account by the `drill` handler with the rule's input, comes back equal; the
+/// summary carries the figures and the record is in the repository. A second drill into the
+/// same account finds everything there already, proves nothing, and fails the invocation with
+/// its figures (what the alarm on the function's errors sees).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drill_handler_drills_a_scheduled_snapshot_into_an_empty_account() {
+    use qsbackup_core::drill::DrillReport;
+    use qsbackup_core::repository::layout;
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 5,
+        accounts: vec![ACCOUNT.into(), TARGET.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let endpoint = emu.endpoint();
+    let bucket = format!("qsb-sfn-drill-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let env = env_for(&endpoint, &config_text(&bucket, "drill", None)).await;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    let committed = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    let snapshot_id = committed["snapshot_id"].as_str().expect("snapshot id").to_string();
+    let manifest = SnapshotManifest::load(&env.repository, &snapshot_id)
+        .await
+        .expect("manifest");
+    let identities_key = &manifest.identities.as_ref().expect("identities in the snapshot").key;
+    let identities: Value =
+        serde_json::from_slice(&env.repository.get(identities_key).await.expect("identities")).expect("JSON");
+    provision_identity_center_users(&endpoint, &identities).await;
+
+    // The input deploy/template.yaml's rule sends, teardown off so the second drill finds it all.
+    let input = json!({"drill": {
+        "snapshot": "latest",
+        "target_account": TARGET,
+        "target_region": "us-east-1",
+        "identity_region": "us-east-1",
+        "role_arn": "",
+        "overrides": {
+            "iam_roles": {"QuickSightRole": format!("arn:aws:iam::{TARGET}:role/QuickSightRole")},
+            "identities": {"include_inactive_users": true}
+        },
+        "teardown": false
+    }});
+    let summary = dispatch(&env, "drill", input.clone())
+        .await
+        .unwrap_or_else(|e| panic!("the drill failed: {e}"));
+    assert_eq!(summary["passed"], true, "{summary:#}");
+    assert_eq!(summary["snapshot_id"], snapshot_id.as_str());
+    let total = summary["assets_total"].as_u64().expect("assets_total");
+    assert!(total > 0, "{summary:#}");
+    assert_eq!(summary["assets_equal"], total, "{summary:#}");
+    assert_eq!(summary["assets_different"], 0);
+    assert_eq!(summary["identities_missing"], 0);
+    assert!(summary["rto_seconds"].as_f64().unwrap_or(0.0) > 0.0);
+    let rpo = summary["rpo_seconds"].as_i64().expect("rpo_seconds");
+    assert!((0..3600).contains(&rpo), "RPO {rpo}");
+    assert_eq!(summary["teardown_failed"], Value::Null, "no teardown was asked for");
+    let drill_id = summary["drill_id"].as_str().expect("drill id");
+    assert_eq!(summary["record_key"], layout::drill_key(drill_id));
+    let record: DrillReport = env
+        .repository
+        .read_record(&layout::drill_key(drill_id))
+        .await
+        .expect("drills/<id>.json is in the repository");
+    assert!(record.passed);
+    assert_eq!(record.target.account_id, TARGET);
+    assert_eq!(record.assets_equal as u64, total);
+
+    // Everything is in the recovery account now: the next drill proves nothing and fails.
+    let err = dispatch(&env, "drill", input)
+        .await
+        .expect_err("a drill that proves nothing fails the invocation");
+    assert_eq!(err.kind, "DrillFailed", "{err}");
+    assert!(err.message.contains("did not pass"), "{err}");
+    assert!(err.message.contains("0 of 0 assets equal"), "{err}");
+    assert!(err.message.contains("record: drills/"), "{err}");
+    let (drills, unreadable) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
+    assert!(unreadable.is_empty(), "{unreadable:?}");
+    assert_eq!(drills.len(), 2, "both drills are kept");
+    assert!(!drills[1].passed);
+
+    // The drills released their shared lock: a prune may take the repository at once.
+    let again = qsbackup_core::repository::lock::RepositoryLock::exclusive(
+        &env.repository,
+        qsbackup_core::repository::lock::LockPurpose::Prune,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("the drill released its lock");
+    again.release().await.expect("release");
+}
+
+/// A request the handler cannot run is refused before anything is restored: a drill into the
+/// account the snapshot was taken from, in the same region, without a prefix; a bad prefix; an
+/// unknown field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_into_the_backed_up_account_is_refused() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 6,
+        accounts: vec![ACCOUNT.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-drill-self-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "self", None)).await;
+    env.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    run.states(
+        &asl["States"],
+        asl["StartAt"].as_str().expect("StartAt"),
+        json!({}),
+        json!({}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    let err = dispatch(&env, "drill", json!({"drill": {"target_account": ACCOUNT}}))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind, "BadInput", "{err}");
+    assert!(err.message.contains("recovery account"), "{err}");
+    // A prefix QuickSight would refuse, and a misspelt field (a teardown silently skipped).
+    for request in [
+        json!({"drill": {"target_account": TARGET, "prefix": "dr/"}}),
+        json!({"drill": {"target_account": TARGET, "teardwon": true}}),
+    ] {
+        let err = dispatch(&env, "drill", request.clone()).await.expect_err("refused");
+        assert_eq!(err.kind, "BadInput", "{request}: {err}");
+    }
+    let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
+    assert!(drills.is_empty(), "nothing ran, nothing is recorded");
+}
+
+/// A drill that runs out of the function's budget stops waiting, is kept as not passed, and
+/// fails the invocation saying to run `qsbackup drill` outside Lambda.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_past_the_functions_budget_fails_and_says_where_to_run_it() {
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profile: Profile::Small,
+        seed: 7,
+        accounts: vec![ACCOUNT.into(), TARGET.into()],
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-sfn-drill-budget-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let mut env = env_for(&emu.endpoint(), &config_text(&bucket, "budget", None)).await;
+    env.mode = qsbackup_core::repository::manifest::BackupMode::AssetsOnly;
+    let run = Run {
+        env: &env,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = asl();
+    run.states(
+        &asl["States"],
+        asl["StartAt"].as_str().expect("StartAt"),
+        json!({}),
+        json!({}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the workflow failed: {e:?}"));
+    // No time at all: the drill is stopped before its imports.
+    env.handler_budget = std::time::Duration::ZERO;
+    let err = dispatch(&env, "drill", json!({"drill": {"target_account": TARGET}}))
+        .await
+        .expect_err("a drill stopped by the budget does not pass");
+    assert!(
+        err.message.contains("budget of 0s") && err.message.contains("qsbackup drill"),
+        "{err}"
+    );
+    let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
+    assert_eq!(drills.len(), 1, "the stopped drill is kept");
+    assert!(!drills[0].passed);
 }

@@ -1,10 +1,12 @@
-//! `qsbackup iam-policy --config FILE [--restore] [--kms-key-arn ARN]`: prints the least-privilege
-//! IAM policy document for that config (see [`qsbackup_core::iam_policy`]) on stdout, ready for
-//! `aws iam create-policy --policy-document file://...`.
+//! `qsbackup iam-policy --config FILE [--restore | --drill [--target-account ID ...]]
+//! [--kms-key-arn ARN]`: prints the least-privilege IAM policy document for that config (see
+//! [`qsbackup_core::iam_policy`]) on stdout, ready for `aws iam create-policy --policy-document
+//! file://...`.
 
 use clap::Args;
 use qsbackup_core::iam_policy::{policy, PolicyOptions};
 
+use super::restore::{target_section_of, TargetFlags};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -13,6 +15,24 @@ pub struct IamPolicyArgs {
     /// Also grant what `qsbackup restore` calls (import jobs, identity creation).
     #[arg(long)]
     pub restore: bool,
+
+    /// Grant what `qsbackup drill` calls: the restore's actions, the export jobs that read the
+    /// restored assets back, and every Delete* of `--teardown`.
+    #[arg(long)]
+    pub drill: bool,
+
+    /// The recovery account the drill restores into (its QuickSight statements name it; attach
+    /// the policy to the principal of that account that runs the drill).
+    #[arg(long, value_name = "ID", requires = "drill")]
+    pub target_account: Option<String>,
+
+    /// The region the drill restores into; defaults to the config's region.
+    #[arg(long, value_name = "REGION", requires = "drill")]
+    pub target_region: Option<String>,
+
+    /// The identity region of the recovery account; defaults to the target region.
+    #[arg(long, value_name = "REGION", requires = "drill")]
+    pub identity_region: Option<String>,
 
     /// The KMS key that encrypts the repository bucket (SSE-KMS): grants kms:GenerateDataKey and
     /// kms:Decrypt on it.
@@ -25,8 +45,23 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
+    let target = if args.target_account.is_some() || args.target_region.is_some() || args.identity_region.is_some() {
+        let flags = TargetFlags {
+            account: args.target_account.as_deref(),
+            region: args.target_region.as_deref(),
+            identity_region: args.identity_region.as_deref().or(args.target_region.as_deref()),
+        };
+        match target_section_of(&flags, &config) {
+            Ok(s) => Some(s),
+            Err(o) => return o,
+        }
+    } else {
+        None
+    };
     let options = PolicyOptions {
         restore: args.restore,
+        drill: args.drill,
+        target,
         kms_key_arn: args.kms_key_arn.clone(),
     };
     let policy = policy(&config, &options);
