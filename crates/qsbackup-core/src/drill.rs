@@ -39,6 +39,43 @@ pub enum DrillError {
     Core(#[from] Error),
     #[error("listing the target's users and groups for the check: {0}")]
     Identities(#[from] crate::identities::IdentityError),
+    /// A drill into the account and region the snapshot was taken from, without a prefix: it
+    /// would restore nothing (everything is there) or recreate what was deleted in production.
+    #[error(
+        "a drill restores into a recovery account: account {account} in {region} is where snapshot {snapshot} was \
+         taken; drill into another account, or give a prefix (`--prefix`, or `prefix` in a scheduled drill's input) to restore copies beside the originals"
+    )]
+    IntoBackedUpAccount {
+        account: String,
+        region: String,
+        snapshot: String,
+    },
+}
+
+impl DrillError {
+    /// A problem with what the user asked for (exit code 3 in the CLI, `BadInput` in Lambda).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            DrillError::Restore(e) => e.is_usage(),
+            DrillError::Core(e) => e.is_usage(),
+            DrillError::IntoBackedUpAccount { .. } => true,
+            DrillError::Identities(_) => false,
+        }
+    }
+}
+
+/// Refuses a drill that cannot prove anything before it runs: a prefix QuickSight refuses, or
+/// the backed-up account itself as the target without a prefix.
+pub fn check_target(manifest: &SnapshotManifest, target: &Endpoint, prefix: &str) -> Result<(), DrillError> {
+    restore::check_prefix(prefix)?;
+    if prefix.is_empty() && target.account_id == manifest.account_id && target.region == manifest.region {
+        return Err(DrillError::IntoBackedUpAccount {
+            account: manifest.account_id.clone(),
+            region: manifest.region.clone(),
+            snapshot: manifest.id.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// What a drill is asked to do beyond the snapshot and the target.
@@ -211,6 +248,15 @@ pub async fn run_drill(
     options: &DrillOptions,
     sink: &dyn ProgressSink,
 ) -> Result<DrillReport, DrillError> {
+    check_target(
+        manifest,
+        &Endpoint {
+            account_id: target.account_id.clone(),
+            region: target.region.clone(),
+            identity_region: target.identity_region.clone(),
+        },
+        &options.restore.prefix,
+    )?;
     let repository = lock.repository();
     let started_at = Utc::now();
     let clock = Instant::now();

@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 pub use report::RestoreReport;
-pub use types::{AssetKey, ConflictPolicy, FailureAction, RestoreError, SelectionSpec};
+pub use types::{check_prefix, AssetKey, ConflictPolicy, FailureAction, RestoreError, SelectionSpec};
 
 /// Everything a restore is asked to do beyond the snapshot and the target.
 #[derive(Debug, Clone, Default)]

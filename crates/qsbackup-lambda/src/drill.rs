@@ -14,7 +14,7 @@ use qsbackup_core::events::NoProgress;
 use qsbackup_core::repository::layout;
 use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::restore::mapping::Mapping;
-use qsbackup_core::restore::{FailureAction, RestoreError, RestoreOptions};
+use qsbackup_core::restore::{Endpoint, FailureAction, RestoreError, RestoreOptions};
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ fn drill_error(e: DrillError) -> HandlerError {
     match e {
         DrillError::Core(e) => HandlerError::core(e),
         DrillError::Restore(RestoreError::Core(e)) => HandlerError::core(e),
-        DrillError::Restore(e) if e.is_usage() => bad_input(e.to_string()),
+        e if e.is_usage() => bad_input(e.to_string()),
         other => HandlerError::new("DrillError", other.to_string()),
     }
 }
@@ -105,16 +105,6 @@ fn summary(report: &DrillReport) -> DrillSummary {
 pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, HandlerError> {
     let request = input.drill;
     let prefix = request.prefix.clone().unwrap_or_default();
-    // The ids QuickSight takes, as `qsbackup drill --prefix` checks them.
-    if prefix.len() > 64
-        || !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(bad_input(format!(
-            "drill.prefix {prefix:?}: QuickSight ids take letters, digits, `_` and `-` only (at most 64 here)"
-        )));
-    }
     let section = target_section(env, &request)?;
     let mapping = match &request.overrides {
         Some(v) if !v.is_null() => {
@@ -123,16 +113,12 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
         _ => Mapping::default(),
     };
     let manifest = qsbackup_core::repository::snapshots::load(&env.repository, &request.snapshot).await?;
-    if prefix.is_empty()
-        && section.account_id.as_str() == manifest.account_id
-        && section.region.as_str() == manifest.region
-    {
-        return Err(bad_input(format!(
-            "a drill restores into a recovery account: target_account {} is the account snapshot {} was taken \
-             from, in the same region; drill into another account, or give a prefix",
-            manifest.account_id, manifest.id
-        )));
-    }
+    let target_endpoint = Endpoint {
+        account_id: section.account_id.to_string(),
+        region: section.region.to_string(),
+        identity_region: section.identity_region().to_string(),
+    };
+    drill::check_target(&manifest, &target_endpoint, &prefix).map_err(drill_error)?;
     let mut aws_options: AwsOptions = env.aws_options.clone();
     if let Some(role) = request.role_arn.as_deref().filter(|r| !r.is_empty()) {
         aws_options.credentials = Some(assume_role(env, role, &manifest.id).await?);

@@ -39,6 +39,22 @@ pub enum RestoreError {
     /// Something this snapshot or repository cannot do.
     #[error("{0}")]
     Unsupported(String),
+    /// A prefix QuickSight would refuse in an id.
+    #[error("prefix {0:?}: QuickSight ids take letters, digits, `_` and `-` only (at most 64 here)")]
+    BadPrefix(String),
+}
+
+/// Checks a prefix for restored ids before anything runs.
+pub fn check_prefix(prefix: &str) -> Result<(), RestoreError> {
+    let ok = prefix.len() <= 64
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(RestoreError::BadPrefix(prefix.to_string()))
+    }
 }
 
 impl RestoreError {
@@ -46,7 +62,10 @@ impl RestoreError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            RestoreError::Selection(_) | RestoreError::NoSuchAsset { .. } | RestoreError::Overrides { .. }
+            RestoreError::Selection(_)
+                | RestoreError::NoSuchAsset { .. }
+                | RestoreError::Overrides { .. }
+                | RestoreError::BadPrefix(_)
         ) || matches!(self, RestoreError::Core(e) if e.is_usage())
     }
 }

@@ -12,7 +12,7 @@ use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::drill::{self, DrillError, DrillOptions, DrillOutcome, DrillReport};
 use qsbackup_core::repository::lock::{LockPurpose, RepositoryLock};
 use qsbackup_core::restore::mapping::Mapping;
-use qsbackup_core::restore::{FailureAction, RestoreOptions};
+use qsbackup_core::restore::{Endpoint, FailureAction, RestoreOptions};
 use qsbackup_core::units::timestamp;
 use serde_json::json;
 
@@ -75,6 +75,9 @@ pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> Outcome {
 }
 
 fn drill_error(e: DrillError) -> Outcome {
+    if e.is_usage() {
+        return Outcome::usage(e.into());
+    }
     match e {
         DrillError::Restore(e) => restore_error(e),
         DrillError::Core(e) => Outcome::from_core(e),
@@ -104,17 +107,12 @@ async fn run_inner(global: &GlobalArgs, args: &DrillArgs) -> Result<Outcome, Out
     let manifest = qsbackup_core::repository::snapshots::load(&repository, &args.snapshot)
         .await
         .map_err(Outcome::from_core)?;
-    if prefix.is_empty()
-        && section.account_id.as_str() == manifest.account_id
-        && section.region.as_str() == manifest.region
-    {
-        return Err(Outcome::usage(anyhow!(
-            "a drill restores into a recovery account: --target-account {} is the account snapshot {} was taken \
-             from, in the same region; drill into another account, or pass --prefix to restore copies beside the originals",
-            manifest.account_id,
-            manifest.id
-        )));
-    }
+    let target_endpoint = Endpoint {
+        account_id: section.account_id.to_string(),
+        region: section.region.to_string(),
+        identity_region: section.identity_region().to_string(),
+    };
+    drill::check_target(&manifest, &target_endpoint, &prefix).map_err(drill_error)?;
     let target = AwsContext::connect(&section, &common::with_env_timeouts(&aws_options)?)
         .await
         .map_err(Outcome::from_core)?;

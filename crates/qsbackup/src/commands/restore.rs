@@ -273,17 +273,7 @@ pub fn restore_error(e: RestoreError) -> Outcome {
 }
 
 pub fn check_prefix(prefix: &str) -> Result<(), Outcome> {
-    let ok = prefix.len() <= 64
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Outcome::usage(anyhow!(
-            "--prefix {prefix:?}: QuickSight ids take letters, digits, `_` and `-` only (at most 64 here)"
-        )))
-    }
+    restore::check_prefix(prefix).map_err(|e| Outcome::usage(anyhow!("--{e}")))
 }
 
 async fn confirm(plan: &RestorePlan) -> Result<bool, Outcome> {
