@@ -68,6 +68,10 @@ pub struct AwsOptions {
     pub quicksight_endpoint: Option<String>,
     /// Fixed credentials instead of the provider chain (the emulator accepts any).
     pub credentials: Option<Credentials>,
+    /// A role to assume (with the credentials above, or the provider chain's) for every call:
+    /// how a restore or drill reaches a recovery account, since QuickSight has no resource
+    /// policies. The SDK's provider renews the session before it expires.
+    pub role_arn: Option<String>,
     pub retry: RetryPolicy,
     pub timeouts: Timeouts,
 }
@@ -123,9 +127,21 @@ impl AwsContext {
         if let Some(credentials) = &options.credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        let sdk = loader.load().await;
+        let mut sdk = loader.load().await;
         if sdk.credentials_provider().is_none() {
             return Err(Error::AwsConfig("no credentials provider could be configured".into()));
+        }
+        if let Some(role) = options.role_arn.as_deref().filter(|r| !r.is_empty()) {
+            // STS is reached as the loaded config says (AWS_ENDPOINT_URL_STS included).
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name(format!("qsbackup-{}", aws.account_id))
+                .configure(&sdk)
+                .build()
+                .await;
+            sdk = sdk
+                .into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build();
         }
         let quicksight = quicksight_client(&sdk, &region, options);
         let identity_quicksight = quicksight_client(&sdk, &identity_region, options);

@@ -6,7 +6,6 @@
 
 use crate::payload::{DrillInput, DrillRequest, DrillSummary};
 use crate::{Env, HandlerError};
-use aws_credential_types::Credentials;
 use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::config::{AccountId, AwsSection, Region};
 use qsbackup_core::drill::{self, DrillError, DrillOptions, DrillReport};
@@ -48,41 +47,6 @@ fn target_section(env: &Env, request: &DrillRequest) -> Result<AwsSection, Handl
     Ok(section)
 }
 
-/// Credentials of `role_arn`, assumed with the function's own. A role assumed from a Lambda
-/// role is a chained session, which AWS caps at one hour: longer than the function may run.
-async fn assume_role(env: &Env, role_arn: &str, drill_of: &str) -> Result<Credentials, HandlerError> {
-    let sts = aws_sdk_sts::Client::new(&env.aws.sdk);
-    let out = sts
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name(format!("qsbackup-drill-{drill_of}"))
-        .send()
-        .await
-        .map_err(|e| {
-            HandlerError::new(
-                "AssumeRoleFailed",
-                format!(
-                    "assuming {role_arn} in the recovery account: {}",
-                    aws_sdk_sts::error::DisplayErrorContext(&e)
-                ),
-            )
-        })?;
-    let c = out.credentials().ok_or_else(|| {
-        HandlerError::new(
-            "AssumeRoleFailed",
-            format!("assuming {role_arn}: STS returned no credentials"),
-        )
-    })?;
-    let expiry = std::time::SystemTime::try_from(*c.expiration()).ok();
-    Ok(Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        expiry,
-        "qsbackup-drill",
-    ))
-}
-
 fn summary(report: &DrillReport) -> DrillSummary {
     DrillSummary {
         drill_id: report.drill_id.clone(),
@@ -120,9 +84,9 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
     };
     drill::check_target(&manifest, &target_endpoint, &prefix).map_err(drill_error)?;
     let mut aws_options: AwsOptions = env.aws_options.clone();
-    if let Some(role) = request.role_arn.as_deref().filter(|r| !r.is_empty()) {
-        aws_options.credentials = Some(assume_role(env, role, &manifest.id).await?);
-    }
+    // The recovery account is reached through a role assumed there (QuickSight has no
+    // resource policies); the SDK's provider renews the session.
+    aws_options.role_arn = request.role_arn.clone().filter(|r| !r.is_empty());
     let target = AwsContext::connect(&section, &aws_options).await?;
     let options = DrillOptions {
         restore: RestoreOptions {

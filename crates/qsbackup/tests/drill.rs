@@ -318,3 +318,43 @@ async fn a_drill_whose_imports_fail_does_not_pass_and_says_why() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("--prefix"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_account_is_reached_through_the_role_given_and_a_role_that_cannot_be_assumed_stops_the_drill() {
+    let emu = emulator(Profile::Small, 1).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo").to_string_lossy().to_string();
+    let cfg = config(dir.path(), "source.yaml", SOURCE, REGION, &repo);
+    backup(&emu, &cfg).await;
+    let cfg = cfg.to_string_lossy().to_string();
+    let role = format!("arn:aws:iam::{TARGET}:role/QuickSightRecovery");
+    let args = [
+        "-c",
+        &cfg,
+        "--json",
+        "drill",
+        "--target-account",
+        TARGET,
+        "--target-role-arn",
+        &role,
+        "--no-identities",
+        "--teardown",
+    ];
+    // moto's STS hands out the role's session: the drill runs with it.
+    let mut cmd = qsbackup(&emu, &args);
+    cmd.env("AWS_ENDPOINT_URL_STS", moto());
+    let out = run(cmd).await;
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert!(report["assets_equal"].as_u64().unwrap_or(0) > 0, "{report:#}");
+    assert_eq!(report["assets_different"], 0);
+
+    // Where STS does not answer, nothing is restored and the error says so.
+    let before = inventory(&emu, TARGET).await;
+    let mut cmd = qsbackup(&emu, &args);
+    cmd.env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).is_empty());
+    assert_eq!(inventory(&emu, TARGET).await, before, "nothing reached the target");
+}

@@ -59,6 +59,7 @@ async fn restore_into_second_account(
         target_account: Some(DEMO_TARGET_ACCOUNT.into()),
         target_region: None,
         identity_region: None,
+        target_role_arn: None,
         namespace: None,
         conflict: super::restore::Conflict::Update,
         prefix: None,

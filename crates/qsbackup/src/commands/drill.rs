@@ -44,6 +44,11 @@ pub struct DrillArgs {
     #[arg(long, value_name = "REGION")]
     pub identity_region: Option<String>,
 
+    /// Role in the recovery account to assume for the drill's QuickSight calls (QuickSight has
+    /// no resource policies: another account is reached with a role there).
+    #[arg(long, value_name = "ARN")]
+    pub target_role_arn: Option<String>,
+
     /// Overrides file, as for `restore` (data source parameters and secrets of the recovery
     /// account, IAM identities, principals, tags).
     #[arg(long, value_name = "FILE")]
@@ -113,7 +118,11 @@ async fn run_inner(global: &GlobalArgs, args: &DrillArgs) -> Result<Outcome, Out
         identity_region: section.identity_region().to_string(),
     };
     drill::check_target(&manifest, &target_endpoint, &prefix).map_err(drill_error)?;
-    let target = AwsContext::connect(&section, &common::with_env_timeouts(&aws_options)?)
+    let target_options = AwsOptions {
+        role_arn: args.target_role_arn.clone(),
+        ..common::with_env_timeouts(&aws_options)?
+    };
+    let target = AwsContext::connect(&section, &target_options)
         .await
         .map_err(Outcome::from_core)?;
     let options = DrillOptions {

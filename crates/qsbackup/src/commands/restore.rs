@@ -93,6 +93,11 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "REGION")]
     pub identity_region: Option<String>,
 
+    /// Role in the target account to assume for the restore's QuickSight calls (QuickSight has
+    /// no resource policies: another account is reached with a role there).
+    #[arg(long, value_name = "ARN")]
+    pub target_role_arn: Option<String>,
+
     /// Put every identity and permission principal in this namespace of the target.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
@@ -363,7 +368,11 @@ async fn run_mapped(
     let target_section = target_section(args, config)?;
     let source = common::connect(config, aws_options).await?;
     let repository = common::open_repository(config, Some(&source)).await?;
-    let target = AwsContext::connect(&target_section, &common::with_env_timeouts(aws_options)?)
+    let target_options = AwsOptions {
+        role_arn: args.target_role_arn.clone(),
+        ..common::with_env_timeouts(aws_options)?
+    };
+    let target = AwsContext::connect(&target_section, &target_options)
         .await
         .map_err(Outcome::from_core)?;
     let lock = if args.dry_run {
