@@ -244,14 +244,16 @@ fn chunks(
     let slots = limits.max_concurrent_jobs.clamp(1, 5);
     let height = heights(levels, members, folders_apart);
     let is_leaf = |k: &AssetKey| height.get(k).copied().unwrap_or(0) == 0;
-    // The first wave of jobs (folders and the first level's assets that others wait for)
-    // shares the slots in proportion to its parts, so that it is one wave and not several.
-    let first_wave = folders.len() + levels.first().map_or(0, |l| l.iter().filter(|k| !is_leaf(k)).count());
-    let share = |n: usize| (slots * n + first_wave / 2).checked_div(first_wave).unwrap_or(1).max(1);
+    // The first wave of jobs (folders and the first level) shares the slots in proportion to
+    // its parts, so that it is one wave and not several: what waits for it starts sooner.
+    let first_level = levels.first().map(Vec::as_slice).unwrap_or_default();
+    let waiting = first_level.iter().filter(|k| waits.contains(*k)).count();
+    let [folder_jobs, free_jobs, waiting_jobs] =
+        wave_shares([folders.len(), first_level.len() - waiting, waiting], slots);
     let mut out = if folders.is_empty() {
         Vec::new()
     } else {
-        folder_chunks(members, folders.clone(), limits, share(folders.len()))
+        folder_chunks(members, folders.clone(), limits, folder_jobs)
     };
     let mut chunk_of: BTreeMap<AssetKey, usize> = out
         .iter()
@@ -260,7 +262,8 @@ fn chunks(
         .collect();
     for (li, level) in levels.iter().enumerate() {
         // Only the first level can start while the identity step runs: later ones wait for
-        // jobs that outlast it, so splitting them by it would only make more jobs.
+        // jobs that outlast it, so splitting them by it would only make more jobs. Nor are its
+        // assets that nothing waits for split off: the wave would not fit the slots.
         let first = li == 0;
         // The latest chunk an asset waits for first: chunks are made roughly in start order,
         // so assets that only need early chunks form jobs that can start early.
@@ -276,9 +279,13 @@ fn chunks(
             (latest, set.into_iter().collect())
         };
         type Keyed<'k> = ((bool, bool, (usize, Vec<usize>)), &'k AssetKey);
+        // A few assets nothing waits for travel with the others: a job of their own would take
+        // a slot that a job on the critical path needs.
+        let leaves = level.iter().filter(|k| is_leaf(k)).count();
+        let apart = !first && leaves >= MIN_SPLIT_ASSETS;
         let mut keyed: Vec<Keyed> = level
             .iter()
-            .map(|k| ((first && waits.contains(k), is_leaf(k), upstream(k)), k))
+            .map(|k| ((first && waits.contains(k), apart && is_leaf(k), upstream(k)), k))
             .collect();
         keyed.sort();
         let mut start = 0;
@@ -293,8 +300,12 @@ fn chunks(
             let n = run.len();
             // Spread over the slots: what others wait for finishes sooner, and the last jobs
             // do not leave slots idle for long at the end.
-            let spread = if first && !class.1 {
-                share(n)
+            let spread = if first {
+                if class.0 {
+                    waiting_jobs
+                } else {
+                    free_jobs
+                }
             } else {
                 slots.min(n.div_ceil(MIN_SPLIT_ASSETS))
             };
@@ -325,6 +336,29 @@ fn chunks(
         }
     }
     out
+}
+
+/// The jobs each part of the first wave gets: the slots in proportion to the parts' sizes
+/// (largest remainders first), at least one for a part that has assets, and no job smaller
+/// than a few assets.
+fn wave_shares(parts: [usize; 3], slots: usize) -> [usize; 3] {
+    let total: usize = parts.iter().sum();
+    let mut jobs = parts.map(|n| usize::from(n > 0));
+    if total == 0 {
+        return jobs;
+    }
+    let cap = |n: usize| n.div_ceil(MIN_SPLIT_ASSETS / 3).max(1);
+    while jobs.iter().sum::<usize>() < slots {
+        // The part with the most assets per job that can still be split.
+        let next = (0..3)
+            .filter(|&i| parts[i] > 0 && jobs[i] < cap(parts[i]))
+            .max_by(|&a, &b| (parts[a] * jobs[b]).cmp(&(parts[b] * jobs[a])));
+        match next {
+            Some(i) => jobs[i] += 1,
+            None => break,
+        }
+    }
+    jobs
 }
 
 /// Folders in jobs that hold whole folder trees (a subfolder needs its parent), the trees
