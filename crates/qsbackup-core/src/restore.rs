@@ -317,16 +317,12 @@ pub async fn plan_restore(
             None => BTreeSet::new(),
         };
         let s3 = plan.state.staging.is_some();
-        bundle::group(
-            &ctx,
-            &plan.state.members,
-            &levels,
-            &waits,
-            single,
+        let imports = bundle::Imports {
+            levels: &levels,
+            waits: &waits,
             folders_apart,
-            &options.limits,
-            s3,
-        )?
+        };
+        bundle::group(&ctx, &plan.state.members, &imports, single, &options.limits, s3)?
     };
     warnings.extend(grouped.warnings);
     let mut dropped = grouped.dropped;

@@ -12,7 +12,8 @@ use serde_json::Value;
 async fn faults(emu: &qs_emulator::EmulatorHandle, plan: Value) {
     let resp = reqwest::Client::new()
         .put(format!("{}/_emulator/faults", emu.endpoint()))
-        .json(&plan)
+        .header("content-type", "application/json")
+        .body(plan.to_string())
         .send()
         .await
         .expect("set faults");

@@ -528,22 +528,33 @@ fn job_of(
     Ok((job, dropped))
 }
 
-/// Groups the imported assets (in dependency `levels`) into jobs, numbered in the order they
-/// start (critical path first). `waits` are the assets whose permissions name users or groups
-/// the identity step creates; `single` asks for one job (rollback); `folders_apart` puts the
-/// folders into jobs of their own, ahead of the rest (levels were computed without folder
-/// memberships); `s3` says whether
-/// bundles over the inline limit can be staged.
+/// The imported assets as grouping sees them.
+pub struct Imports<'a> {
+    /// In dependency levels ([`super::plan::levels`]).
+    pub levels: &'a [Vec<AssetKey>],
+    /// Those whose permissions name users or groups the identity step creates.
+    pub waits: &'a BTreeSet<AssetKey>,
+    /// Folders go into jobs of their own, ahead of the rest (the levels were computed without
+    /// folder memberships).
+    pub folders_apart: bool,
+}
+
+/// Groups the imported assets into jobs, numbered in the order they start (critical path
+/// first). `single` asks for one job (rollback); `s3` says whether bundles over the inline
+/// limit can be staged.
 pub fn group(
     ctx: &Context,
     members: &SnapshotMembers,
-    levels: &[Vec<AssetKey>],
-    waits: &BTreeSet<AssetKey>,
+    imports: &Imports,
     single: bool,
-    folders_apart: bool,
     limits: &JobLimits,
     s3: bool,
 ) -> Result<Grouped, RestoreError> {
+    let Imports {
+        levels,
+        waits,
+        folders_apart,
+    } = *imports;
     let mut warnings = Vec::new();
     let all: Vec<AssetKey> = levels.concat();
     if all.is_empty() {
