@@ -1,8 +1,9 @@
 //! Carrying out an [`IdentityPlan`] in the target's identity region: namespaces (created, then
 //! waited for until `CREATED`), groups and users (at once), memberships, each step's calls
 //! concurrent under a bound and retried when throttled. The caller learns when users and
-//! groups exist, before the memberships, so that imports need not wait for those. "Already exists" answers count as success, so a re-run
-//! is harmless; one failure is recorded and the rest goes on.
+//! groups exist, before the memberships, so that imports need not wait for those. "Already
+//! exists" answers count as success, so a re-run is harmless; one failure is recorded and the
+//! rest goes on.
 
 use super::{Action, IdentityPlan, Principals};
 use crate::events::{Event, ProgressSink};
