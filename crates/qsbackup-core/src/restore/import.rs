@@ -1,6 +1,8 @@
 //! Running the import jobs of a plan: at most `max_concurrent_jobs` at once (QuickSight allows
-//! 5), a job starting only once the jobs it depends on have finished, and carrying only the
-//! assets whose dependencies were restored (the others are reported as not attempted). Starts
+//! 5), in the plan's order, a job starting as soon as the jobs it depends on have finished (and,
+//! when it grants permissions to users or groups the identity step creates, once that step has
+//! created them), and carrying only the assets whose dependencies were restored (the others are
+//! reported as not attempted). Starts
 //! are retried by [`crate::retry`] while the account is at its job limit; jobs are polled with [`crate::poll`] like
 //! export jobs. Each asset's outcome comes from the job's `Errors` and `RollbackErrors`.
 
