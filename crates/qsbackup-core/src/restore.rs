@@ -5,7 +5,8 @@
 //! (create, update, skip, or keep what the target has), plans the identity step, moves every
 //! member into the target ([`overrides`]) and groups them into import bundles ordered so that
 //! dependencies land first ([`plan`], [`bundle`]). Nothing is changed by planning.
-//! [`run_restore`] restores identities first, then runs the import jobs ([`import`]) and
+//! [`run_restore`] restores identities beside the import jobs that do not need them, starts
+//! the others once users and groups exist ([`import`]), and
 //! reports every asset's outcome ([`report`]). Backups written by the AWS sample tool become
 //! snapshots through [`legacy`].
 
@@ -330,7 +331,7 @@ pub async fn plan_restore(
         p.extend(&ids.principals(true));
     }
     let imported: BTreeSet<AssetKey> = plan.imported().map(|a| a.key.clone()).collect();
-    // Folders (small, nested) travel together in the first job when they fit in one.
+    // Folders (small, nested) go in jobs of their own, ahead of the rest, when they fit in one.
     let folders = imported.iter().filter(|k| k.asset_type == AssetType::Folder).count();
     let folders_apart = folders <= options.limits.max_assets;
     let levels = plan::levels(&imported, &plan.state.members, folders_apart);
@@ -338,16 +339,20 @@ pub async fn plan_restore(
     let grouped = {
         let naming = plan.naming();
         let ctx = plan.context(&naming, principals.as_ref());
+        let waits = match &plan.identities {
+            Some(_) => {
+                let before = plan.context(&naming, plan.state.target_principals.as_ref());
+                waits_for_identities(&imported, &plan.state.members, &before, &ctx)
+            }
+            None => BTreeSet::new(),
+        };
         let s3 = plan.state.staging.is_some();
-        bundle::group(
-            &ctx,
-            &plan.state.members,
-            &levels,
-            single,
+        let imports = bundle::Imports {
+            levels: &levels,
+            waits: &waits,
             folders_apart,
-            &options.limits,
-            s3,
-        )?
+        };
+        bundle::group(&ctx, &plan.state.members, &imports, single, &options.limits, s3)?
     };
     warnings.extend(grouped.warnings);
     let mut dropped = grouped.dropped;
@@ -392,6 +397,29 @@ pub async fn plan_restore(
     Ok(plan)
 }
 
+/// The assets with a permission that only the identity step makes valid: its principal is not
+/// in the target before the step (`before`) and is after it (`after`, as planned). Their jobs
+/// wait for the step; the others can run beside it with the same permissions.
+fn waits_for_identities(
+    imported: &BTreeSet<AssetKey>,
+    members: &SnapshotMembers,
+    before: &Context,
+    after: &Context,
+) -> BTreeSet<AssetKey> {
+    imported
+        .iter()
+        .filter(|k| {
+            members.assets.get(*k).is_some_and(|m| {
+                m.json
+                    .permission_principals()
+                    .iter()
+                    .any(|p| before.map_principal(p).is_err() && after.map_principal(p).is_ok())
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// The assets a selective restore needs that its snapshot does not hold because they could not
 /// be backed up, one warning each.
 fn not_backed_up(manifest: &SnapshotManifest, assets: &[PlannedAsset]) -> Vec<String> {
@@ -418,7 +446,8 @@ fn not_backed_up(manifest: &SnapshotManifest, assets: &[PlannedAsset]) -> Vec<St
         .collect()
 }
 
-/// Runs a plan: identities first, then the import jobs, holding `lock` on the repository the
+/// Runs a plan: identities and the import jobs that do not need them at once, then the jobs
+/// that grant permissions to the restored users and groups, holding `lock` on the repository the
 /// plan was made from (shared: backups run beside it, a prune waits). Per-asset failures are in the report;
 /// `Err` means the restore could not run at all.
 pub async fn run_restore(
@@ -430,30 +459,37 @@ pub async fn run_restore(
 ) -> Result<RestoreReport, RestoreError> {
     let repository = lock.repository();
     let started_at = Utc::now();
-    let mut identities_interrupted = false;
-    let identity_outcome = match &plan.identities {
-        Some(ids) => {
-            let apply = identities::apply::apply(
-                &target.identity_quicksight,
-                &target.account_id,
-                ids,
-                &options.identity_limits,
-                sink,
-            );
-            tokio::select! {
-                biased;
-                _ = options.cancel.cancelled() => {
-                    identities_interrupted = true;
-                    None
-                }
-                outcome = apply => Some(outcome),
-            }
-        }
-        None => None,
+    // Jobs whose permissions name users or groups the identity step creates start once the step
+    // has created them (with those principals); the others run beside the step, with the
+    // target's principals, which gives them the same permissions.
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(None::<std::sync::Arc<Principals>>);
+    let principals_ready = |created: Principals| {
+        let mut p = plan.state.target_principals.clone().unwrap_or_default();
+        p.extend(&created);
+        ready_tx.send_replace(Some(std::sync::Arc::new(p)));
     };
-    let principals = plan.principals_after(identity_outcome.as_ref());
+    let identities = async {
+        match &plan.identities {
+            Some(ids) => {
+                let apply = identities::apply::apply(
+                    &target.identity_quicksight,
+                    &target.account_id,
+                    ids,
+                    &options.identity_limits,
+                    sink,
+                    &principals_ready,
+                );
+                tokio::select! {
+                    biased;
+                    _ = options.cancel.cancelled() => (None, true),
+                    outcome = apply => (Some(outcome), false),
+                }
+            }
+            None => (None, false),
+        }
+    };
     let naming = plan.naming();
-    let ctx = plan.context(&naming, principals.as_ref());
+    let ctx = plan.context(&naming, plan.state.target_principals.as_ref());
     let settings = import::ImportSettings {
         failure_action: plan.failure_action,
         max_concurrent_jobs: options.limits.max_concurrent_jobs,
@@ -471,8 +507,9 @@ pub async fn run_restore(
         members: &plan.state.members,
         settings,
         sink,
+        identities: plan.identities.is_some().then_some(ready_rx),
     };
-    let mut imported = runner.run().await;
+    let ((identity_outcome, identities_interrupted), mut imported) = tokio::join!(identities, runner.run());
     if identities_interrupted {
         imported.notes.push(
             "the restore was interrupted while it created users, groups and memberships: some may exist in the target"

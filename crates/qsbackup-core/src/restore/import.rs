@@ -1,10 +1,13 @@
 //! Running the import jobs of a plan: at most `max_concurrent_jobs` at once (QuickSight allows
-//! 5), a job starting only once the jobs it depends on have finished, and carrying only the
-//! assets whose dependencies were restored (the others are reported as not attempted). Starts
+//! 5), in the plan's order, a job starting as soon as the jobs it depends on have finished (and,
+//! when it grants permissions to users or groups the identity step creates, once that step has
+//! created them), and carrying only the assets whose dependencies were restored (the others are
+//! reported as not attempted). Starts
 //! are retried by [`crate::retry`] while the account is at its job limit; jobs are polled with [`crate::poll`] like
 //! export jobs. Each asset's outcome comes from the job's `Errors` and `RollbackErrors`.
 
 use super::bundle::{self, BundleSource};
+use super::identities::Principals;
 use super::members::SnapshotMembers;
 use super::overrides::{Context, DroppedPermission};
 use super::{AssetKey, FailureAction, RestorePlan};
@@ -24,7 +27,9 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -134,6 +139,10 @@ pub struct Runner<'a> {
     pub members: &'a SnapshotMembers,
     pub settings: ImportSettings,
     pub sink: &'a dyn ProgressSink,
+    /// The target's users and groups once the identity step has created them (`None` until
+    /// then); jobs that [wait for identities](super::bundle::PlannedJob::waits_for_identities)
+    /// start after that, rewritten with them. `None`: no identity step, nothing waits.
+    pub identities: Option<watch::Receiver<Option<Arc<Principals>>>>,
 }
 
 enum Ended {
@@ -156,15 +165,19 @@ impl Runner<'_> {
         let mut stop: Option<String> = None;
         // Jobs started and not yet ended, with their assets (for an interrupted restore).
         let mut in_flight: BTreeMap<usize, Vec<AssetKey>> = BTreeMap::new();
+        let mut identities = self.identities.clone();
         loop {
             if self.settings.cancel.is_cancelled() && !imported.interrupted {
                 imported.interrupted = true;
                 stop = Some("the restore was interrupted before its import job started".into());
             }
+            let principals: Option<Arc<Principals>> = identities.as_ref().and_then(|r| r.borrow().clone());
+            // A stopped restore starts no job, so none has to wait for the identity step.
+            let held = |waits: bool| waits && identities.is_some() && principals.is_none() && stop.is_none();
             let mut i = 0;
             while i < pending.len() && running.len() < max {
                 let job = &self.plan.jobs[pending[i]];
-                if !job.depends_on.iter().all(|d| finished.contains(d)) {
+                if !job.depends_on.iter().all(|d| finished.contains(d)) || held(job.waits_for_identities) {
                     i += 1;
                     continue;
                 }
@@ -177,11 +190,33 @@ impl Runner<'_> {
                     continue;
                 }
                 in_flight.insert(job.number, assets.clone());
-                running.push(self.run_job(job.number, assets));
+                let with = if job.waits_for_identities {
+                    principals.clone()
+                } else {
+                    None
+                };
+                running.push(self.run_job(job.number, assets, with));
+            }
+            let waiting = pending.iter().any(|n| held(self.plan.jobs[*n].waits_for_identities));
+            if running.is_empty() && !waiting {
+                break;
             }
             let next = tokio::select! {
                 biased;
-                next = running.next() => next,
+                Some(next) = running.next(), if !running.is_empty() => Some(next),
+                changed = async {
+                    match identities.as_mut() {
+                        Some(r) => r.changed().await.is_ok(),
+                        None => false,
+                    }
+                }, if waiting => {
+                    if !changed {
+                        // The identity step ended without saying: nothing more will come.
+                        identities = None;
+                        stop = Some("the identity step ended before its users and groups were known".into());
+                    }
+                    continue;
+                }
                 _ = self.settings.cancel.cancelled(), if !imported.interrupted => continue,
                 // Already interrupted: the jobs still running are left to QuickSight.
                 _ = std::future::ready(()), if imported.interrupted => break,
@@ -292,7 +327,20 @@ impl Runner<'_> {
         }
     }
 
-    async fn run_job(&self, number: usize, assets: Vec<AssetKey>) -> JobRun {
+    /// Runs job `number` with `assets`, rewritten with `principals` when given (the target's
+    /// users and groups after the identity step) instead of the ones the target had.
+    async fn run_job(&self, number: usize, assets: Vec<AssetKey>, principals: Option<Arc<Principals>>) -> JobRun {
+        let after;
+        let ctx: &Context = match &principals {
+            Some(p) => {
+                after = Context {
+                    principals: Some(p),
+                    ..*self.ctx
+                };
+                &after
+            }
+            None => self.ctx,
+        };
         let started = Instant::now();
         let job_id = self.job_id(number);
         let mut report = JobReport {
@@ -305,7 +353,7 @@ impl Runner<'_> {
                 .map(|k| (k.clone(), AssetResult::Failed(message.clone())))
                 .collect()
         };
-        let built = bundle::rewrite(self.ctx, self.members, &assets)
+        let built = bundle::rewrite(ctx, self.members, &assets)
             .and_then(|files| bundle::zip(&files).map(|zip| (zip, files.dropped)));
         let (zip, dropped) = match built {
             Ok(b) => b,

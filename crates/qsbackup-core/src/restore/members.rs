@@ -47,6 +47,37 @@ impl MemberJson {
         serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
 
+    /// The principals of the member's `permissions`, without parsing the rest into values.
+    pub fn permission_principals(&self) -> Vec<String> {
+        #[derive(serde::Deserialize)]
+        struct Permission {
+            #[serde(default)]
+            principal: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Permissions {
+            #[serde(default)]
+            permissions: Vec<Permission>,
+        }
+        match serde_json::from_str::<Permissions>(&self.0) {
+            Ok(p) => p.permissions.into_iter().map(|p| p.principal).collect(),
+            // An odd shape: read it the way the rewrite does.
+            Err(_) => self
+                .value()
+                .get("permissions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    p.get("principal")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect(),
+        }
+    }
+
     /// Bytes of the compact text.
     pub fn len(&self) -> usize {
         self.0.len()

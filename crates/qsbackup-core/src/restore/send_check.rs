@@ -23,6 +23,7 @@ fn futures_are_send(
         p.identities.as_ref().unwrap(),
         &o.identity_limits,
         s,
+        &|_| {},
     ));
     assert_send(legacy::import_legacy(
         x,

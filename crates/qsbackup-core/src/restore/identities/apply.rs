@@ -1,7 +1,9 @@
 //! Carrying out an [`IdentityPlan`] in the target's identity region: namespaces (created, then
-//! waited for until `CREATED`), groups, users, memberships, each step's calls concurrent under
-//! a bound and retried when throttled. "Already exists" answers count as success, so a re-run
-//! is harmless; one failure is recorded and the rest goes on.
+//! waited for until `CREATED`), groups and users (at once), memberships, each step's calls
+//! concurrent under a bound and retried when throttled. The caller learns when users and
+//! groups exist, before the memberships, so that imports need not wait for those. "Already
+//! exists" answers count as success, so a re-run is harmless; one failure is recorded and the
+//! rest goes on.
 
 use super::{Action, IdentityPlan, Principals};
 use crate::events::{Event, ProgressSink};
@@ -150,7 +152,20 @@ impl Applier<'_> {
         if matches!(outcome, ItemOutcome::Failed(_)) {
             return outcome;
         }
-        // QuickSight creates namespaces asynchronously.
+        // QuickSight creates namespaces asynchronously; one that is ready at once (or existed)
+        // needs no wait.
+        if let Ok(d) = self
+            .client
+            .describe_namespace()
+            .aws_account_id(self.account)
+            .namespace(name)
+            .send()
+            .await
+        {
+            if d.namespace().and_then(|n| n.creation_status()) == Some(&NamespaceStatus::Created) {
+                return outcome;
+            }
+        }
         let deadline = crate::poll::deadline_after(self.limits.namespace_timeout);
         let ready = poll_until(self.limits.poll, deadline, || async {
             let described = self
@@ -219,13 +234,16 @@ fn report(sink: &dyn ProgressSink, what: &str, items: &[IdentityItem]) {
     });
 }
 
-/// Runs `plan` against the target (`client` in its identity region).
+/// Runs `plan` against the target (`client` in its identity region). Once every user and group
+/// is created (or has failed), `principals_ready` gets the ones that exist, so that imports
+/// that grant them permissions can start while the memberships are still being created.
 pub async fn apply(
     client: &Client,
     account: &str,
     plan: &IdentityPlan,
     limits: &ApplyLimits,
     sink: &dyn ProgressSink,
+    principals_ready: &(dyn Fn(Principals) + Sync),
 ) -> IdentityOutcome {
     // `crate::retry` owns these calls' retries; the SDK tries each once.
     let client = &crate::retry::quicksight_single_attempt(client);
@@ -261,7 +279,8 @@ pub async fn apply(
     let ns_failed = |ns: &str| ItemOutcome::Failed(format!("namespace {ns} is not available in the target"));
     outcome.items.extend(namespaces);
 
-    let groups: Vec<IdentityItem> = futures::stream::iter(collect(plan.groups.iter().map(|s| {
+    // Groups and users do not need each other: both steps run at once, each under the bound.
+    let groups = futures::stream::iter(collect(plan.groups.iter().map(|s| {
         let a = &a;
         let broken = &broken;
         async move {
@@ -291,12 +310,9 @@ pub async fn apply(
         }
     })))
     .buffer_unordered(n)
-    .collect()
-    .await;
-    report(sink, "groups", &groups);
-    outcome.items.extend(groups);
+    .collect::<Vec<IdentityItem>>();
 
-    let users: Vec<IdentityItem> = futures::stream::iter(collect(plan.users.iter().map(|s| {
+    let users = futures::stream::iter(collect(plan.users.iter().map(|s| {
         let a = &a;
         let broken = &broken;
         async move {
@@ -337,12 +353,15 @@ pub async fn apply(
         }
     })))
     .buffer_unordered(n)
-    .collect()
-    .await;
+    .collect::<Vec<IdentityItem>>();
+    let (groups, users) = futures::join!(groups, users);
+    report(sink, "groups", &groups);
+    outcome.items.extend(groups);
     report(sink, "users", &users);
     outcome.items.extend(users);
 
     let present = outcome.principals();
+    principals_ready(present.clone());
     let memberships: Vec<IdentityItem> = futures::stream::iter(collect(plan.memberships.iter().map(|s| {
         let a = &a;
         let present = &present;
