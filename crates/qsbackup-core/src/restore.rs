@@ -4,7 +4,7 @@
 //! [`plan_restore`] reads the snapshot's members, lists the target once and decides per asset
 //! (create, update, skip, or keep what the target has), plans the identity step, moves every
 //! member into the target ([`overrides`]) and groups them into import bundles ordered so that
-//! dependencies land first ([`plan`], [`bundle`]). Nothing is changed by planning.
+//! dependencies land first ([`plan`], [`jobs`], [`bundle`]). Nothing is changed by planning.
 //! [`run_restore`] restores identities beside the import jobs that do not need them, starts
 //! the others once users and groups exist ([`import`]), and
 //! reports every asset's outcome ([`report`]). Backups written by the AWS sample tool become
@@ -14,6 +14,7 @@ pub mod arn;
 pub mod bundle;
 pub mod identities;
 pub mod import;
+pub mod jobs;
 pub mod legacy;
 pub mod mapping;
 pub mod members;
@@ -347,12 +348,12 @@ pub async fn plan_restore(
             None => BTreeSet::new(),
         };
         let s3 = plan.state.staging.is_some();
-        let imports = bundle::Imports {
+        let imports = jobs::Imports {
             levels: &levels,
             waits: &waits,
             folders_apart,
         };
-        bundle::group(&ctx, &plan.state.members, &imports, single, &options.limits, s3)?
+        jobs::group(&ctx, &plan.state.members, &imports, single, &options.limits, s3)?
     };
     warnings.extend(grouped.warnings);
     let mut dropped = grouped.dropped;
