@@ -313,6 +313,46 @@ async fn a_drill_whose_imports_fail_does_not_pass_and_says_why() {
     let out = run(qsbackup(&emu, &["-c", &cfg, "--json", "drills"])).await;
     assert_eq!(stdout_json(&out)["drills"][0]["passed"], false);
 
+    // Imports work but the check cannot read anything back: the drill still keeps its record
+    // and tears down what it restored, and does not pass.
+    let before = inventory(&emu, TARGET).await;
+    let resp = reqwest::Client::new()
+        .put(format!("{}/_emulator/faults", emu.endpoint()))
+        .body(r#"{"deny": ["StartAssetBundleExportJob"]}"#)
+        .send()
+        .await
+        .expect("faults");
+    assert!(resp.status().is_success());
+    let out = run(qsbackup(
+        &emu,
+        &[
+            "-c",
+            &cfg,
+            "--json",
+            "drill",
+            "--target-account",
+            TARGET,
+            "--no-identities",
+            "--teardown",
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["assets_equal"], 0);
+    assert!(report["assets"]
+        .as_array()
+        .expect("assets")
+        .iter()
+        .any(|a| a["outcome"] == "unchecked"));
+    assert!(
+        report["teardown"]["deleted"].as_u64().unwrap_or(0) > 0,
+        "{:#}",
+        report["teardown"]
+    );
+    assert_eq!(inventory(&emu, TARGET).await, before, "the teardown ran all the same");
+
     // Into the backed-up account itself, without --prefix, a drill is refused before anything runs.
     let out = run(qsbackup(&emu, &["-c", &cfg, "drill", "--target-account", SOURCE])).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));

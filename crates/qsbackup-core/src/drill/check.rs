@@ -70,6 +70,23 @@ pub struct Checked {
     pub notes: Vec<String>,
 }
 
+impl Checked {
+    /// Nothing could be read back: every asset unchecked, for `why`.
+    pub fn unreadable(expected: &BTreeMap<AssetKey, Value>, why: &str) -> Checked {
+        Checked {
+            assets: expected
+                .keys()
+                .map(|k| {
+                    let message = format!("the check could not run: {why}");
+                    (k.clone(), AssetCheck::Unreadable { message })
+                })
+                .collect(),
+            notes: vec![format!("the check could not run: {why}")],
+            ..Checked::default()
+        }
+    }
+}
+
 /// Reads the `expected` assets (by key in the target, as imported) back from `target` and
 /// compares them, then checks that every identity the restore created or found is there.
 pub async fn check(
