@@ -105,6 +105,15 @@ impl AssetKey {
         }
         Ok(AssetKey::new(asset_type, id))
     }
+
+    /// Its ARN in `account` and `region` (`partition`: `aws`, `aws-cn`, ... for the region).
+    pub fn arn(&self, partition: &str, region: &str, account: &str) -> String {
+        format!(
+            "arn:{partition}:quicksight:{region}:{account}:{}/{}",
+            self.asset_type.as_str(),
+            self.id
+        )
+    }
 }
 
 impl fmt::Display for AssetKey {

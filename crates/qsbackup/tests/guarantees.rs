@@ -183,6 +183,7 @@ async fn read_only_commands_never_create_a_repository() {
         vec!["forget", "--keep-last", "1"],
         vec!["forget", "--keep-last", "1", "--prune"],
         vec!["unlock"],
+        vec!["drills"],
     ];
     for args in &commands {
         let mut all = args.clone();
@@ -202,6 +203,7 @@ async fn read_only_commands_never_create_a_repository() {
         &vec!["restore", "--snapshot", "latest", "--dry-run"],
         &vec!["import-legacy", "--date", "2026-11-28"],
         &vec!["cost", "--snapshot", "latest"],
+        &vec!["drill", "latest", "--target-account", "210987654321"],
     ]) {
         let out = env.run(args).await;
         assert_missing_repository(&out, &missing, &format!("{args:?}"));

@@ -208,16 +208,8 @@ async fn read_back(
     tuning: &Tuning,
     cancel: &CancellationToken,
 ) -> Result<ReadBack, Error> {
-    let arn = |k: &AssetKey| {
-        format!(
-            "arn:{}:quicksight:{}:{}:{}/{}",
-            crate::config::partition(&target.region),
-            target.region,
-            target.account_id,
-            k.asset_type.as_str(),
-            k.id
-        )
-    };
+    let partition = crate::config::partition(&target.region);
+    let arn = |k: &AssetKey| k.arn(partition, &target.region, &target.account_id);
     let mut bundles = Vec::new();
     for t in AssetType::ALL {
         let keys: Vec<&AssetKey> = expected.keys().filter(|k| k.asset_type == t).collect();

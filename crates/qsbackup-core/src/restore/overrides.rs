@@ -135,13 +135,10 @@ impl Context<'_> {
 
     /// The ARN of an asset of the source in the target.
     pub fn target_arn(&self, key: &AssetKey) -> String {
-        format!(
-            "arn:{}:quicksight:{}:{}:{}/{}",
+        AssetKey::new(key.asset_type, &self.target_id(key)).arn(
             crate::config::partition(self.target_region),
             self.target_region,
             self.target_account,
-            key.asset_type.as_str(),
-            self.target_id(key)
         )
     }
 
