@@ -14,6 +14,7 @@ pub mod journal;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
+pub mod member_docs;
 mod names;
 mod open;
 pub mod prune;

@@ -74,13 +74,34 @@ pub async fn fetch(repo: &Repository, key: &str) -> Result<FetchedObject> {
 /// Reads member `name` of the zip at `path`, refusing encrypted members, other compression than
 /// stored or deflate, and members larger than `max_bytes` (declared or actual).
 pub fn read_member(path: &Path, key: &str, name: &str, max_bytes: u64) -> Result<Vec<u8>> {
+    let mut archive = open_zip(path, key)?;
+    member_bytes(&mut archive, key, name, max_bytes)
+}
+
+/// Reads every member of `names` with one opening of the zip at `path` (see [`read_member`]).
+pub fn read_members(path: &Path, key: &str, names: &[String], max_bytes: u64) -> Result<Vec<Vec<u8>>> {
+    let mut archive = open_zip(path, key)?;
+    names
+        .iter()
+        .map(|name| member_bytes(&mut archive, key, name, max_bytes))
+        .collect()
+}
+
+type Zip = zip::ZipArchive<std::io::BufReader<std::fs::File>>;
+
+fn open_zip(path: &Path, key: &str) -> Result<Zip> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| Error::Bundle {
+        key: key.to_string(),
+        message: format!("not a valid zip: {e}"),
+    })
+}
+
+fn member_bytes(archive: &mut Zip, key: &str, name: &str, max_bytes: u64) -> Result<Vec<u8>> {
     let bad = |message: String| Error::Bundle {
         key: key.to_string(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut archive =
-        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(format!("not a valid zip: {e}")))?;
     let index = archive
         .index_for_name(name)
         .ok_or_else(|| bad(format!("has no member {name}")))?;

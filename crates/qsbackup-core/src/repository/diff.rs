@@ -9,19 +9,20 @@
 //! An asset missing from one side because its export failed there is listed as unavailable,
 //! not as removed or added.
 
+mod fields;
 mod identities;
 
 use crate::account_config::AccountSnapshot;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identities::IdentitySnapshot;
-use crate::repository::bundle_file::{fetch, read_member, FetchedObject};
-use crate::repository::manifest::SnapshotManifest;
+use crate::repository::manifest::{BundleMember, SnapshotManifest};
+use crate::repository::member_docs::MemberDocs;
 use crate::repository::{ObjectRef, Repository};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
+pub use fields::{diff_documents, ChangeArea, FieldChange, FieldChangeKind};
 pub use identities::{diff_identities, GroupRef, IdentityDiff, Membership, RoleChange, UserChange, UserRef};
 
 /// Fields QuickSight stamps anew on every export or read, at any depth of a member document.
@@ -36,7 +37,7 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "ConsumedSpiceCapacityInBytes",
 ];
 
-use crate::limits::{MAX_ACCOUNT_BYTES, MAX_IDENTITIES_BYTES, MAX_MEMBER_BYTES};
+use crate::limits::{MAX_ACCOUNT_BYTES, MAX_IDENTITIES_BYTES};
 
 /// Removes [`VOLATILE_FIELDS`] everywhere in `v`.
 pub fn normalize(v: &mut Value) {
@@ -70,6 +71,8 @@ pub struct AssetChange {
     pub old_name: Option<String>,
     /// Top-level fields of the member document that differ, e.g. `name`, `definition`.
     pub fields: Vec<String>,
+    /// Every field that differs, in QuickSight's words, with its JSON path.
+    pub changes: Vec<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_set_id: Option<String>,
 }
@@ -137,11 +140,7 @@ impl SnapshotDiff {
 #[derive(Debug, Clone)]
 struct Occurrence {
     bundle: ObjectRef,
-    path: String,
-    member_type: String,
-    id: String,
-    sha256: String,
-    name: Option<String>,
+    member: BundleMember,
 }
 
 type MemberKey = (String, String);
@@ -153,11 +152,7 @@ fn members_of(m: &SnapshotManifest) -> BTreeMap<MemberKey, Occurrence> {
             out.entry((x.member_type.clone(), x.id.clone()))
                 .or_insert_with(|| Occurrence {
                     bundle: b.object(),
-                    path: x.path.clone(),
-                    member_type: x.member_type.clone(),
-                    id: x.id.clone(),
-                    sha256: x.sha256.clone(),
-                    name: x.name.clone(),
+                    member: x.clone(),
                 });
         }
     }
@@ -179,73 +174,46 @@ fn absence_reason(m: &SnapshotManifest, member_type: &str, id: &str) -> Option<S
         })
 }
 
-/// Reads member documents out of bundles, each bundle fetched once.
-struct MemberReader<'a> {
-    repo: &'a Repository,
-    bundles: HashMap<String, Arc<FetchedObject>>,
+/// The dataset of a refresh schedule member.
+async fn data_set_id(docs: &mut MemberDocs<'_>, occ: &Occurrence) -> Result<Option<String>> {
+    if occ.member.member_type != "refreshSchedule" {
+        return Ok(None);
+    }
+    let v = docs.json(&occ.bundle, &occ.member).await?;
+    Ok(v.get("dataSetId").and_then(Value::as_str).map(str::to_string))
 }
 
-impl MemberReader<'_> {
-    async fn json(&mut self, occ: &Occurrence) -> Result<Value> {
-        let fetched = match self.bundles.get(&occ.bundle.key) {
-            Some(f) => f.clone(),
-            None => {
-                let f = fetch(self.repo, &occ.bundle.key).await?;
-                if f.sha256 != occ.bundle.sha256 {
-                    return Err(Error::Integrity {
-                        key: occ.bundle.key.clone(),
-                        message: format!(
-                            "SHA-256 is {}, the manifest records {}; run `qsbackup verify`",
-                            f.sha256, occ.bundle.sha256
-                        ),
-                    });
-                }
-                let f = Arc::new(f);
-                self.bundles.insert(occ.bundle.key.clone(), f.clone());
-                f
-            }
-        };
-        let path = fetched.file.path().to_path_buf();
-        let (key, member) = (occ.bundle.key.clone(), occ.path.clone());
-        let bytes = tokio::task::spawn_blocking(move || read_member(&path, &key, &member, MAX_MEMBER_BYTES))
-            .await
-            .map_err(|e| Error::Bundle {
-                key: occ.bundle.key.clone(),
-                message: format!("reading {}: {e}", occ.path),
-            })??;
-        // A member that is not what the manifest says is reported, not compared.
-        crate::repository::verify::member::check_entry(&occ.path, &occ.member_type, &occ.id)
-            .and_then(|()| crate::repository::verify::member::check_bytes(&occ.member_type, &occ.id, &bytes))
-            .map_err(|why| Error::Bundle {
-                key: occ.bundle.key.clone(),
-                message: format!("member {}: {why}; run `qsbackup verify`", occ.path),
-            })?;
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-            context: format!("{} in bundle {}", occ.path, occ.bundle.key),
-            source,
+/// What changed inside one member from `old` to `new`: `None` when only volatile fields differ.
+pub async fn member_changes(
+    docs: &mut MemberDocs<'_>,
+    old: (&ObjectRef, &BundleMember),
+    new: (&ObjectRef, &BundleMember),
+) -> Result<Option<(Vec<FieldChange>, Value)>> {
+    let (mut va, mut vb) = (docs.json(old.0, old.1).await?, docs.json(new.0, new.1).await?);
+    normalize(&mut va);
+    normalize(&mut vb);
+    if va == vb {
+        return Ok(None);
+    }
+    Ok(Some((diff_documents(&va, &vb), vb)))
+}
+
+/// The top-level fields the changes touch (`name`, `definition`, `permissions`).
+fn changed_fields(changes: &[FieldChange]) -> Vec<String> {
+    let fields: BTreeSet<String> = changes
+        .iter()
+        .map(|c| {
+            let rest = c.path.strip_prefix("$.").unwrap_or(&c.path);
+            let rest = rest
+                .strip_prefix("['")
+                .map_or(rest, |r| r.split("']").next().unwrap_or(r));
+            rest.split(['.', '[']).next().unwrap_or(rest).to_string()
         })
-    }
-
-    /// The dataset of a refresh schedule member.
-    async fn data_set_id(&mut self, member_type: &str, occ: &Occurrence) -> Result<Option<String>> {
-        if member_type != "refreshSchedule" {
-            return Ok(None);
-        }
-        let v = self.json(occ).await?;
-        Ok(v.get("dataSetId").and_then(Value::as_str).map(str::to_string))
-    }
-}
-
-fn changed_fields(a: &Value, b: &Value) -> Vec<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter()
-                .filter(|k| x.get(*k) != y.get(*k))
-                .map(|k| k.to_string())
-                .collect()
-        }
-        _ => vec!["(document)".into()],
+        .collect();
+    if fields.is_empty() {
+        vec!["(document)".into()]
+    } else {
+        fields.into_iter().collect()
     }
 }
 
@@ -313,10 +281,7 @@ fn diff_account(a: &AccountSnapshot, b: &AccountSnapshot) -> AccountDiff {
 /// Compares snapshot `a` (older) with `b` (newer).
 pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest) -> Result<SnapshotDiff> {
     let (ma, mb) = (members_of(a), members_of(b));
-    let mut reader = MemberReader {
-        repo,
-        bundles: HashMap::new(),
-    };
+    let mut docs = MemberDocs::new(repo);
     let mut out = SnapshotDiff {
         from: a.id.clone(),
         to: b.id.clone(),
@@ -331,7 +296,7 @@ pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest)
         let (t, id) = key;
         let entry_ref = |occ: &Occurrence, data_set_id| AssetRef {
             id: id.clone(),
-            name: occ.name.clone(),
+            name: occ.member.name.clone(),
             data_set_id,
         };
         match (ma.get(key), mb.get(key)) {
@@ -345,7 +310,7 @@ pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest)
                     });
                     continue;
                 }
-                let ds = reader.data_set_id(t, old).await?;
+                let ds = data_set_id(&mut docs, old).await?;
                 out.assets
                     .entry(t.clone())
                     .or_default()
@@ -362,24 +327,26 @@ pub async fn diff(repo: &Repository, a: &SnapshotManifest, b: &SnapshotManifest)
                     });
                     continue;
                 }
-                let ds = reader.data_set_id(t, new).await?;
+                let ds = data_set_id(&mut docs, new).await?;
                 out.assets.entry(t.clone()).or_default().added.push(entry_ref(new, ds));
             }
-            (Some(old), Some(new)) if old.sha256 != new.sha256 => {
-                let (mut va, mut vb) = (reader.json(old).await?, reader.json(new).await?);
-                normalize(&mut va);
-                normalize(&mut vb);
-                if va == vb {
+            (Some(old), Some(new)) if old.member.sha256 != new.member.sha256 => {
+                let Some((changes, vb)) =
+                    member_changes(&mut docs, (&old.bundle, &old.member), (&new.bundle, &new.member)).await?
+                else {
                     continue;
-                }
+                };
                 let data_set_id = (t == "refreshSchedule")
                     .then(|| vb.get("dataSetId").and_then(Value::as_str).map(str::to_string))
                     .flatten();
                 out.assets.entry(t.clone()).or_default().changed.push(AssetChange {
                     id: id.clone(),
-                    name: new.name.clone(),
-                    old_name: (old.name != new.name).then(|| old.name.clone()).flatten(),
-                    fields: changed_fields(&va, &vb),
+                    name: new.member.name.clone(),
+                    old_name: (old.member.name != new.member.name)
+                        .then(|| old.member.name.clone())
+                        .flatten(),
+                    fields: changed_fields(&changes),
+                    changes,
                     data_set_id,
                 });
             }
