@@ -92,6 +92,7 @@ pub async fn store_raw_bundle(
                 id: id.to_string(),
                 name,
                 sha256: hex::encode(Sha256::digest(body.as_bytes())),
+                last_updated_time: None,
             })
         })
         .collect();

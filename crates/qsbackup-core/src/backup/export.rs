@@ -201,6 +201,19 @@ struct Work {
     retry_whole: bool,
 }
 
+/// Gives each requested asset's member the `LastUpdatedTime` discovery listed, so that `log`
+/// can say when QuickSight last saw an edit without reading the bundle.
+fn note_last_updated(record: &mut BundleRecord, assets: &[BundleAsset]) {
+    let by_id: HashMap<&str, chrono::DateTime<chrono::Utc>> = assets
+        .iter()
+        .filter_map(|a| Some((crate::asset::id_from_arn(&a.arn)?, a.last_updated?)))
+        .collect();
+    let root = record.asset_type.as_str();
+    for m in record.members.iter_mut().filter(|m| m.member_type == root) {
+        m.last_updated_time = by_id.get(m.id.as_str()).copied();
+    }
+}
+
 /// A bundle waiting for a job slot; the heap pops the most expensive first, then the oldest.
 struct Pending {
     cost: usize,
@@ -521,7 +534,8 @@ impl<'a> Exporter<'a> {
                     .store(&job_id, &key, download_url, w.asset_type, &arns, adopt_existing)
                     .await
                 {
-                    Ok(record) => {
+                    Ok(mut record) => {
+                        note_last_updated(&mut record, &w.assets);
                         if let Some(j) = self.journal {
                             j.bundle_stored(&record).await;
                         }

@@ -206,6 +206,7 @@ mod tests {
                 .map(|i| BundleAsset {
                     arn: format!("arn:{i}"),
                     name: format!("n{i}"),
+                    last_updated: None,
                 })
                 .collect(),
         }

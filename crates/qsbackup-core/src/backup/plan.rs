@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct BundleAsset {
     pub arn: String,
     pub name: String,
+    /// QuickSight's `LastUpdatedTime` as discovery listed it; the manifest keeps it per member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One planned export job.
@@ -61,6 +64,7 @@ pub fn plan(selection: &Selection, max_assets_per_bundle: usize) -> BundlePlan {
             .map(|a| BundleAsset {
                 arn: a.arn.clone(),
                 name: a.name.clone(),
+                last_updated: a.last_updated,
             })
             .collect();
         let of = assets.len().div_ceil(size);

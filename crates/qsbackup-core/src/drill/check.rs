@@ -224,6 +224,7 @@ async fn read_back(
                     .map(|k| BundleAsset {
                         arn: arn(k),
                         name: k.id.clone(),
+                        last_updated: None,
                     })
                     .collect(),
             });

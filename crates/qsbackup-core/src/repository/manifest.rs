@@ -74,6 +74,10 @@ pub struct BundleMember {
     pub id: String,
     pub name: Option<String>,
     pub sha256: String,
+    /// QuickSight's `LastUpdatedTime` of a requested asset, as the backup's listing saw it;
+    /// absent for dependencies and in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_time: Option<DateTime<Utc>>,
 }
 
 /// A stored bundle, exactly as exported.
@@ -310,6 +314,7 @@ mod tests {
                     id: "d1".into(),
                     name: Some("Sales".into()),
                     sha256: "cd".into(),
+                    last_updated_time: None,
                 }],
             }],
             skipped: vec![SkippedAsset {

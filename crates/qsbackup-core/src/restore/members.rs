@@ -227,6 +227,7 @@ impl SnapshotMembers {
                             id: id.to_string(),
                             name: None,
                             sha256: String::new(),
+                            last_updated_time: None,
                         };
                         refused.push(refusal(
                             &entry,
@@ -502,6 +503,7 @@ fn read_zip(
                     id,
                     name: None,
                     sha256: String::new(),
+                    last_updated_time: None,
                     path: name,
                 })
             })

@@ -141,6 +141,7 @@ fn members_of(path: &Path, key: &str) -> Result<Vec<BundleMember>> {
             id: id.to_string(),
             name,
             sha256: hex::encode(hasher.finalize()),
+            last_updated_time: None,
             path: member_path,
         });
     }

@@ -136,6 +136,7 @@ mod tests {
             .map(|id| BundleAsset {
                 arn: arn("dashboard", id),
                 name: id.to_string(),
+                last_updated: None,
             })
             .collect()
     }

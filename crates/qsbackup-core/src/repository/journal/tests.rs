@@ -40,6 +40,7 @@ fn planned(t: AssetType, number: usize, of: usize, ids: &[&str]) -> PlannedBundl
             .map(|id| BundleAsset {
                 arn: arn(t.as_str(), id),
                 name: id.to_string(),
+                last_updated: None,
             })
             .collect(),
     }

@@ -63,6 +63,7 @@ async fn members_must_match_the_inventory() {
         id: "gone".into(),
         name: None,
         sha256: "11".repeat(32),
+        last_updated_time: None,
     });
     let extra = zip_of(&[("dataset/d1.json", DS), ("dataset/extra.json", "{}")]);
     let mut n = manifest("s2", at("2026-11-28T08:00:00Z"));
