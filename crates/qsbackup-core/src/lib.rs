@@ -14,6 +14,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod events;
 pub mod failures;
+pub mod history;
 pub mod iam_policy;
 pub mod identities;
 pub mod job_status;

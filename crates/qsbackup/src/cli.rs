@@ -175,6 +175,9 @@ pub enum Command {
     /// List the recovery drills kept in the repository, oldest first, with their RTO, RPO and result.
     #[command(after_help = help::DRILLS)]
     Drills(commands::drill::DrillsArgs),
+    /// Write the repository's history as one self-contained HTML page (works offline and from S3).
+    #[command(after_help = help::REPORT)]
+    Report(commands::report::ReportArgs),
     /// Turn the AWS sample tool's backup of one day into a verified snapshot.
     #[command(after_help = help::IMPORT_LEGACY)]
     ImportLegacy(commands::import_legacy::ImportLegacyArgs),

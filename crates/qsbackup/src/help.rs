@@ -94,6 +94,11 @@ Examples:
   qsbackup -c config.yaml drills
   qsbackup -r s3://my-backups/quicksight drills --json";
 
+pub const REPORT: &str = "\
+Examples:
+  qsbackup -c config.yaml report --html history.html
+  qsbackup -r s3://my-backups/quicksight report --html - > history.html";
+
 pub const IMPORT_LEGACY: &str = "\
 Examples:
   qsbackup -c config.yaml import-legacy --date 2026-11-30

@@ -133,6 +133,7 @@ async fn run_command(command: Option<Command>, global: cli::GlobalArgs, backup: 
         Some(Command::Restore(a)) => commands::restore::run(&global, &a).await,
         Some(Command::Drill(a)) => Box::pin(commands::drill::run(&global, &a)).await,
         Some(Command::Drills(a)) => commands::drill::run_list(&global, &a).await,
+        Some(Command::Report(a)) => Box::pin(commands::report::run(&global, &a)).await,
         Some(Command::ImportLegacy(a)) => commands::import_legacy::run(&global, &a).await,
         Some(Command::IamPolicy(a)) => commands::iam_policy::run(&global, &a).await,
         Some(Command::Cost(a)) => commands::cost::run(&global, &a).await,

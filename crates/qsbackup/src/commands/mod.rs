@@ -15,6 +15,7 @@ pub mod iam_policy;
 pub mod import_legacy;
 pub mod json;
 pub mod repo;
+pub mod report;
 pub mod restore;
 pub mod show;
 pub mod snapshots;
