@@ -201,6 +201,10 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+
+    /// The HTML report could not be drawn: its template or its chart.
+    #[error("cannot draw {what}: {message}")]
+    Render { what: String, message: String },
 }
 
 /// Why the lock could not be taken or kept.

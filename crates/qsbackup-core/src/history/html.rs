@@ -1,16 +1,48 @@
 //! Draws a [`ReportData`] as one self-contained HTML page: no network fetches, scripts and
-//! styles inline, so it works offline and from S3.
+//! styles inline, so it works offline, from a file and from S3. The page's text comes from a
+//! MiniJinja template (auto-escaped), the history chart from `plotters`, graph layouts from
+//! `layout-rs`; the bulky parts (logs, graphs, change lines) travel once as compact JSON that a
+//! small inline script turns into tables and SVG when a section is opened.
+
+mod chart;
+mod graph;
+mod payload;
+mod view;
 
 use crate::history::report::ReportData;
+use minijinja::value::Serde;
+use minijinja::{Environment, Value};
+
+const TEMPLATE: &str = include_str!("html/page.html");
+const STYLE: &str = include_str!("html/page.css");
+const SCRIPT: &str = include_str!("html/page.js");
+
+fn failed(e: minijinja::Error) -> crate::Error {
+    crate::Error::Render {
+        what: "the report page".into(),
+        message: e.to_string(),
+    }
+}
 
 /// The page, whole.
 pub fn render(data: &ReportData) -> crate::Result<String> {
-    let json = serde_json::to_string(data).map_err(|source| crate::Error::Json {
-        context: "the report's data".into(),
-        source,
-    })?;
-    Ok(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>qsbackup report</title></head><body><script type=\"application/json\" id=\"data\">{}</script></body></html>",
-        json.replace("</", "<\\/")
-    ))
+    let chart = chart::draw(&data.snapshots)?;
+    let payload = payload::to_script_json(&payload::build(data))?;
+    let view = view::build(data);
+    let mut env = Environment::new();
+    // The `.html` name turns HTML auto-escaping on for everything the template prints.
+    env.add_template("page.html", TEMPLATE).map_err(failed)?;
+    let template = env.get_template("page.html").map_err(failed)?;
+    let ctx = minijinja::context! {
+        view => Value::from(Serde(&view)),
+        chart_svg => chart.as_ref().map(|c| Value::from_safe_string(c.svg.clone())),
+        legend => chart.as_ref().map(|c| Value::from(Serde(&c.legend))),
+        payload => Value::from_safe_string(payload),
+        style => Value::from_safe_string(STYLE.to_string()),
+        script => Value::from_safe_string(SCRIPT.to_string()),
+    };
+    template.render(ctx).map_err(failed)
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

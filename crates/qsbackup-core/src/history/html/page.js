@@ -1,0 +1,188 @@
+// qsbackup report: draws an asset's log and dependency graph, and a snapshot's change lines,
+// from the JSON in #report-data when their section is opened; filters the asset list. Text
+// from the repository only ever goes through textContent, never through HTML parsing.
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("report-data").textContent);
+  var SVG = "http://www.w3.org/2000/svg";
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#asset-list .asset"));
+  var byKey = {};
+  rows.forEach(function (row, i) { byKey[row.dataset.key] = i; });
+  function S(i) { return i === null || i === undefined ? null : D.str[i]; }
+  function words(s) { return String(s).replace(/_/g, " "); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+  function asset(ref) {
+    if (typeof ref === "number" && rows[ref]) {
+      var n = rows[ref].querySelector(".name");
+      return { key: rows[ref].dataset.key, name: n ? n.textContent : null };
+    }
+    return { key: String(ref), name: null };
+  }
+  function snap(ref) { return typeof ref === "number" ? D.snaps[ref] : ref; }
+  function when(secs) {
+    return typeof secs === "number" ? new Date(secs * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") : "";
+  }
+
+  function assetLink(ref) {
+    var a = asset(ref), link = el("a", "asset-link", a.name ? a.name + " " : "");
+    link.href = "#assets";
+    link.appendChild(el("code", null, a.key));
+    link.addEventListener("click", function (ev) { ev.preventDefault(); openAsset(a.key); });
+    return link;
+  }
+
+  function openAsset(key) {
+    var i = byKey[key];
+    if (i === undefined) return;
+    var row = rows[i];
+    if (row.hidden) { search.value = ""; filter(); }
+    row.open = true;
+    row.scrollIntoView({ block: "start" });
+  }
+
+  function logTable(entries) {
+    var t = el("table", "log"), head = el("tr");
+    ["snapshot", "started", "what", "summary", "last updated in QuickSight"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+    t.appendChild(el("thead")).appendChild(head);
+    var body = t.appendChild(el("tbody"));
+    entries.forEach(function (e) {
+      var s = snap(e[0]), tr = el("tr");
+      tr.appendChild(el("td")).appendChild(el("code", null, s[0]));
+      tr.appendChild(el("td", null, when(s[1])));
+      tr.appendChild(el("td", null, e[1].map(function (k) { return words(S(k)); }).join(", ")));
+      var summary = S(e[2]) || "";
+      if (e[3] !== null && e[3] !== undefined) summary += " (then named “" + S(e[3]) + "”)";
+      var cell = tr.appendChild(el("td", null, summary));
+      if (e[5] && e[5].length) {
+        var fields = cell.appendChild(el("ul", "fields"));
+        e[5].forEach(function (f) { fields.appendChild(el("li", null, S(f))); });
+        if (e[6] > e[5].length) fields.appendChild(el("li", "more", (e[6] - e[5].length) + " more changed fields (qsbackup diff shows them all)"));
+      }
+      tr.appendChild(el("td", null, when(e[4])));
+      body.appendChild(tr);
+    });
+    return t;
+  }
+
+  function drawGraph(g) {
+    var at = g.at;
+    var root = svg("svg", { "class": "graph", width: at.w, height: at.h, viewBox: "0 0 " + at.w + " " + at.h, role: "img" });
+    at.p.forEach(function (p) {
+      var d = "M" + p[0] + " " + p[1] + " C" + p[2] + " " + p[3] + "," + p[4] + " " + p[5] + "," + p[6] + " " + p[7];
+      for (var k = 8; k + 3 < p.length; k += 4) d += " S" + p[k] + " " + p[k + 1] + "," + p[k + 2] + " " + p[k + 3];
+      root.appendChild(svg("path", { "class": "edge", d: d }));
+    });
+    g.n.forEach(function (n, i) {
+      var a = asset(n[0]), b = at.b[i], status = S(n[2]), type = S(n[3]);
+      var name = S(n[1]) || a.name || a.key.slice(a.key.indexOf("/") + 1);
+      var node = svg("g", { "class": "node " + status + (i === 0 ? " root" : ""), "data-key": a.key });
+      node.appendChild(svg("title")).textContent = name + " (" + a.key + "): " + status;
+      node.appendChild(svg("rect", { x: b[0], y: b[1], width: b[2], height: b[3] }));
+      var cx = b[0] + b[2] / 2;
+      node.appendChild(svg("text", { "class": "ty", x: cx, y: b[1] + 13 })).textContent = type + (status === "stored" ? "" : " · " + status);
+      var label = name.length > 28 ? name.slice(0, 27) + "…" : name;
+      node.appendChild(svg("text", { "class": "lb", x: cx, y: b[1] + 28 })).textContent = label;
+      node.addEventListener("click", function () { openAsset(a.key); });
+      root.appendChild(node);
+    });
+    return root;
+  }
+
+  function nodeList(g) {
+    var ul = el("ul", "graph-nodes");
+    g.n.forEach(function (n) {
+      var li = ul.appendChild(el("li"));
+      li.appendChild(assetLink(n[0]));
+      li.appendChild(el("span", "st " + S(n[2]), S(n[2])));
+    });
+    return ul;
+  }
+
+  function fillAsset(row) {
+    var i = byKey[row.dataset.key];
+    if (row.querySelector(".asset-body") || i === undefined) return;
+    var body = el("div", "asset-body"), log = D.logs[i] || [], g = D.graphs[i];
+    if (g) {
+      body.appendChild(el("h4", null, "Depends on (newest stored definition)"));
+      body.appendChild(g.at ? drawGraph(g) : nodeList(g));
+    }
+    body.appendChild(el("h4", null, "Log"));
+    body.appendChild(log.length ? logTable(log) : el("p", "empty", "Nothing recorded."));
+    row.appendChild(body);
+  }
+
+  function fillList(ul) {
+    if (ul.dataset.filled) return;
+    ul.dataset.filled = "1";
+    var i = Number(ul.dataset.i);
+    if (ul.classList.contains("changes")) {
+      (D.changes[i] || []).forEach(function (c) {
+        var li = ul.appendChild(el("li"));
+        var kind = S(c[1]);
+        li.appendChild(el("span", "kind " + kind, words(kind)));
+        li.appendChild(assetLink(c[0]));
+        if (c[3] !== null && c[3] !== undefined) li.appendChild(document.createTextNode(" (“" + S(c[3]) + "”)"));
+        if (S(c[2])) li.appendChild(document.createTextNode(" — " + S(c[2])));
+      });
+    } else {
+      var list = ul.dataset.failure !== undefined ? D.failures[i][Number(ul.dataset.failure)] : D.skips[i][Number(ul.dataset.skip)];
+      (list || []).forEach(function (ref) { ul.appendChild(el("li")).appendChild(assetLink(ref)); });
+    }
+  }
+
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d.open) return;
+    if (d.classList.contains("asset")) fillAsset(d);
+    else d.querySelectorAll(":scope > .body > ul.lazy, :scope > ul.lazy").forEach(fillList);
+  }, true);
+
+  function openSnapshot(i) {
+    var d = document.getElementById("snap-" + i);
+    if (!d) return;
+    d.open = true;
+    d.scrollIntoView({ block: "start" });
+  }
+  document.querySelectorAll("#history-chart svg circle").forEach(function (c, i) {
+    var s = D.snaps[i];
+    if (!s) return;
+    c.appendChild(svg("title")).textContent = s[0] + " · " + when(s[1]);
+    c.addEventListener("click", function () { openSnapshot(i); });
+  });
+  document.querySelectorAll("a[data-open]").forEach(function (a) {
+    a.addEventListener("click", function () { var d = document.getElementById(a.dataset.open); if (d) d.open = true; });
+  });
+
+  var search = document.getElementById("search");
+  var count = document.getElementById("search-count");
+  var hay = rows.map(function (row) {
+    var n = row.querySelector(".name");
+    return (row.dataset.key + " " + (n ? n.textContent : "")).toLowerCase();
+  });
+  var groups = Array.prototype.slice.call(document.querySelectorAll("#asset-list .asset-group"));
+  function filter() {
+    var q = search.value.trim().toLowerCase(), shown = 0;
+    rows.forEach(function (row, i) {
+      var hit = !q || hay[i].indexOf(q) >= 0;
+      if (row.hidden === hit) row.hidden = !hit;
+      if (hit) shown++;
+    });
+    groups.forEach(function (g) { g.hidden = !g.querySelector(".asset:not([hidden])"); });
+    count.textContent = q ? shown + " of " + rows.length + " assets" : rows.length + " assets";
+  }
+  var pending = 0;
+  search.addEventListener("input", function () {
+    if (pending) return;
+    pending = window.requestAnimationFrame(function () { pending = 0; filter(); });
+  });
+})();

@@ -1,0 +1,291 @@
+//! The report's bulky parts as one compact JSON document the page's script reads on demand:
+//! every asset's log, the laid-out dependency graphs, and each snapshot's change lines and the
+//! members of its failure and skip groups. Strings that repeat (names, summaries, kinds) are
+//! stored once in a table and referred to by index; assets by their row on the page, whose
+//! name is not repeated (a `null` name means "the row's"); times as Unix seconds.
+
+use crate::history::html::graph::{self, LaidOut};
+use crate::history::log::LogEntry;
+use crate::history::report::{AssetHistory, DependencyGraph, ReportData};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Field-level changes shown per log line; a definition rewrite can change thousands of fields
+/// and the page must stay small, so the rest are only counted.
+pub const FIELDS_SHOWN: usize = 12;
+
+/// An asset: its row on the page, or its key when it has none.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum AssetRef {
+    Row(usize),
+    Key(String),
+}
+
+/// A snapshot: its index in `snaps`, or `[id, time]` when it is not among them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SnapRef {
+    Index(usize),
+    Other(String, i64),
+}
+
+/// One log line, as `[snapshot, [kind...], summary, name, last_updated, [field...], fields]`
+/// with the trailing members left out when empty.
+#[derive(Debug)]
+pub struct LogLine {
+    snap: SnapRef,
+    kinds: Vec<usize>,
+    summary: usize,
+    /// The name then, when it differs from the asset's newest.
+    name: Option<usize>,
+    last_updated: Option<i64>,
+    fields: Vec<usize>,
+    field_count: usize,
+}
+
+impl Serialize for LogLine {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = if self.field_count > 0 {
+            7
+        } else if self.last_updated.is_some() {
+            5
+        } else if self.name.is_some() {
+            4
+        } else {
+            3
+        };
+        let mut seq = s.serialize_seq(Some(len))?;
+        seq.serialize_element(&self.snap)?;
+        seq.serialize_element(&self.kinds)?;
+        seq.serialize_element(&self.summary)?;
+        if len > 3 {
+            seq.serialize_element(&self.name)?;
+        }
+        if len > 4 {
+            seq.serialize_element(&self.last_updated)?;
+        }
+        if len > 5 {
+            seq.serialize_element(&self.fields)?;
+            seq.serialize_element(&self.field_count)?;
+        }
+        seq.end()
+    }
+}
+
+/// One change line: asset, kind, summary, name (`null`: the row's).
+type ChangeLine = (AssetRef, usize, usize, Option<usize>);
+/// One graph node: asset, label (`null`: the row's name), status, type.
+type Node = (AssetRef, Option<usize>, usize, usize);
+
+#[derive(Debug, Serialize)]
+pub struct Graph {
+    n: Vec<Node>,
+    /// `None` when the layout engine could not place it; the page lists the nodes then.
+    at: Option<LaidOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Payload {
+    /// `[id, started_at]`, oldest first.
+    snaps: Vec<(String, i64)>,
+    str: Vec<String>,
+    /// Per asset row.
+    logs: Vec<Vec<LogLine>>,
+    graphs: Vec<Option<Graph>>,
+    /// Per snapshot; `None` for the first.
+    changes: Vec<Option<Vec<ChangeLine>>>,
+    /// Per snapshot, per failure group, the dependents.
+    failures: Vec<Vec<Vec<AssetRef>>>,
+    /// Per snapshot, per skip group, the assets.
+    skips: Vec<Vec<Vec<AssetRef>>>,
+}
+
+#[derive(Default)]
+struct Interner {
+    table: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> usize {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        self.table.push(crate::text::printable(s).into_owned());
+        self.index.insert(s.to_string(), self.table.len() - 1);
+        self.table.len() - 1
+    }
+
+    /// The serde name of a unit enum variant (`permissions_changed`), so a variant added to the
+    /// model shows up without the page knowing it.
+    fn variant(&mut self, v: &impl Serialize) -> usize {
+        let name = serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.id(&name)
+    }
+}
+
+struct Ctx<'a> {
+    strings: Interner,
+    assets: &'a [AssetHistory],
+    rows: HashMap<&'a str, usize>,
+    snaps: HashMap<&'a str, usize>,
+}
+
+impl Ctx<'_> {
+    fn asset(&self, key: &str) -> AssetRef {
+        self.rows.get(key).map_or_else(
+            || AssetRef::Key(crate::text::printable(key).into_owned()),
+            |&i| AssetRef::Row(i),
+        )
+    }
+
+    /// What a row shows as the asset's name: its name, else its id.
+    fn row_label(&self, key: &str) -> Option<&str> {
+        let a = &self.assets[*self.rows.get(key)?];
+        Some(a.name.as_deref().unwrap_or(&a.id))
+    }
+
+    /// `name`, unless the row of `key` already shows it.
+    fn name(&mut self, key: &str, name: Option<&str>) -> Option<usize> {
+        let name = name?;
+        (self.row_label(key) != Some(name)).then(|| self.strings.id(name))
+    }
+
+    fn graph(&mut self, g: &DependencyGraph) -> Graph {
+        let n = g
+            .nodes
+            .iter()
+            .map(|node| {
+                let id = node.key.split_once('/').map_or(node.key.as_str(), |(_, id)| id);
+                let label = node.name.as_deref().unwrap_or(id);
+                (
+                    self.asset(&node.key),
+                    self.name(&node.key, Some(label)),
+                    self.strings.variant(&node.status),
+                    self.strings.id(&node.asset_type),
+                )
+            })
+            .collect();
+        Graph {
+            n,
+            at: graph::lay_out(g),
+        }
+    }
+
+    fn log_line(&mut self, key: &str, e: &LogEntry) -> LogLine {
+        let snap = self.snaps.get(e.snapshot_id.as_str()).map_or_else(
+            || SnapRef::Other(crate::text::printable(&e.snapshot_id).into_owned(), e.time.timestamp()),
+            |&i| SnapRef::Index(i),
+        );
+        LogLine {
+            snap,
+            kinds: e.changes.iter().map(|c| self.strings.variant(c)).collect(),
+            summary: self.strings.id(&e.summary),
+            name: self.name(key, e.name.as_deref()),
+            last_updated: e.last_updated_time.map(|t| t.timestamp()),
+            fields: e
+                .fields
+                .iter()
+                .take(FIELDS_SHOWN)
+                .map(|f| self.strings.id(&f.describe()))
+                .collect(),
+            field_count: e.fields.len(),
+        }
+    }
+}
+
+/// The payload of `data`, whose assets are shown as rows in the order of `data.assets`.
+pub fn build(data: &ReportData) -> Payload {
+    let mut cx = Ctx {
+        strings: Interner::default(),
+        assets: &data.assets,
+        rows: data
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.key.as_str(), i))
+            .collect(),
+        snaps: data
+            .snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect(),
+    };
+    let logs = data
+        .assets
+        .iter()
+        .map(|a| a.log.iter().map(|e| cx.log_line(&a.key, e)).collect())
+        .collect();
+    let graphs = data
+        .assets
+        .iter()
+        .map(|a| a.graph.as_ref().map(|g| cx.graph(g)))
+        .collect();
+    let changes = data
+        .snapshots
+        .iter()
+        .map(|s| {
+            s.changes.as_ref().map(|lines| {
+                lines
+                    .iter()
+                    .map(|c| {
+                        let kind = cx.strings.variant(&c.kind);
+                        let summary = cx.strings.id(&c.summary);
+                        let name = cx.name(&c.asset, c.name.as_deref());
+                        (cx.asset(&c.asset), kind, summary, name)
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let failures = data
+        .snapshots
+        .iter()
+        .map(|s| {
+            s.failures
+                .iter()
+                .map(|f| f.dependents.iter().map(|k| cx.asset(k)).collect())
+                .collect()
+        })
+        .collect();
+    let skips = data
+        .snapshots
+        .iter()
+        .map(|s| {
+            s.skips
+                .iter()
+                .map(|g| g.assets.iter().map(|k| cx.asset(k)).collect())
+                .collect()
+        })
+        .collect();
+    Payload {
+        snaps: data
+            .snapshots
+            .iter()
+            .map(|s| (crate::text::printable(&s.id).into_owned(), s.started_at.timestamp()))
+            .collect(),
+        str: cx.strings.table,
+        logs,
+        graphs,
+        changes,
+        failures,
+        skips,
+    }
+}
+
+/// `payload` as JSON that can sit inside `<script type="application/json">`: every `<` is
+/// written `\u003c` (only strings hold one), so no `</script>` or `<!--` can end or bend the
+/// element, whatever an asset is called.
+pub fn to_script_json(payload: &Payload) -> crate::Result<String> {
+    let json = serde_json::to_string(payload).map_err(|source| crate::Error::Json {
+        context: "the report's data".into(),
+        source,
+    })?;
+    Ok(json.replace('<', "\\u003c"))
+}

@@ -1,0 +1,240 @@
+//! What the page's template reads: the report's figures already formatted for a person (times,
+//! sizes, counts), assets grouped by type in page order. Text from the repository stays raw
+//! here apart from control characters; the template's auto-escaping makes it HTML.
+
+use crate::history::report::{AssetHistory, DrillPoint, ReportData, SnapshotPoint};
+use crate::text::printable;
+use crate::units::{human_bytes, timestamp};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct View {
+    pub repository: String,
+    pub generated_at: String,
+    pub tool_version: String,
+    pub snapshot_count: usize,
+    pub asset_count: usize,
+    /// Newest first.
+    pub snapshots: Vec<SnapshotView>,
+    pub asset_groups: Vec<AssetGroup>,
+    pub drills: Vec<DrillView>,
+    pub unreadable: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotView {
+    /// Index among the snapshots, oldest first (the chart's order and the payload's).
+    pub index: usize,
+    pub id: String,
+    pub started: String,
+    pub duration: String,
+    pub status: String,
+    pub account: String,
+    pub stored: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub bytes: String,
+    pub by_type: Vec<(String, usize)>,
+    /// `None` for the first snapshot: nothing to compare with.
+    pub changes: Option<ChangeCounts>,
+    pub failures: Vec<FailureView>,
+    pub skips: Vec<SkipView>,
+    pub identities: Option<Vec<(String, usize, usize, usize)>>,
+    pub account_parts: Vec<String>,
+    pub account_changes: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ChangeCounts {
+    pub total: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub unavailable: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailureView {
+    pub root: String,
+    pub root_name: Option<String>,
+    pub message: String,
+    pub acknowledged: bool,
+    pub dependents: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkipView {
+    pub reason: String,
+    pub message: String,
+    pub assets: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetGroup {
+    pub asset_type: String,
+    pub rows: Vec<AssetRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetRow {
+    pub key: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub entries: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DrillView {
+    pub drill_id: String,
+    pub snapshot_id: String,
+    pub started: String,
+    pub rto: String,
+    pub rpo: String,
+    pub total: usize,
+    pub equal: usize,
+    pub different: usize,
+    pub not_recovered: usize,
+    pub passed: bool,
+}
+
+fn text(s: &str) -> String {
+    printable(s).into_owned()
+}
+
+fn variant(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `1 h 02 min`, `3 min 05 s`, `12 s`.
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
+    let changes = s.changes.as_ref().map(|lines| {
+        use crate::history::report::ChangeKind;
+        let mut c = ChangeCounts {
+            total: lines.len(),
+            ..ChangeCounts::default()
+        };
+        for line in lines {
+            match line.kind {
+                ChangeKind::Added => c.added += 1,
+                ChangeKind::Removed => c.removed += 1,
+                ChangeKind::Changed => c.changed += 1,
+                ChangeKind::Unavailable => c.unavailable += 1,
+            }
+        }
+        c
+    });
+    SnapshotView {
+        index,
+        id: text(&s.id),
+        started: timestamp(&s.started_at),
+        duration: duration((s.finished_at - s.started_at).num_seconds()),
+        status: variant(&s.status),
+        account: format!("{} {}", text(&s.account_id), text(&s.region)),
+        stored: s.stored,
+        failed: s.failed,
+        skipped: s.skipped,
+        bytes: human_bytes(s.bytes),
+        by_type: s.assets_by_type.iter().map(|(t, n)| (text(t), *n)).collect(),
+        changes,
+        failures: s
+            .failures
+            .iter()
+            .map(|f| FailureView {
+                root: text(&f.root),
+                root_name: f.root_name.as_deref().map(text),
+                message: text(&f.message),
+                acknowledged: f.acknowledged,
+                dependents: f.dependents.len(),
+            })
+            .collect(),
+        skips: s
+            .skips
+            .iter()
+            .map(|g| SkipView {
+                reason: text(&g.reason),
+                message: text(&g.message),
+                assets: g.assets.len(),
+            })
+            .collect(),
+        identities: s.identities.as_ref().map(|ns| {
+            ns.iter()
+                .map(|n| (text(&n.namespace), n.users, n.groups, n.memberships))
+                .collect()
+        }),
+        account_parts: s.account_parts.iter().map(|p| text(p)).collect(),
+        account_changes: s.account_changes.iter().map(|p| text(p)).collect(),
+        notes: s.notes.iter().map(|n| text(n)).collect(),
+    }
+}
+
+fn row(a: &AssetHistory) -> AssetRow {
+    AssetRow {
+        key: text(&a.key),
+        id: text(&a.id),
+        name: a.name.as_deref().map(text),
+        status: variant(&a.latest),
+        entries: a.log.len(),
+    }
+}
+
+fn drill(d: &DrillPoint) -> DrillView {
+    DrillView {
+        drill_id: text(&d.drill_id),
+        snapshot_id: text(&d.snapshot_id),
+        started: timestamp(&d.started_at),
+        rto: duration(d.rto_seconds.round() as i64),
+        rpo: duration(d.rpo_seconds),
+        total: d.assets_total,
+        equal: d.assets_equal,
+        different: d.assets_different,
+        not_recovered: d.assets_not_recovered,
+        passed: d.passed,
+    }
+}
+
+/// The view of `data`. Asset rows keep the order of `data.assets` (the payload refers to them
+/// by position); consecutive assets of one type form a group.
+pub fn build(data: &ReportData) -> View {
+    let mut asset_groups: Vec<AssetGroup> = Vec::new();
+    for a in &data.assets {
+        let asset_type = text(&a.asset_type);
+        match asset_groups.last_mut() {
+            Some(g) if g.asset_type == asset_type => g.rows.push(row(a)),
+            _ => asset_groups.push(AssetGroup {
+                asset_type,
+                rows: vec![row(a)],
+            }),
+        }
+    }
+    View {
+        repository: text(&data.repository),
+        generated_at: timestamp(&data.generated_at),
+        tool_version: data.tool_version.clone(),
+        snapshot_count: data.snapshots.len(),
+        asset_count: data.assets.len(),
+        snapshots: data
+            .snapshots
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| snapshot(i, s))
+            .collect(),
+        asset_groups,
+        drills: data.drills.iter().map(drill).collect(),
+        unreadable: data.unreadable.iter().map(|(k, why)| (text(k), text(why))).collect(),
+    }
+}
