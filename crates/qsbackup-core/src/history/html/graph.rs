@@ -2,7 +2,7 @@
 //! reduction) and keeps only the coordinates: a box per node and a Bézier path per edge, in
 //! whole pixels, for the page's script to draw when the asset is opened.
 
-use crate::history::report::DependencyGraph;
+use crate::history::report::{AssetStatus, DependencyGraph};
 use layout::core::base::Orientation;
 use layout::core::format::{ClipHandle, RenderBackend};
 use layout::core::geometry::Point;
@@ -43,6 +43,13 @@ pub fn label(name: Option<&str>, key: &str) -> String {
     }
 }
 
+fn variant_len(status: &AssetStatus) -> usize {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::len))
+        .unwrap_or(8)
+}
+
 /// The layout of `graph`, or `None` when it has no nodes or the layout engine gave up on it
 /// (the page then lists the nodes instead of drawing them).
 pub fn lay_out(graph: &DependencyGraph) -> Option<LaidOut> {
@@ -64,7 +71,12 @@ fn run(graph: &DependencyGraph) -> Option<LaidOut> {
         .enumerate()
         .map(|(i, node)| {
             let text = label(node.name.as_deref(), &node.key);
-            let width = (text.chars().count().max(node.asset_type.len()) as f64) * CHAR_PX + 20.0;
+            // The first line of a node is its type, and its status unless stored.
+            let mut first_line = node.asset_type.chars().count();
+            if node.status != AssetStatus::Stored {
+                first_line += 3 + variant_len(&node.status);
+            }
+            let width = (text.chars().count().max(first_line) as f64) * CHAR_PX + 20.0;
             let shape = ShapeKind::new_box(&text);
             let elem = Element::create_with_properties(
                 shape,
@@ -184,7 +196,7 @@ impl RenderBackend for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::report::{AssetStatus, GraphNode};
+    use crate::history::report::GraphNode;
 
     fn node(key: &str, name: Option<&str>) -> GraphNode {
         GraphNode {
