@@ -10,7 +10,7 @@ pub fn render(data: &ReportData) -> crate::Result<String> {
         source,
     })?;
     Ok(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>qsbackup report</title></head><body><script type=\"application/json\" id=\"data\">{}</script></body></html>",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>qsbackup report</title></head><body><script type=\"application/json\" id=\"report-data\">{}</script></body></html>",
         json.replace("</", "<\\/")
     ))
 }
