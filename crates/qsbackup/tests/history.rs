@@ -131,7 +131,15 @@ async fn log_diff_and_report_show_exactly_a_rename_a_calculated_field_a_permissi
     .await;
     env.admin(Method::DELETE, &format!("{base}/analysis/{deleted}"), None)
         .await;
+    // From now on every backup writes the report beside its snapshot.
+    let mut config = std::fs::read_to_string(&env.config).expect("config");
+    config.push_str("report:\n  html: true\n");
+    std::fs::write(&env.config, config).expect("config");
     let second = env.backup().await["snapshot_id"].as_str().expect("id").to_string();
+    let beside =
+        std::fs::read_to_string(env.object(&format!("reports/{second}.html"))).expect("the backup wrote its report");
+    assert_eq!(report_data(&beside)["snapshots"].as_array().map(Vec::len), Some(2));
+    assert!(!env.object(&format!("reports/{first}.html")).exists());
 
     // log: one entry per snapshot that saw a change, of exactly the right kind.
     let (out, doc) = env.json(&["log", &format!("dashboard/{renamed}")]).await;
