@@ -179,6 +179,10 @@ async fn log_diff_and_report_show_exactly_a_rename_a_calculated_field_a_permissi
     let e = entries(&doc);
     assert_eq!(e.len(), 2, "{doc:#}");
     assert_eq!(kinds(&e[1]), ["changed"], "{doc:#}");
+    assert!(
+        e.iter().all(|x| x["last_updated_time"].is_string()),
+        "a dataset stored beside the dashboards that use it still shows its own LastUpdatedTime: {doc:#}"
+    );
     let fields = e[1]["fields"].as_array().expect("fields");
     assert_eq!(fields.len(), 1, "only the expression changed: {doc:#}");
     assert_eq!(fields[0]["before"], old_expression.as_str());
