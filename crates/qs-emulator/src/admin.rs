@@ -14,6 +14,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::edit::Edit;
 use crate::faults::FaultPlan;
 use crate::jobs::ExportResult;
 use crate::model::AssetType;
@@ -110,18 +111,22 @@ async fn patch_asset(State(svc): Svc, Path((account, k, id)): Path<(String, Stri
         Ok(v) => v,
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
     };
+    let edit = match Edit::parse(t, &patch) {
+        Ok(e) => e,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
     let region = svc.region.clone();
     let edited = svc.with_account(&account, &region, |acct, _| {
         Ok(acct.asset_mut(t, &id).map(|a| {
-            if let Some(name) = patch.get("name").and_then(Value::as_str) {
-                a.name = name.to_string();
-            }
-            a.updated = wire::now_epoch().max(a.updated + 1.0);
-            a.version += 1;
+            edit.apply(a);
+            (a.version, a.updated)
         }))
     });
     match edited {
-        Ok(Some(())) => Json(json!({"edited": format!("{k}/{id}")})).into_response(),
+        Ok(Some((version, updated))) => {
+            Json(json!({"edited": format!("{k}/{id}"), "version": version, "last_updated_time": updated}))
+                .into_response()
+        }
         Ok(None) => admin_error(StatusCode::NOT_FOUND, format!("no {k} {id} in {account}")),
         Err(e) => e.into_response(),
     }

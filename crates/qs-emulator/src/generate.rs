@@ -581,11 +581,22 @@ impl Gen<'_> {
                 json!({"RelationalTable": {"DataSourceArn": source_arn, "Schema": "public", "Name": format!("orders_{i}"), "InputColumns": input_columns}})
             };
             let pt = format!("pt-{}", self.uuid());
+            let calculated = calculated_column(i, &physical);
             let mut body = Map::new();
             body.insert("PhysicalTableMap".into(), json!({ pt.clone(): physical }));
+            let mut projected: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+            let mut outputs: Vec<Value> = cols.iter().map(|(c, t)| json!({"Name": c, "Type": if *t == "STRING" {"STRING"} else if *t == "INTEGER" {"INTEGER"} else if *t == "DECIMAL" {"DECIMAL"} else {"DATETIME"}})).collect();
+            let mut transforms = Vec::new();
+            if let Some(calc) = calculated {
+                projected.push(calc.name.into());
+                outputs.push(json!({"Name": calc.name, "Type": calc.output_type}));
+                transforms.push(json!({"CreateColumnsOperation": {"Columns": [
+                    {"ColumnName": calc.name, "ColumnId": calc.id, "Expression": calc.expression}]}}));
+            }
+            transforms.push(json!({"ProjectOperation": {"ProjectedColumns": projected}}));
             body.insert("LogicalTableMap".into(), json!({ format!("lt-{}", &pt[3..11]): {"Alias": format!("orders {i}"), "Source": {"PhysicalTableId": pt},
-                "DataTransforms": [{"ProjectOperation": {"ProjectedColumns": cols.iter().map(|c| c.0.clone()).collect::<Vec<_>>()}}]}}));
-            body.insert("OutputColumns".into(), Value::Array(cols.iter().map(|(c, t)| json!({"Name": c, "Type": if *t == "STRING" {"STRING"} else if *t == "INTEGER" {"INTEGER"} else if *t == "DECIMAL" {"DECIMAL"} else {"DATETIME"}})).collect()));
+                "DataTransforms": transforms}}));
+            body.insert("OutputColumns".into(), Value::Array(outputs));
             let spice = i % 2 == 0;
             body.insert("ImportMode".into(), json!(if spice { "SPICE" } else { "DIRECT_QUERY" }));
             if spice {
@@ -783,6 +794,29 @@ impl Gen<'_> {
             ids.push(id);
         }
     }
+}
+
+/// A calculated column of a generated dataset.
+struct Calculated {
+    name: &'static str,
+    id: String,
+    expression: &'static str,
+    output_type: &'static str,
+}
+
+/// The calculated column of dataset `i`, if it has one: every 4th dataset read
+/// with SQL or from a table carries one, as datasets edited in the console
+/// commonly do. Chosen by index, not drawn, so the generator's sequence (and
+/// so every other asset of a seed) stays what it was. `region` and `customer`
+/// are among the columns every generated dataset has.
+fn calculated_column(i: usize, physical: &Value) -> Option<Calculated> {
+    let sql_or_table = physical.get("CustomSql").is_some() || physical.get("RelationalTable").is_some();
+    (i % 4 == 2 && sql_or_table).then(|| Calculated {
+        name: "region_customer",
+        id: format!("calc-{i:04}-region-customer"),
+        expression: "concat(toString({region}), ' / ', toString({customer}))",
+        output_type: "STRING",
+    })
 }
 
 fn obj(v: Value) -> Map<String, Value> {

@@ -11,6 +11,7 @@ pub mod account;
 pub mod admin;
 pub mod bundle;
 pub mod definition;
+pub mod edit;
 pub mod faults;
 pub mod generate;
 pub mod jobs;

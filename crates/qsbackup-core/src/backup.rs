@@ -23,7 +23,7 @@ pub mod sections;
 pub mod state;
 pub mod steps;
 
-pub use commit::{assemble_manifest, check_something_stored, commit, HeldLock, RunParts};
+pub use commit::{assemble_manifest, check_something_stored, commit, write_report, HeldLock, RunParts};
 
 use crate::asset::AssetType;
 use crate::aws::AwsContext;
@@ -554,7 +554,11 @@ async fn run_locked(
     finished_runs.push(id.clone());
     let _ = journal::discard(repository, &finished_runs).await;
     let key = manifest_key(&id);
-    sink.event(&Event::SnapshotCommitted { id, key: key.clone() });
+    sink.event(&Event::SnapshotCommitted {
+        id: id.clone(),
+        key: key.clone(),
+    });
+    let _ = write_report(config, repository, &id, sink).await;
     Ok(BackupOutcome {
         manifest,
         manifest_key: key,

@@ -43,6 +43,9 @@ pub struct Config {
     /// Reserved for a DynamoDB lease lock.
     #[serde(default)]
     pub lock: Option<LockSection>,
+    /// What a backup writes besides its snapshot.
+    #[serde(default)]
+    pub report: ReportSection,
     /// Written by `qsbackup demo` only: this config belongs to the demo's emulated account.
     #[serde(default)]
     pub demo: Option<DemoSection>,
@@ -192,6 +195,15 @@ pub struct LoggingSection {
     pub file_path: Option<String>,
 }
 
+/// `report:` — with `html: true`, every backup that commits a snapshot also writes the
+/// repository's history as one HTML page to `reports/<snapshot id>.html` in the repository.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    #[serde(default)]
+    pub html: bool,
+}
+
 /// `lock:` — reserved for a DynamoDB lease lock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +232,7 @@ impl Config {
             backup: BackupSection::default(),
             logging: None,
             lock: None,
+            report: ReportSection::default(),
             demo: None,
         }
     }

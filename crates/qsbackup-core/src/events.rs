@@ -108,6 +108,10 @@ pub enum Event {
     SectionFailed { name: String, message: String },
     /// The snapshot manifest is written: the snapshot exists.
     SnapshotCommitted { id: String, key: String },
+    /// The HTML report (`report.html: true`) is written beside the snapshot.
+    ReportWritten { key: String, bytes: u64 },
+    /// The HTML report could not be written; the snapshot stands.
+    ReportFailed { message: String },
     /// A restore is planned: `jobs` import jobs for `assets` assets.
     RestorePlanned { jobs: usize, assets: usize },
     /// One step of restoring identities is done (`what`: namespaces, groups, users, memberships).

@@ -120,6 +120,25 @@ impl Repository {
         })
     }
 
+    /// [`Repository::put_create`] for a document a browser opens straight from the store
+    /// (`text/html; charset=utf-8`), so S3 serves it as a page rather than a download.
+    pub async fn put_create_typed(&self, key: &str, bytes: Bytes, content_type: &'static str) -> Result<()> {
+        let path = self.path(key)?;
+        let mut attributes = object_store::Attributes::new();
+        attributes.insert(object_store::Attribute::ContentType, content_type.into());
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            attributes,
+            ..Default::default()
+        };
+        match self.store.put_opts(&path, PutPayload::from(bytes.clone()), opts).await {
+            Ok(_) => Ok(()),
+            // A local directory keeps no content types.
+            Err(object_store::Error::NotImplemented { .. }) => self.put_create(key, bytes).await.map(|_| ()),
+            Err(e) => Err(self.store_error(key, e)),
+        }
+    }
+
     pub(crate) async fn put_payload_create(&self, key: &str, payload: PutPayload) -> Result<()> {
         let path = self.path(key)?;
         let opts = PutOptions {

@@ -157,7 +157,21 @@ pub async fn commit_snapshot(env: &Env, input: RunInput) -> Result<Committed, Ha
     let held = LockLease::resume(&env.repository, run.locks.lease.clone());
     let manifest = env.steps().commit(&run, &[&held]).await?;
     release(env, &run.locks).await;
+    let report = qsbackup_core::backup::write_report(
+        &env.config,
+        &env.repository,
+        &manifest.id,
+        &qsbackup_core::events::NoProgress,
+    )
+    .await;
+    let (report, report_error) = match report {
+        None => (None, None),
+        Some(Ok(key)) => (Some(key), None),
+        Some(Err(why)) => (None, Some(why)),
+    };
     Ok(Committed {
+        report,
+        report_error,
         manifest_key: manifest_key(&manifest.id),
         snapshot_id: manifest.id,
         status: manifest.status,

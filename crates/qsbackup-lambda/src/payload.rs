@@ -96,6 +96,12 @@ pub struct Committed {
     pub status: SnapshotStatus,
     pub bundles: usize,
     pub failed: usize,
+    /// `reports/<id>.html` when `report.html: true` wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    /// Why the report could not be written (the snapshot stands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 /// Input of the drill handler: `{"drill": {...}}`, the constant input of the monthly rule.

@@ -54,7 +54,7 @@ pub struct GlobalArgs {
     )]
     pub repo: Option<String>,
 
-    /// More detail in logs (-v debug, -vv trace).
+    /// More detail: in logs (-v debug, -vv trace), and every changed field in `diff` and `log`.
     #[arg(short = 'v', long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -151,6 +151,9 @@ pub enum Command {
     /// List every snapshot that holds an asset (TYPE/ID or --name GLOB), newest first, with its status there.
     #[command(after_help = help::FIND)]
     Find(commands::find::FindArgs),
+    /// One asset's history (TYPE/ID or --name GLOB): every snapshot where it was added, changed, renamed, failed or disappeared.
+    #[command(after_help = help::LOG)]
+    Log(commands::log::LogArgs),
     /// Print one asset's JSON as stored in a snapshot (or, with --zip, the bundle holding it).
     #[command(after_help = help::DUMP)]
     Dump(commands::dump::DumpArgs),

@@ -43,6 +43,15 @@ Examples:
   qsbackup -r ./qsbackup-demo find --name 'Sales*'
   qsbackup -c config.yaml find dataset/0b7e41d2 --json";
 
+pub const LOG: &str = "\
+Marks: + added (or stored again), ~ changed, renamed, permissions or tags changed,
+! export failed, ? skipped, - no longer in the snapshot.
+
+Examples:
+  qsbackup -c config.yaml log dashboard/3f2a9c1e
+  qsbackup -r ./qsbackup-demo log --name 'Sales*' -v
+  qsbackup -c config.yaml log dataset/0b7e41d2 --json";
+
 pub const DUMP: &str = "\
 Examples:
   qsbackup -c config.yaml dump latest dashboard/3f2a9c1e > dashboard.json

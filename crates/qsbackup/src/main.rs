@@ -126,6 +126,7 @@ async fn run_command(command: Option<Command>, global: cli::GlobalArgs, backup: 
         Some(Command::Show(a)) => commands::show::run(&global, &a).await,
         Some(Command::Diff(a)) => commands::diff::run(&global, &a).await,
         Some(Command::Find(a)) => commands::find::run(&global, &a).await,
+        Some(Command::Log(a)) => Box::pin(commands::log::run(&global, &a)).await,
         Some(Command::Dump(a)) => commands::dump::run(&global, &a).await,
         Some(Command::Verify(a)) => commands::verify::run(&global, &a).await,
         Some(Command::Forget(a)) => commands::forget::run(&global, &a).await,

@@ -278,6 +278,12 @@ impl ProgressSink for LogLines {
                     elapsed(self.started.elapsed())
                 )
             }
+            Event::ReportWritten { key, bytes } => {
+                tracing::info!("wrote the HTML report {key} ({})", human_bytes(*bytes))
+            }
+            Event::ReportFailed { message } => {
+                tracing::warn!("the HTML report could not be written (the snapshot stands): {message}")
+            }
             Event::AssetSkipped { arn, reason, .. } => tracing::debug!("skipping {arn}: {reason:?}"),
             Event::Retrying {
                 operation,

@@ -184,6 +184,8 @@ async fn read_only_commands_never_create_a_repository() {
         vec!["forget", "--keep-last", "1", "--prune"],
         vec!["unlock"],
         vec!["drills"],
+        vec!["log", "dashboard/d1"],
+        vec!["report", "--html", "report.html"],
     ];
     for args in &commands {
         let mut all = args.clone();

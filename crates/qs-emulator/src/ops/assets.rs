@@ -314,6 +314,24 @@ pub fn describe_folder_permissions(ctx: &Ctx, folder_id: &str) -> Result<Respons
     Ok(wire::ok(200, body))
 }
 
+/// `Describe{DataSource,DataSet,Analysis,Dashboard,Theme}Permissions`: the
+/// asset's permissions, under its id and its ARN as `<Type>Arn`.
+pub fn describe_permissions(ctx: &Ctx, t: AssetType, id: &str) -> Result<Response, ApiError> {
+    let arns = arns(ctx);
+    let perms = ctx.svc.with_account(&ctx.account, &ctx.region, |acct, _| {
+        let a = acct.asset(t, id).ok_or_else(|| not_found(t, id, &arns))?;
+        Ok(a.permissions
+            .iter()
+            .map(|p| json!({"Principal": p.principal, "Actions": p.actions}))
+            .collect::<Vec<_>>())
+    })?;
+    let arn_field = format!("{}Arn", t.api_id_field().trim_end_matches("Id"));
+    let mut body = json!({ "Permissions": perms, "RequestId": wire::request_id() });
+    body[t.api_id_field()] = json!(id);
+    body[arn_field] = json!(arns.asset(t, id));
+    Ok(wire::ok(200, body))
+}
+
 pub fn list_folder_members(ctx: &Ctx, folder_id: &str) -> Result<Response, ApiError> {
     let arns = arns(ctx);
     let members = ctx.svc.with_account(&ctx.account, &ctx.region, |acct, _| {

@@ -118,6 +118,31 @@ const FIXED_ROUTES: &[(Method, &str, Operation)] = &[
     ),
     (
         Method::GET,
+        "/accounts/{account}/data-sources/{id}/permissions",
+        Operation::DescribeDataSourcePermissions,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/data-sets/{id}/permissions",
+        Operation::DescribeDataSetPermissions,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/analyses/{id}/permissions",
+        Operation::DescribeAnalysisPermissions,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/dashboards/{id}/permissions",
+        Operation::DescribeDashboardPermissions,
+    ),
+    (
+        Method::GET,
+        "/accounts/{account}/themes/{id}/permissions",
+        Operation::DescribeThemePermissions,
+    ),
+    (
+        Method::GET,
         "/accounts/{account}/folders/{id}/members",
         Operation::ListFolderMembers,
     ),
@@ -267,6 +292,11 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: Operation, l: &[String]) -> Result<Resp
         ListRefreshSchedules => assets::list_refresh_schedules(ctx, label(0)?),
         DescribeFolderPermissions => assets::describe_folder_permissions(ctx, label(0)?),
         ListFolderMembers => assets::list_folder_members(ctx, label(0)?),
+        DescribeDataSourcePermissions => assets::describe_permissions(ctx, AssetType::DataSource, label(0)?),
+        DescribeDataSetPermissions => assets::describe_permissions(ctx, AssetType::DataSet, label(0)?),
+        DescribeAnalysisPermissions => assets::describe_permissions(ctx, AssetType::Analysis, label(0)?),
+        DescribeDashboardPermissions => assets::describe_permissions(ctx, AssetType::Dashboard, label(0)?),
+        DescribeThemePermissions => assets::describe_permissions(ctx, AssetType::Theme, label(0)?),
         ListNamespaces => identity::list_namespaces(ctx),
         CreateNamespace => identity::create_namespace(ctx),
         DescribeNamespace => identity::describe_namespace(ctx, label(0)?),

@@ -6,6 +6,7 @@ use crate::aws::AwsContext;
 use crate::backup::filter::SkippedAsset;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::events::{Event, ProgressSink};
 use crate::repository::layout::SCHEMA_VERSION;
 pub use crate::repository::lock::HeldLock;
 use crate::repository::manifest::{
@@ -124,6 +125,36 @@ pub async fn commit(
         lock.confirm().await?;
     }
     manifest.commit(repository).await
+}
+
+/// After a commit, the HTML report when the config asks for it (`report.html: true`): `None`
+/// when it does not. The snapshot stands whatever happens here, so a failure is reported as
+/// [`Event::ReportFailed`], never returned as the run's error.
+pub async fn write_report(
+    config: &Config,
+    repository: &Repository,
+    snapshot_id: &str,
+    sink: &dyn ProgressSink,
+) -> Option<std::result::Result<String, String>> {
+    if !config.report.html {
+        return None;
+    }
+    Some(match crate::history::publish_report(repository, snapshot_id).await {
+        Ok((key, bytes)) => {
+            sink.event(&Event::ReportWritten {
+                key: key.clone(),
+                bytes,
+            });
+            Ok(key)
+        }
+        Err(e) => {
+            let message = e.to_string();
+            sink.event(&Event::ReportFailed {
+                message: message.clone(),
+            });
+            Err(message)
+        }
+    })
 }
 
 /// Refuses to commit a run that holds nothing worth a snapshot ([`Error::NothingStored`]):

@@ -93,10 +93,18 @@ impl<'m> ManifestIndex<'m> {
                 let Some(t) = AssetType::from_name(&member.member_type) else {
                     continue;
                 };
-                states.entry((t, member.id.clone())).or_insert_with(|| State::Stored {
-                    bundle: b.object(),
-                    member,
-                });
+                // The asset's own bundle carries its LastUpdatedTime; a dependency copy does not.
+                let own = b.asset_type == t;
+                let key = (t, member.id.clone());
+                if own || !states.contains_key(&key) {
+                    states.insert(
+                        key,
+                        State::Stored {
+                            bundle: b.object(),
+                            member,
+                        },
+                    );
+                }
             }
         }
         for f in &m.failed {

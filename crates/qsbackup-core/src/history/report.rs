@@ -3,11 +3,19 @@
 //! and analyses, their dependency graph; identities and drills. [`ReportData`] is what the page
 //! shows, whole; [`super::html`] only draws it.
 
+mod gather;
+mod graph;
+
+pub use gather::build;
+
 use crate::history::log::LogEntry;
 use crate::repository::manifest::{NamespaceCounts, SnapshotStatus};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Change lines kept per snapshot: a first backup after a scope change can add thousands.
+pub const MAX_CHANGE_LINES: usize = 1000;
 
 /// Everything the report shows.
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +50,10 @@ pub struct SnapshotPoint {
     pub skipped: usize,
     /// Bytes of the bundles and sections the snapshot references.
     pub bytes: u64,
-    /// What changed since the previous snapshot; `None` for the first.
+    /// What changed since the previous snapshot of the same account and region; `None` for
+    /// the first. At most [`MAX_CHANGE_LINES`] lines; `changes_total` counts them all.
     pub changes: Option<Vec<ChangeLine>>,
+    pub changes_total: usize,
     /// Failed assets grouped by the asset whose failure they inherit.
     pub failures: Vec<FailureGroup>,
     /// Skipped assets grouped by reason.
@@ -73,8 +83,6 @@ pub enum ChangeKind {
     Added,
     Removed,
     Changed,
-    /// Not comparable: missing from one side because its export failed or it was skipped.
-    Unavailable,
 }
 
 /// Failed assets that share a root cause.
@@ -159,64 +167,4 @@ pub struct DrillPoint {
     pub assets_not_recovered: usize,
     /// True when every asset came back equal.
     pub passed: bool,
-}
-
-/// Gathers the report of `repo` (stub: snapshots and drills only; the rest comes next).
-pub async fn build(repo: &crate::repository::Repository, now: DateTime<Utc>) -> crate::Result<ReportData> {
-    let loaded = crate::repository::snapshots::load_all(repo).await?;
-    let snapshots = loaded
-        .manifests
-        .iter()
-        .map(|m| {
-            let summary = crate::repository::snapshots::SnapshotSummary::of(m);
-            SnapshotPoint {
-                id: m.id.clone(),
-                started_at: m.started_at,
-                finished_at: m.finished_at,
-                status: m.status,
-                account_id: m.account_id.clone(),
-                region: m.region.clone(),
-                assets_by_type: summary
-                    .assets
-                    .iter()
-                    .map(|(t, n)| (t.as_str().to_string(), *n))
-                    .collect(),
-                stored: summary.assets.values().sum(),
-                failed: m.failed.len(),
-                skipped: m.skipped.len(),
-                bytes: m.total_bytes(),
-                changes: None,
-                failures: Vec::new(),
-                skips: Vec::new(),
-                identities: m.identity_counts.clone(),
-                account_parts: Vec::new(),
-                account_changes: Vec::new(),
-                notes: m.notes.clone(),
-            }
-        })
-        .collect();
-    let (drills, _) = crate::drill::list(repo).await?;
-    Ok(ReportData {
-        repository: repo.location().to_string(),
-        generated_at: now,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        snapshots,
-        assets: Vec::new(),
-        drills: drills
-            .iter()
-            .map(|d| DrillPoint {
-                drill_id: d.drill_id.clone(),
-                snapshot_id: d.snapshot_id.clone(),
-                started_at: d.started_at,
-                rto_seconds: d.rto_seconds,
-                rpo_seconds: d.rpo_seconds,
-                assets_total: d.assets_total,
-                assets_equal: d.assets_equal,
-                assets_different: d.assets_different,
-                assets_not_recovered: d.assets_not_recovered,
-                passed: d.assets_different == 0 && d.assets_not_recovered == 0,
-            })
-            .collect(),
-        unreadable: loaded.unreadable,
-    })
 }

@@ -126,6 +126,23 @@ pub struct SnapshotDiff {
 }
 
 impl SnapshotDiff {
+    /// The same diff narrowed to one asset (member type and id): identities and account
+    /// configuration are left out.
+    pub fn only(mut self, member_type: &str, id: &str) -> SnapshotDiff {
+        self.assets.retain(|t, _| t == member_type);
+        for td in self.assets.values_mut() {
+            td.added.retain(|a| a.id == id);
+            td.removed.retain(|a| a.id == id);
+            td.changed.retain(|c| c.id == id);
+        }
+        self.assets.retain(|_, td| !td.is_empty());
+        self.unavailable.retain(|u| u.member_type == member_type && u.id == id);
+        self.identities = None;
+        self.account = None;
+        self.notes.clear();
+        self
+    }
+
     /// True when nothing at all changed.
     pub fn is_empty(&self) -> bool {
         self.assets.is_empty()
@@ -217,7 +234,7 @@ fn changed_fields(changes: &[FieldChange]) -> Vec<String> {
     }
 }
 
-async fn load_doc<T: crate::repository::layout::RepoFile>(
+pub(crate) async fn load_doc<T: crate::repository::layout::RepoFile>(
     repo: &Repository,
     object: &ObjectRef,
     limit: u64,
@@ -228,7 +245,7 @@ async fn load_doc<T: crate::repository::layout::RepoFile>(
 }
 
 /// Every part of an account snapshot by name, normalized.
-fn account_parts(s: &AccountSnapshot) -> BTreeMap<String, Value> {
+pub(crate) fn account_parts(s: &AccountSnapshot) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let mut put = |name: String, v: Value| {
         let mut v = v;
@@ -264,7 +281,7 @@ fn account_parts(s: &AccountSnapshot) -> BTreeMap<String, Value> {
     out
 }
 
-fn diff_account(a: &AccountSnapshot, b: &AccountSnapshot) -> AccountDiff {
+pub(crate) fn diff_account(a: &AccountSnapshot, b: &AccountSnapshot) -> AccountDiff {
     let (pa, pb) = (account_parts(a), account_parts(b));
     let mut d = AccountDiff::default();
     for (k, v) in &pb {

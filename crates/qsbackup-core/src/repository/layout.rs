@@ -48,6 +48,9 @@ pub const RESTORE_STAGING: &str = "restore-staging/";
 /// Results of recovery drills.
 pub const DRILLS: &str = "drills/";
 
+/// HTML reports written beside snapshots (`report.html: true`).
+pub const REPORTS: &str = "reports/";
+
 /// The schema version this qsbackup writes into records that outlive a release. A record
 /// without one was written before versions existed and reads as version 1.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -71,6 +74,7 @@ pub enum ObjectKind {
     Staging,
     RestoreStaging,
     Drill,
+    Report,
 }
 
 impl ObjectKind {
@@ -88,6 +92,7 @@ impl ObjectKind {
             ObjectKind::Staging => TMP,
             ObjectKind::RestoreStaging => RESTORE_STAGING,
             ObjectKind::Drill => DRILLS,
+            ObjectKind::Report => REPORTS,
         }
     }
 }
@@ -213,6 +218,12 @@ pub fn restore_staging_key(restore_id: &str, number: usize) -> String {
 /// `drills/<id>.json`.
 pub fn drill_key(id: &str) -> String {
     format!("{DRILLS}{id}.json")
+}
+
+/// `reports/<snapshot id>.html`: the repository's history as it stood when that snapshot was
+/// committed.
+pub fn report_key(snapshot_id: &str) -> String {
+    format!("{REPORTS}{snapshot_id}.html")
 }
 
 /// The drill id of a drill record's key.

@@ -6,7 +6,7 @@
 //! then delete): the snapshot is gone, and prune still knows which objects it referenced.
 //!
 //! Prune only deletes objects qsbackup knows it wrote: those of forgotten snapshots (from the
-//! trash), those crashed runs recorded in their journals, staging uploads under `tmp/`, and
+//! trash) and their HTML reports, those crashed runs recorded in their journals, staging uploads under `tmp/`, and
 //! identities/account objects of snapshots that were never committed, and on local disk the
 //! state of scheduled runs that ended under `runs/` (and bundles an aborted one recorded),
 //! restore staging files, and on local disk the
@@ -411,6 +411,7 @@ async fn prune_in(repo: &Repository, options: &PruneOptions) -> Result<PruneRepo
                 p.remove(&key, &why).await?;
             }
         }
+        p.remove(&layout::report_key(&m.id), &why).await?;
         p.remove(&record, &format!("forgotten manifest of {}", m.id)).await?;
     }
 

@@ -1,8 +1,11 @@
 //! `qsbackup diff A B`: what changed from snapshot A to snapshot B — assets added (+), removed
 //! (-) and changed (~) per type, users, groups and memberships, roles, account configuration.
+//! With `--asset TYPE/ID` (or `-v` for every asset), what changed inside a definition, field by
+//! field in QuickSight's words.
 
 use clap::Args;
-use qsbackup_core::repository::diff::{diff, AssetRef, SnapshotDiff};
+use qsbackup_core::asset::AssetKey;
+use qsbackup_core::repository::diff::{diff, AssetChange, AssetRef, SnapshotDiff};
 use qsbackup_core::repository::snapshots;
 use qsbackup_core::text::printable;
 use std::fmt::Write as _;
@@ -20,6 +23,10 @@ pub struct DiffArgs {
     #[arg(value_name = "B")]
     pub to: String,
 
+    /// Only this asset (TYPE/ID, e.g. dashboard/3f2a-...), with every field that changed.
+    #[arg(long, value_name = "TYPE/ID")]
+    pub asset: Option<String>,
+
     #[command(flatten)]
     pub repo: RepoArgs,
 }
@@ -31,6 +38,12 @@ pub async fn run(global: &GlobalArgs, args: &DiffArgs) -> Outcome {
 }
 
 async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outcome> {
+    let only = args
+        .asset
+        .as_deref()
+        .map(AssetKey::parse)
+        .transpose()
+        .map_err(|e| Outcome::usage(anyhow::anyhow!(e)))?;
     let repository = repo::open(global, &args.repo).await?;
     let a = snapshots::load(&repository, &args.from)
         .await
@@ -38,11 +51,16 @@ async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outc
     let b = snapshots::load(&repository, &args.to)
         .await
         .map_err(Outcome::from_core)?;
-    let d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
+    let mut d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
+    if let Some(key) = &only {
+        d = d.only(key.asset_type.as_str(), &key.id);
+    }
     if global.json {
         super::json::emit("diff", &d)?;
+    } else if let Some(key) = &only {
+        repo::out(&render_asset(&d, key));
     } else {
-        repo::out(&render(&d));
+        repo::out(&render(&d, global.verbose > 0));
     }
     Ok(Outcome::success())
 }
@@ -58,7 +76,40 @@ fn asset(a: &AssetRef) -> String {
     s
 }
 
-pub fn render(d: &SnapshotDiff) -> String {
+/// The one asset `--asset` asked for: what changed inside it, or why it cannot be compared.
+fn render_asset(d: &SnapshotDiff, key: &AssetKey) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} from {} to {}", printable(&key.to_string()), d.from, d.to);
+    let Some(td) = d.assets.get(key.asset_type.as_str()) else {
+        match d.unavailable.first() {
+            Some(u) => {
+                let _ = writeln!(out, "  not comparable: missing in {}: {}", u.missing_in, u.reason);
+            }
+            None => {
+                let _ = writeln!(out, "  no changes");
+            }
+        }
+        return out;
+    };
+    for a in &td.added {
+        let _ = writeln!(out, "  + added in {}: {}", d.to, asset(a));
+    }
+    for a in &td.removed {
+        let _ = writeln!(out, "  - not in {}: {}", d.to, asset(a));
+    }
+    for c in &td.changed {
+        changed_fields(&mut out, c, "  ");
+    }
+    out
+}
+
+fn changed_fields(out: &mut String, c: &AssetChange, indent: &str) {
+    for f in &c.changes {
+        let _ = writeln!(out, "{indent}{}", printable(&f.describe()));
+    }
+}
+
+pub fn render(d: &SnapshotDiff, verbose: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Changes from {} to {}", d.from, d.to);
     if d.is_empty() && d.unavailable.is_empty() {
@@ -85,6 +136,9 @@ pub fn render(d: &SnapshotDiff) -> String {
                 _ => String::new(),
             };
             let _ = writeln!(out, "  ~ {}{name} ({})", c.id, c.fields.join(", "));
+            if verbose {
+                changed_fields(&mut out, c, "      ");
+            }
         }
     }
     if !d.unavailable.is_empty() {

@@ -14,6 +14,7 @@ pub mod forget;
 pub mod iam_policy;
 pub mod import_legacy;
 pub mod json;
+pub mod log;
 pub mod repo;
 pub mod report;
 pub mod restore;

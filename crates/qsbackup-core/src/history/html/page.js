@@ -22,15 +22,22 @@
     return e;
   }
   function asset(ref) {
+    if (typeof ref === "string" && byKey[ref] !== undefined) ref = byKey[ref];
     if (typeof ref === "number" && rows[ref]) {
       var n = rows[ref].querySelector(".name");
       return { key: rows[ref].dataset.key, name: n ? n.textContent : null };
     }
     return { key: String(ref), name: null };
   }
-  function snap(ref) { return typeof ref === "number" ? D.snaps[ref] : ref; }
-  function when(secs) {
-    return typeof secs === "number" ? new Date(secs * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC") : "";
+  function snap(ref) {
+    if (typeof ref !== "number") return ref;
+    var s = D.snapshots[ref] || {};
+    return [s.id, s.started_at];
+  }
+  // Unix seconds or RFC 3339 in UTC, as `2026-12-02 06:42:33 UTC`.
+  function when(t) {
+    if (typeof t === "number") t = new Date(t * 1000).toISOString();
+    return typeof t === "string" ? t.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC") : "";
   }
 
   function assetLink(ref) {
@@ -125,18 +132,19 @@
     if (ul.dataset.filled) return;
     ul.dataset.filled = "1";
     var i = Number(ul.dataset.i);
+    var s = D.snapshots[i] || {};
     if (ul.classList.contains("changes")) {
-      (D.changes[i] || []).forEach(function (c) {
+      (s.changes || []).forEach(function (c) {
         var li = ul.appendChild(el("li"));
-        var kind = S(c[1]);
-        li.appendChild(el("span", "kind " + kind, words(kind)));
-        li.appendChild(assetLink(c[0]));
-        if (c[3] !== null && c[3] !== undefined) li.appendChild(document.createTextNode(" (“" + S(c[3]) + "”)"));
-        if (S(c[2])) li.appendChild(document.createTextNode(" — " + S(c[2])));
+        li.appendChild(el("span", "kind " + c.kind, words(c.kind)));
+        li.appendChild(assetLink(c.asset));
+        if (c.name && c.name !== asset(c.asset).name) li.appendChild(document.createTextNode(" (“" + c.name + "”)"));
+        if (c.summary) li.appendChild(document.createTextNode(" — " + c.summary));
       });
     } else {
-      var list = ul.dataset.failure !== undefined ? D.failures[i][Number(ul.dataset.failure)] : D.skips[i][Number(ul.dataset.skip)];
-      (list || []).forEach(function (ref) { ul.appendChild(el("li")).appendChild(assetLink(ref)); });
+      var group = ul.dataset.failure !== undefined ? (s.failures || [])[Number(ul.dataset.failure)] : (s.skips || [])[Number(ul.dataset.skip)];
+      var list = group ? group.dependents || group.assets : [];
+      (list || []).forEach(function (key) { ul.appendChild(el("li")).appendChild(assetLink(key)); });
     }
   }
 
@@ -154,9 +162,9 @@
     d.scrollIntoView({ block: "start" });
   }
   document.querySelectorAll("#history-chart svg circle").forEach(function (c, i) {
-    var s = D.snaps[i];
+    var s = D.snapshots[i];
     if (!s) return;
-    c.appendChild(svg("title")).textContent = s[0] + " · " + when(s[1]);
+    c.appendChild(svg("title")).textContent = s.id + " · " + when(s.started_at);
     c.addEventListener("click", function () { openSnapshot(i); });
   });
   document.querySelectorAll("a[data-open]").forEach(function (a) {

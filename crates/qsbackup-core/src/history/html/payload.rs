@@ -1,12 +1,13 @@
-//! The report's bulky parts as one compact JSON document the page's script reads on demand:
-//! every asset's log, the laid-out dependency graphs, and each snapshot's change lines and the
-//! members of its failure and skip groups. Strings that repeat (names, summaries, kinds) are
-//! stored once in a table and referred to by index; assets by their row on the page, whose
-//! name is not repeated (a `null` name means "the row's"); times as Unix seconds.
+//! The report's data as one JSON document the page's script reads on demand. Snapshots, drills
+//! and the rest are as documented; every asset's log and laid-out dependency graph, most of the
+//! bytes of a large account's report, are compact: strings that repeat (names, summaries,
+//! kinds) are stored once in a table and referred to by index, assets by their row on the page
+//! whose name is not repeated (a `null` name means "the row's"), times as Unix seconds.
 
 use crate::history::html::graph::{self, LaidOut};
 use crate::history::log::LogEntry;
-use crate::history::report::{AssetHistory, DependencyGraph, ReportData};
+use crate::history::report::{AssetHistory, DependencyGraph, DrillPoint, ReportData, SnapshotPoint};
+use chrono::{DateTime, Utc};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ pub enum AssetRef {
     Key(String),
 }
 
-/// A snapshot: its index in `snaps`, or `[id, time]` when it is not among them.
+/// A snapshot: its index in `snapshots`, or `[id, time]` when it is not among them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum SnapRef {
@@ -74,8 +75,6 @@ impl Serialize for LogLine {
     }
 }
 
-/// One change line: asset, kind, summary, name (`null`: the row's).
-type ChangeLine = (AssetRef, usize, usize, Option<usize>);
 /// One graph node: asset, label (`null`: the row's name), status, type.
 type Node = (AssetRef, Option<usize>, usize, usize);
 
@@ -86,20 +85,23 @@ pub struct Graph {
     at: Option<LaidOut>,
 }
 
+/// The page's data: the report as documented (docs/json.md), but for `assets`, whose logs and
+/// graphs would be most of it, in the compact form above.
 #[derive(Debug, Serialize)]
-pub struct Payload {
-    /// `[id, started_at]`, oldest first.
-    snaps: Vec<(String, i64)>,
+pub struct Payload<'a> {
+    repository: &'a str,
+    generated_at: DateTime<Utc>,
+    tool_version: &'a str,
+    /// Oldest first, as in [`ReportData::snapshots`].
+    snapshots: &'a [SnapshotPoint],
+    drills: &'a [DrillPoint],
+    unreadable: &'a [(String, String)],
+    /// The string table of `logs` and `graphs`.
     str: Vec<String>,
-    /// Per asset row.
+    /// Per asset row: its log.
     logs: Vec<Vec<LogLine>>,
+    /// Per asset row: its dependency graph, laid out.
     graphs: Vec<Option<Graph>>,
-    /// Per snapshot; `None` for the first.
-    changes: Vec<Option<Vec<ChangeLine>>>,
-    /// Per snapshot, per failure group, the dependents.
-    failures: Vec<Vec<Vec<AssetRef>>>,
-    /// Per snapshot, per skip group, the assets.
-    skips: Vec<Vec<Vec<AssetRef>>>,
 }
 
 #[derive(Default)]
@@ -200,7 +202,7 @@ impl Ctx<'_> {
 }
 
 /// The payload of `data`, whose assets are shown as rows in the order of `data.assets`.
-pub fn build(data: &ReportData) -> Payload {
+pub fn build(data: &ReportData) -> Payload<'_> {
     let mut cx = Ctx {
         strings: Interner::default(),
         assets: &data.assets,
@@ -227,62 +229,23 @@ pub fn build(data: &ReportData) -> Payload {
         .iter()
         .map(|a| a.graph.as_ref().map(|g| cx.graph(g)))
         .collect();
-    let changes = data
-        .snapshots
-        .iter()
-        .map(|s| {
-            s.changes.as_ref().map(|lines| {
-                lines
-                    .iter()
-                    .map(|c| {
-                        let kind = cx.strings.variant(&c.kind);
-                        let summary = cx.strings.id(&c.summary);
-                        let name = cx.name(&c.asset, c.name.as_deref());
-                        (cx.asset(&c.asset), kind, summary, name)
-                    })
-                    .collect()
-            })
-        })
-        .collect();
-    let failures = data
-        .snapshots
-        .iter()
-        .map(|s| {
-            s.failures
-                .iter()
-                .map(|f| f.dependents.iter().map(|k| cx.asset(k)).collect())
-                .collect()
-        })
-        .collect();
-    let skips = data
-        .snapshots
-        .iter()
-        .map(|s| {
-            s.skips
-                .iter()
-                .map(|g| g.assets.iter().map(|k| cx.asset(k)).collect())
-                .collect()
-        })
-        .collect();
     Payload {
-        snaps: data
-            .snapshots
-            .iter()
-            .map(|s| (crate::text::printable(&s.id).into_owned(), s.started_at.timestamp()))
-            .collect(),
+        repository: &data.repository,
+        generated_at: data.generated_at,
+        tool_version: &data.tool_version,
+        snapshots: &data.snapshots,
+        drills: &data.drills,
+        unreadable: &data.unreadable,
         str: cx.strings.table,
         logs,
         graphs,
-        changes,
-        failures,
-        skips,
     }
 }
 
 /// `payload` as JSON that can sit inside `<script type="application/json">`: every `<` is
 /// written `\u003c` (only strings hold one), so no `</script>` or `<!--` can end or bend the
 /// element, whatever an asset is called.
-pub fn to_script_json(payload: &Payload) -> crate::Result<String> {
+pub fn to_script_json(payload: &Payload<'_>) -> crate::Result<String> {
     let json = serde_json::to_string(payload).map_err(|source| crate::Error::Json {
         context: "the report's data".into(),
         source,

@@ -47,11 +47,13 @@ pub struct SnapshotView {
 
 #[derive(Debug, Default, Serialize)]
 pub struct ChangeCounts {
+    /// Every change, listed or not.
     pub total: usize,
+    /// Those the report lists (and counts by kind).
+    pub listed: usize,
     pub added: usize,
     pub removed: usize,
     pub changed: usize,
-    pub unavailable: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,7 +126,8 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
     let changes = s.changes.as_ref().map(|lines| {
         use crate::history::report::ChangeKind;
         let mut c = ChangeCounts {
-            total: lines.len(),
+            total: s.changes_total.max(lines.len()),
+            listed: lines.len(),
             ..ChangeCounts::default()
         };
         for line in lines {
@@ -132,7 +135,6 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
                 ChangeKind::Added => c.added += 1,
                 ChangeKind::Removed => c.removed += 1,
                 ChangeKind::Changed => c.changed += 1,
-                ChangeKind::Unavailable => c.unavailable += 1,
             }
         }
         c

@@ -1,0 +1,204 @@
+//! Dependency graphs of dashboards and analyses, from their newest stored definitions: every
+//! QuickSight ARN a member document names (outside its permissions) is a dependency, followed
+//! through datasets and data sources to VPC connections; folders point to what they hold.
+
+use crate::asset::{id_from_arn, AssetType};
+use crate::error::Result;
+use crate::history::log::ManifestIndex;
+use crate::history::report::{AssetStatus, DependencyGraph, GraphNode};
+use crate::repository::manifest::BundleMember;
+use crate::repository::member_docs::MemberDocs;
+use crate::repository::{ObjectRef, Repository};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+pub(super) type Key = (AssetType, String);
+
+/// Types whose definitions name what they need; the rest are leaves of a graph.
+const REFERRING: [AssetType; 4] = [
+    AssetType::Dashboard,
+    AssetType::Analysis,
+    AssetType::DataSet,
+    AssetType::DataSource,
+];
+
+/// What each asset's newest stored member names, read bundle by bundle.
+pub(super) async fn references(repo: &Repository, indexes: &[ManifestIndex<'_>]) -> Result<HashMap<Key, Vec<Key>>> {
+    // The newest stored occurrence of each referring asset, grouped by bundle.
+    let mut seen: BTreeSet<Key> = BTreeSet::new();
+    let mut by_bundle: BTreeMap<String, (ObjectRef, Vec<&BundleMember>)> = BTreeMap::new();
+    for ix in indexes.iter().rev() {
+        for b in &ix.manifest.bundles {
+            for m in &b.members {
+                let Some(t) = AssetType::from_name(&m.member_type).filter(|t| REFERRING.contains(t)) else {
+                    continue;
+                };
+                if seen.insert((t, m.id.clone())) {
+                    by_bundle
+                        .entry(b.key.clone())
+                        .or_insert_with(|| (b.object(), Vec::new()))
+                        .1
+                        .push(m);
+                }
+            }
+        }
+    }
+    let mut docs = MemberDocs::new(repo);
+    let mut out = HashMap::new();
+    for (bundle, members) in by_bundle.values() {
+        let values = docs.many(bundle, members).await?;
+        docs.release(bundle);
+        for (m, v) in members.iter().zip(values) {
+            let Some(t) = AssetType::from_name(&m.member_type) else {
+                continue;
+            };
+            let me = (t, m.id.clone());
+            let mut refs = BTreeSet::new();
+            collect_arns(&v, false, &mut refs);
+            refs.remove(&me);
+            out.insert(me, refs.into_iter().collect());
+        }
+    }
+    Ok(out)
+}
+
+fn collect_arns(v: &Value, in_permissions: bool, out: &mut BTreeSet<Key>) {
+    match v {
+        Value::String(s) if !in_permissions && s.starts_with("arn:") && s.contains(":quicksight:") => {
+            if let (Some(t), Some(id)) = (AssetType::from_arn(s), id_from_arn(s)) {
+                out.insert((t, id.to_string()));
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                let skip = in_permissions || k.eq_ignore_ascii_case("permissions");
+                collect_arns(x, skip, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_arns(x, in_permissions, out)),
+        _ => {}
+    }
+}
+
+/// The graph of `root`: what it needs, transitively, and the folders that hold it.
+pub(super) fn graph_of(
+    root: &Key,
+    refs: &HashMap<Key, Vec<Key>>,
+    describe: &dyn Fn(&Key) -> (Option<String>, AssetStatus),
+) -> DependencyGraph {
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut nodes = Vec::new();
+    let mut edges = BTreeSet::new();
+    let mut node = |k: &Key, nodes: &mut Vec<GraphNode>| -> usize {
+        *index.entry(k.clone()).or_insert_with(|| {
+            let (name, status) = describe(k);
+            nodes.push(GraphNode {
+                key: format!("{}/{}", k.0, k.1),
+                asset_type: k.0.as_str().to_string(),
+                name,
+                status,
+            });
+            nodes.len() - 1
+        })
+    };
+    let r = node(root, &mut nodes);
+    let mut queue = VecDeque::from([(root.clone(), r)]);
+    let mut visited = BTreeSet::from([root.clone()]);
+    while let Some((k, from)) = queue.pop_front() {
+        for dep in refs.get(&k).map(Vec::as_slice).unwrap_or_default() {
+            // A folder holds; only the root's folders are drawn, and nothing beyond them.
+            if dep.0 == AssetType::Folder {
+                if k == *root {
+                    let f = node(dep, &mut nodes);
+                    edges.insert((f, from));
+                }
+                continue;
+            }
+            // Another dashboard or analysis is not a dependency (a dashboard names its source
+            // analysis): it would pull in its whole graph.
+            if matches!(dep.0, AssetType::Dashboard | AssetType::Analysis) {
+                continue;
+            }
+            let to = node(dep, &mut nodes);
+            edges.insert((from, to));
+            if visited.insert(dep.clone()) {
+                queue.push_back((dep.clone(), to));
+            }
+        }
+    }
+    DependencyGraph {
+        nodes,
+        edges: edges.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn k(t: AssetType, id: &str) -> Key {
+        (t, id.to_string())
+    }
+
+    #[test]
+    fn arns_outside_permissions_are_references() {
+        let doc = json!({"definition": {"DataSetIdentifierDeclarations": [{"Identifier": "a",
+            "DataSetArn": "arn:aws:quicksight:us-east-1:1:dataset/d1"}]},
+            "themeArn": "arn:aws:quicksight:us-east-1:1:theme/t1",
+            "permissions": [{"principal": "arn:aws:quicksight:us-east-1:1:user/default/x"}],
+            "folderArns": ["arn:aws:quicksight:us-east-1:1:folder/f1"]});
+        let mut refs = BTreeSet::new();
+        collect_arns(&doc, false, &mut refs);
+        assert_eq!(
+            refs,
+            [
+                k(AssetType::DataSet, "d1"),
+                k(AssetType::Theme, "t1"),
+                k(AssetType::Folder, "f1")
+            ]
+            .into()
+        );
+    }
+
+    #[test]
+    fn a_graph_follows_datasets_to_sources_and_vpc_connections_and_marks_failures() {
+        let refs: HashMap<Key, Vec<Key>> = [
+            (
+                k(AssetType::Dashboard, "db"),
+                vec![
+                    k(AssetType::DataSet, "d1"),
+                    k(AssetType::Folder, "f"),
+                    k(AssetType::Analysis, "an"),
+                ],
+            ),
+            (k(AssetType::DataSet, "d1"), vec![k(AssetType::DataSource, "s1")]),
+            (k(AssetType::DataSource, "s1"), vec![k(AssetType::VpcConnection, "v1")]),
+        ]
+        .into();
+        let g = graph_of(&k(AssetType::Dashboard, "db"), &refs, &|key| {
+            let failed = key.1 == "d1";
+            (
+                Some(key.1.to_uppercase()),
+                if failed {
+                    AssetStatus::Failed
+                } else {
+                    AssetStatus::Stored
+                },
+            )
+        });
+        let keys: Vec<&str> = g.nodes.iter().map(|n| n.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "dashboard/db",
+                "dataset/d1",
+                "folder/f",
+                "datasource/s1",
+                "vpcConnection/v1"
+            ]
+        );
+        assert_eq!(g.edges, vec![(0, 1), (1, 3), (2, 0), (3, 4)]);
+        assert_eq!(g.nodes[1].status, AssetStatus::Failed);
+    }
+}
