@@ -35,6 +35,9 @@ pub struct LegendItem {
     pub dashed: bool,
 }
 
+/// A line of the chart: its label, colour and value per snapshot.
+type Series = (&'static str, RGBColor, fn(&SnapshotPoint) -> usize);
+
 fn css(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
@@ -121,7 +124,7 @@ pub fn draw(snapshots: &[SnapshotPoint]) -> crate::Result<Option<Chart>> {
                 dashed: false,
             });
         }
-        let series: [(&str, RGBColor, fn(&SnapshotPoint) -> usize); 3] = [
+        let series: [Series; 3] = [
             ("failed", FAILED, |s| s.failed),
             ("skipped", SKIPPED, |s| s.skipped),
             ("stored (all types)", STORED, |s| s.stored),
