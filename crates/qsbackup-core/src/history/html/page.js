@@ -1,4 +1,4 @@
-// qsbackup report: draws an asset's log and dependency graph, and a snapshot's change lines,
+// qsbackup report: draws an asset's log and dependency graph, and a failure's or skip's members,
 // from the JSON in #report-data when their section is opened; filters the asset list. Text
 // from the repository only ever goes through textContent, never through HTML parsing.
 (function () {
@@ -133,19 +133,9 @@
     ul.dataset.filled = "1";
     var i = Number(ul.dataset.i);
     var s = D.snapshots[i] || {};
-    if (ul.classList.contains("changes")) {
-      (s.changes || []).forEach(function (c) {
-        var li = ul.appendChild(el("li"));
-        li.appendChild(el("span", "kind " + c.kind, words(c.kind)));
-        li.appendChild(assetLink(c.asset));
-        if (c.name && c.name !== asset(c.asset).name) li.appendChild(document.createTextNode(" (“" + c.name + "”)"));
-        if (c.summary) li.appendChild(document.createTextNode(" — " + c.summary));
-      });
-    } else {
-      var group = ul.dataset.failure !== undefined ? (s.failures || [])[Number(ul.dataset.failure)] : (s.skips || [])[Number(ul.dataset.skip)];
-      var list = group ? group.dependents || group.assets : [];
-      (list || []).forEach(function (key) { ul.appendChild(el("li")).appendChild(assetLink(key)); });
-    }
+    var group = ul.dataset.failure !== undefined ? (s.failures || [])[Number(ul.dataset.failure)] : (s.skips || [])[Number(ul.dataset.skip)];
+    var list = group ? group.dependents || group.assets : [];
+    (list || []).forEach(function (key) { ul.appendChild(el("li")).appendChild(assetLink(key)); });
   }
 
   document.addEventListener("toggle", function (ev) {
@@ -166,6 +156,11 @@
     if (!s) return;
     c.appendChild(svg("title")).textContent = s.id + " · " + when(s.started_at);
     c.addEventListener("click", function () { openSnapshot(i); });
+  });
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest && ev.target.closest("ul.changes a");
+    var code = link && link.querySelector("code");
+    if (code) { ev.preventDefault(); openAsset(code.textContent); }
   });
   document.querySelectorAll("a[data-open]").forEach(function (a) {
     a.addEventListener("click", function () { var d = document.getElementById(a.dataset.open); if (d) d.open = true; });

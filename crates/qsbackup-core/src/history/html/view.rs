@@ -54,6 +54,15 @@ pub struct ChangeCounts {
     pub added: usize,
     pub removed: usize,
     pub changed: usize,
+    pub lines: Vec<ChangeView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeView {
+    pub kind: String,
+    pub asset: String,
+    pub name: Option<String>,
+    pub summary: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +139,15 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
             listed: lines.len(),
             ..ChangeCounts::default()
         };
+        c.lines = lines
+            .iter()
+            .map(|l| ChangeView {
+                kind: variant(&l.kind),
+                asset: text(&l.asset),
+                name: l.name.as_deref().map(text),
+                summary: text(&l.summary),
+            })
+            .collect();
         for line in lines {
             match line.kind {
                 ChangeKind::Added => c.added += 1,
