@@ -11,7 +11,7 @@ mod view;
 
 use crate::history::report::ReportData;
 use minijinja::value::Serde;
-use minijinja::{Environment, Value};
+use minijinja::{AutoEscape, Environment, Output, State, Value};
 
 const TEMPLATE: &str = include_str!("html/page.html");
 const STYLE: &str = include_str!("html/page.css");
@@ -24,12 +24,35 @@ fn failed(e: minijinja::Error) -> crate::Error {
     }
 }
 
+/// HTML escaping of `& < > "`: enough for text and for the template's attributes, all in double
+/// quotes. MiniJinja's default also writes `'` and `/` (`&#x2f;`), which keys (`dashboard/…`)
+/// and summaries are full of, to no gain there.
+fn html_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), minijinja::Error> {
+    if value.is_safe() || value.is_none() || value.is_undefined() || !matches!(state.auto_escape(), AutoEscape::Html) {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            c => escaped.push(c),
+        }
+    }
+    out.write_str(&escaped)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
 /// The page, whole.
 pub fn render(data: &ReportData) -> crate::Result<String> {
     let chart = chart::draw(&data.snapshots)?;
     let payload = payload::to_script_json(&payload::build(data))?;
     let view = view::build(data);
     let mut env = Environment::new();
+    env.set_formatter(html_formatter);
     // The `.html` name turns HTML auto-escaping on for everything the template prints.
     env.add_template("page.html", TEMPLATE).map_err(failed)?;
     let template = env.get_template("page.html").map_err(failed)?;
