@@ -233,6 +233,15 @@ async fn log_diff_and_report_show_exactly_a_rename_a_calculated_field_a_permissi
         )),
         "{text}"
     );
+    let out = env
+        .run(&["diff", &first, &second, "--asset", "dashboard/no-such-dashboard"])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an asset in neither snapshot is an error, not 'no changes'"
+    );
+    assert!(stderr(&out).contains("neither snapshot"), "{}", stderr(&out));
     let text = stdout(&env.run(&["diff", &first, &second, "-v"]).await);
     assert!(text.contains("user/default/auditor-added"), "{text}");
     assert!(

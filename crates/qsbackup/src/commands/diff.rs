@@ -6,6 +6,7 @@
 use clap::Args;
 use qsbackup_core::asset::AssetKey;
 use qsbackup_core::repository::diff::{diff, AssetChange, AssetRef, SnapshotDiff};
+use qsbackup_core::repository::find::{in_manifest, AssetQuery};
 use qsbackup_core::repository::snapshots;
 use qsbackup_core::text::printable;
 use std::fmt::Write as _;
@@ -51,6 +52,16 @@ async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outc
     let b = snapshots::load(&repository, &args.to)
         .await
         .map_err(Outcome::from_core)?;
+    if let Some(key) = &only {
+        let query = AssetQuery::Asset(key.clone());
+        if in_manifest(&a, &query).is_empty() && in_manifest(&b, &query).is_empty() {
+            return Err(Outcome::failure(anyhow::anyhow!(
+                "neither snapshot {} nor {} holds {key} (`qsbackup find {key}` lists the snapshots that do)",
+                a.id,
+                b.id
+            )));
+        }
+    }
     let mut d = diff(&repository, &a, &b).await.map_err(Outcome::from_core)?;
     if let Some(key) = &only {
         d = d.only(key.asset_type.as_str(), &key.id);
