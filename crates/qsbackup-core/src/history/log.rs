@@ -155,21 +155,12 @@ pub(crate) fn matching_keys(indexes: &[ManifestIndex<'_>], query: &AssetQuery) -
     for ix in indexes {
         for (t, id) in ix.keys() {
             let name = ix.name_of(*t, id);
-            if query_matches(query, *t, id, name) {
+            if query.matches(*t, id, name) {
                 out.insert((*t, id.clone()));
             }
         }
     }
     out
-}
-
-fn query_matches(query: &AssetQuery, t: AssetType, id: &str, name: Option<&str>) -> bool {
-    match query {
-        AssetQuery::Asset(a) => a.asset_type == t && a.id == id,
-        AssetQuery::Name(glob) => {
-            name.is_some_and(|n| wildmatch::WildMatch::new(&glob.to_lowercase()).matches(&n.to_lowercase()))
-        }
-    }
 }
 
 /// The logs of `keys` over `manifests` (oldest first).

@@ -27,7 +27,8 @@ pub enum AssetQuery {
 }
 
 impl AssetQuery {
-    fn matches(&self, asset_type: AssetType, id: &str, name: Option<&str>) -> bool {
+    /// Whether the asset `asset_type`/`id`, called `name`, is what the query asks for.
+    pub fn matches(&self, asset_type: AssetType, id: &str, name: Option<&str>) -> bool {
         match self {
             AssetQuery::Asset(a) => a.asset_type == asset_type && a.id == id,
             AssetQuery::Name(glob) => {

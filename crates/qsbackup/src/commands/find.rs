@@ -34,7 +34,12 @@ pub async fn run(global: &GlobalArgs, args: &FindArgs) -> Outcome {
 }
 
 fn query(args: &FindArgs) -> Result<AssetQuery, Outcome> {
-    match (&args.asset, &args.name) {
+    asset_query(&args.asset, &args.name)
+}
+
+/// `TYPE/ID` or `--name GLOB`, as `find` and `log` take them.
+pub fn asset_query(asset: &Option<String>, name: &Option<String>) -> Result<AssetQuery, Outcome> {
+    match (asset, name) {
         (Some(a), _) => AssetKey::parse(a)
             .map(AssetQuery::Asset)
             .map_err(|e| Outcome::usage(anyhow!(e))),

@@ -4,9 +4,7 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use qsbackup_core::asset::AssetKey;
 use qsbackup_core::history::log::{asset_logs, AssetLog, LogChange};
-use qsbackup_core::repository::find::AssetQuery;
 use qsbackup_core::repository::snapshots::load_all;
 use qsbackup_core::text::printable;
 use serde_json::json;
@@ -37,13 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &LogArgs) -> Outcome {
 }
 
 async fn run_inner(global: &GlobalArgs, args: &LogArgs) -> Result<Outcome, Outcome> {
-    let query = match (&args.asset, &args.name) {
-        (Some(a), _) => AssetKey::parse(a)
-            .map(AssetQuery::Asset)
-            .map_err(|e| Outcome::usage(anyhow!(e)))?,
-        (None, Some(glob)) => AssetQuery::Name(glob.clone()),
-        (None, None) => return Err(Outcome::usage(anyhow!("give TYPE/ID or --name GLOB"))),
-    };
+    let query = super::find::asset_query(&args.asset, &args.name)?;
     let repository = repo::open(global, &args.repo).await?;
     let loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
     let logs = asset_logs(&repository, &loaded.manifests, &query)
