@@ -167,6 +167,6 @@ pub struct DrillPoint {
     pub assets_equal: usize,
     pub assets_different: usize,
     pub assets_not_recovered: usize,
-    /// True when every asset came back equal.
+    /// The drill's verdict, as recorded (`qsbackup drills`).
     pub passed: bool,
 }
