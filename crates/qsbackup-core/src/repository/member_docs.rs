@@ -56,6 +56,17 @@ impl<'a> MemberDocs<'a> {
 
     /// The JSON of several members of one bundle, in order, with one opening of the zip.
     pub async fn many(&mut self, bundle: &ObjectRef, members: &[&BundleMember]) -> Result<Vec<Value>> {
+        let read = self.many_bytes(bundle, members).await?;
+        members
+            .iter()
+            .zip(read)
+            .map(|(m, bytes)| parse(bundle, m, &bytes))
+            .collect()
+    }
+
+    /// The bytes of several members of one bundle, in order, each checked to be the JSON
+    /// document of the asset the manifest names (type and id), with one opening of the zip.
+    pub async fn many_bytes(&mut self, bundle: &ObjectRef, members: &[&BundleMember]) -> Result<Vec<Vec<u8>>> {
         let fetched = self.bundle(bundle).await?;
         let path = fetched.file.path().to_path_buf();
         let names: Vec<String> = members.iter().map(|m| m.path.clone()).collect();
@@ -66,11 +77,10 @@ impl<'a> MemberDocs<'a> {
                 key: bundle.key.clone(),
                 message: format!("reading members: {e}"),
             })??;
-        members
-            .iter()
-            .zip(read)
-            .map(|(m, bytes)| parse(bundle, m, &bytes))
-            .collect()
+        for (m, bytes) in members.iter().zip(&read) {
+            check(bundle, m, bytes)?;
+        }
+        Ok(read)
     }
 
     /// Drops the temporary copy of `bundle` (read everything needed from it).
@@ -79,13 +89,16 @@ impl<'a> MemberDocs<'a> {
     }
 }
 
-fn parse(bundle: &ObjectRef, m: &BundleMember, bytes: &[u8]) -> Result<Value> {
+fn check(bundle: &ObjectRef, m: &BundleMember, bytes: &[u8]) -> Result<()> {
     crate::repository::verify::member::check_entry(&m.path, &m.member_type, &m.id)
         .and_then(|()| crate::repository::verify::member::check_bytes(&m.member_type, &m.id, bytes))
         .map_err(|why| Error::Bundle {
             key: bundle.key.clone(),
             message: format!("member {}: {why}; run `qsbackup verify`", m.path),
-        })?;
+        })
+}
+
+fn parse(bundle: &ObjectRef, m: &BundleMember, bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|source| Error::Json {
         context: format!("{} in bundle {}", m.path, bundle.key),
         source,

@@ -1,6 +1,6 @@
 //! Dependency graphs of dashboards and analyses, from their newest stored definitions: every
-//! QuickSight ARN a member document names (outside its permissions) is a dependency, followed
-//! through datasets and data sources to VPC connections; folders point to what they hold.
+//! QuickSight asset ARN a member document names is a dependency, followed through datasets and
+//! data sources to VPC connections; folders point to what they hold.
 
 use crate::asset::{id_from_arn, AssetType};
 use crate::error::Result;
@@ -9,7 +9,6 @@ use crate::history::report::{AssetStatus, DependencyGraph, GraphNode};
 use crate::repository::manifest::BundleMember;
 use crate::repository::member_docs::MemberDocs;
 use crate::repository::{ObjectRef, Repository};
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 pub(super) type Key = (AssetType, String);
@@ -46,15 +45,14 @@ pub(super) async fn references(repo: &Repository, indexes: &[ManifestIndex<'_>])
     let mut docs = MemberDocs::new(repo);
     let mut out = HashMap::new();
     for (bundle, members) in by_bundle.values() {
-        let values = docs.many(bundle, members).await?;
+        let docs_bytes = docs.many_bytes(bundle, members).await?;
         docs.release(bundle);
-        for (m, v) in members.iter().zip(values) {
+        for (m, bytes) in members.iter().zip(docs_bytes) {
             let Some(t) = AssetType::from_name(&m.member_type) else {
                 continue;
             };
             let me = (t, m.id.clone());
-            let mut refs = BTreeSet::new();
-            collect_arns(&v, false, &mut refs);
+            let mut refs = asset_arns(&bytes);
             refs.remove(&me);
             out.insert(me, refs.into_iter().collect());
         }
@@ -62,22 +60,32 @@ pub(super) async fn references(repo: &Repository, indexes: &[ManifestIndex<'_>])
     Ok(out)
 }
 
-fn collect_arns(v: &Value, in_permissions: bool, out: &mut BTreeSet<Key>) {
-    match v {
-        Value::String(s) if !in_permissions && s.starts_with("arn:") && s.contains(":quicksight:") => {
-            if let (Some(t), Some(id)) = (AssetType::from_arn(s), id_from_arn(s)) {
-                out.insert((t, id.to_string()));
-            }
+/// The assets whose ARNs a member document names, found in its bytes: parsing every definition
+/// of a 10,000-asset account into a tree took seconds, and an ARN is always a whole JSON string
+/// (`"arn:aws:quicksight:…:dataset/<id>"`). Principals of permissions are user, group or
+/// namespace ARNs, never assets, so they fall out.
+fn asset_arns(doc: &[u8]) -> BTreeSet<Key> {
+    let mut out = BTreeSet::new();
+    for start in memchr::memmem::find_iter(doc, b"\"arn:") {
+        let rest = &doc[start + 1..];
+        let Some(end) = memchr::memchr(b'"', rest) else { break };
+        let Ok(arn) = std::str::from_utf8(&rest[..end]) else {
+            continue;
+        };
+        // JSON may escape `/` as `\/`; nothing else belongs in an ARN.
+        let arn = if arn.contains('\\') {
+            arn.replace("\\/", "/")
+        } else {
+            arn.to_string()
+        };
+        if !arn.contains(":quicksight:") {
+            continue;
         }
-        Value::Object(m) => {
-            for (k, x) in m {
-                let skip = in_permissions || k.eq_ignore_ascii_case("permissions");
-                collect_arns(x, skip, out);
-            }
+        if let (Some(t), Some(id)) = (AssetType::from_arn(&arn), id_from_arn(&arn)) {
+            out.insert((t, id.to_string()));
         }
-        Value::Array(a) => a.iter().for_each(|x| collect_arns(x, in_permissions, out)),
-        _ => {}
     }
+    out
 }
 
 /// The graph of `root`: what it needs, transitively, and the folders that hold it.
@@ -137,21 +145,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn collect(doc: &serde_json::Value) -> BTreeSet<Key> {
+        asset_arns(&serde_json::to_vec(doc).unwrap())
+    }
+
     fn k(t: AssetType, id: &str) -> Key {
         (t, id.to_string())
     }
 
     #[test]
-    fn arns_outside_permissions_are_references() {
+    fn asset_arns_are_references_and_principals_and_other_services_are_not() {
         let doc = json!({"definition": {"DataSetIdentifierDeclarations": [{"Identifier": "a",
             "DataSetArn": "arn:aws:quicksight:us-east-1:1:dataset/d1"}]},
             "themeArn": "arn:aws:quicksight:us-east-1:1:theme/t1",
             "permissions": [{"principal": "arn:aws:quicksight:us-east-1:1:user/default/x"}],
-            "folderArns": ["arn:aws:quicksight:us-east-1:1:folder/f1"]});
-        let mut refs = BTreeSet::new();
-        collect_arns(&doc, false, &mut refs);
+            "folderArns": ["arn:aws:quicksight:us-east-1:1:folder/f1"],
+            "roleArn": "arn:aws:iam::1:role/quicksight/reader",
+            "s3": "arn:aws:s3:::bucket/dataset/x"});
         assert_eq!(
-            refs,
+            collect(&doc),
             [
                 k(AssetType::DataSet, "d1"),
                 k(AssetType::Theme, "t1"),
@@ -159,6 +171,9 @@ mod tests {
             ]
             .into()
         );
+        // A writer that escapes `/` names the same asset; a cut-off document ends the scan.
+        let escaped = br#"{"a":"arn:aws:quicksight:us-east-1:1:datasource\/s1","b":"arn:aws:quicksight:x"#;
+        assert_eq!(asset_arns(escaped), [k(AssetType::DataSource, "s1")].into());
     }
 
     #[test]
