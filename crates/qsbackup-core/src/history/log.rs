@@ -169,7 +169,10 @@ pub(crate) async fn logs_of(
     indexes: &[ManifestIndex<'_>],
     keys: &BTreeSet<Key>,
 ) -> Result<Vec<AssetLog>> {
-    let mut docs = MemberDocs::new(repo);
+    let mut docs = MemberDiffs {
+        docs: MemberDocs::new(repo),
+        seen: HashMap::new(),
+    };
     let mut out = Vec::with_capacity(keys.len());
     for (t, id) in keys {
         let mut entries = Vec::new();
@@ -227,8 +230,34 @@ fn entry(m: &SnapshotManifest, last_updated_time: Option<DateTime<Utc>>, name: O
     }
 }
 
+/// Field changes between two stored versions of a member. Members are content-addressed, so each
+/// pair of checksums is compared once: the same edit seen again (a definition that flips back
+/// and forth, a second account or region holding the same asset) costs no second read.
+struct MemberDiffs<'a> {
+    docs: MemberDocs<'a>,
+    seen: HashMap<(String, String), Option<Vec<FieldChange>>>,
+}
+
+impl MemberDiffs<'_> {
+    async fn changes(
+        &mut self,
+        old: (&ObjectRef, &BundleMember),
+        new: (&ObjectRef, &BundleMember),
+    ) -> Result<Option<Vec<FieldChange>>> {
+        let pair = (old.1.sha256.clone(), new.1.sha256.clone());
+        if let Some(known) = self.seen.get(&pair) {
+            return Ok(known.clone());
+        }
+        let fields = member_changes(&mut self.docs, old, new)
+            .await?
+            .map(|(fields, _)| fields);
+        self.seen.insert(pair, fields.clone());
+        Ok(fields)
+    }
+}
+
 async fn entry_for(
-    docs: &mut MemberDocs<'_>,
+    docs: &mut MemberDiffs<'_>,
     m: &SnapshotManifest,
     before: Option<&State<'_>>,
     current: &State<'_>,
@@ -267,7 +296,7 @@ async fn entry_for(
             if om.sha256 == member.sha256 {
                 return Ok(None);
             }
-            let Some((fields, _)) = member_changes(docs, (ob, om), (bundle, member)).await? else {
+            let Some(fields) = docs.changes((ob, om), (bundle, member)).await? else {
                 return Ok(None);
             };
             let (changes, summary) = summarize(&fields);
