@@ -8,6 +8,7 @@ use crate::repository::manifest::report::counts_by_type;
 use crate::repository::manifest::{BackupMode, SnapshotManifest, SnapshotStatus, SNAPSHOTS_PREFIX};
 use crate::repository::Repository;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -36,11 +37,20 @@ pub struct LoadedSnapshots {
     pub unreadable: Vec<(String, String)>,
 }
 
+/// Manifests read at the same time by [`load_all`]: enough to overlap S3 round trips.
+const MANIFESTS_AT_ONCE: usize = 4;
+
 /// Loads every manifest in the repository.
 pub async fn load_all(repo: &Repository) -> Result<LoadedSnapshots> {
     let ids = list_ids(repo).await?;
     let mut out = LoadedSnapshots::default();
-    let loads = futures::future::join_all(ids.iter().map(|id| SnapshotManifest::load(repo, id))).await;
+    // A few at a time: a large account's manifest is some 16 MB of JSON, and thirty read at
+    // once held every raw copy alongside every parsed one.
+    let loads: Vec<_> = futures::stream::iter(ids.clone())
+        .map(|id| async move { SnapshotManifest::load(repo, &id).await })
+        .buffered(MANIFESTS_AT_ONCE)
+        .collect()
+        .await;
     for (id, loaded) in ids.iter().zip(loads) {
         match loaded {
             Ok(m) => out.manifests.push(m),
