@@ -260,6 +260,28 @@ def test_report_opens_offline_with_chart_graph_and_search(own_emulator, browser_
         search.send_keys("renamed for the report")
         wait.until(lambda b: visible_asset_keys(b) == [f"dataset/{renamed_id}"])
 
+        # The newest snapshot is partial: opening it draws its failures by root cause, each with
+        # QuickSight's message, from the page's data.
+        search.clear()
+        newest = len(snapshots) - 1
+        groups = browser.execute_script(
+            "return JSON.parse(document.getElementById('report-data').textContent).snapshots[arguments[0]].failures.length",
+            newest,
+        )
+        assert groups > 0, "the small account's snapshot has failures"
+        section = browser.find_element(By.ID, f"snap-{newest}")
+        opener = section.find_element(By.TAG_NAME, "summary")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", opener)
+        opener.click()
+        failures = wait.until(
+            lambda b: b.find_elements(By.CSS_SELECTOR, f"#snap-{newest} ul.failures > li.failure") or False
+        )
+        assert len(failures) == groups, f"{len(failures)} failure lines for {groups} groups"
+        for li in failures:
+            text = li.get_attribute("textContent")
+            key = li.find_element(By.CSS_SELECTOR, "a.asset-link code").get_attribute("textContent")
+            assert "/" in key and ": " in text and len(text.split(": ", 1)[1]) > 10, text
+
         errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
         assert not errors, f"console errors: {errors}"
     finally:

@@ -258,29 +258,58 @@ async fn log_diff_and_report_show_exactly_a_rename_a_calculated_field_a_permissi
     let snapshots = data["snapshots"].as_array().expect("snapshots");
     assert_eq!(snapshots.len(), 2);
     assert!(
-        snapshots[0]["changes"].is_null(),
+        snapshots[0]["changes_total"].is_null() && snapshot_section(&html, 0).contains("nothing to compare with"),
         "the first snapshot has nothing to compare with"
     );
-    let changes: BTreeSet<String> = snapshots[1]["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["kind"].as_str().expect("kind"),
-                c["asset"].as_str().expect("asset")
-            )
-        })
-        .collect();
-    assert_eq!(changes, expected, "{:#}", snapshots[1]);
-    for c in snapshots[1]["changes"].as_array().expect("changes") {
-        let summary = c["summary"].as_str().expect("summary");
+    let lines = change_lines(&snapshot_section(&html, 1));
+    let changes: BTreeSet<String> = lines.iter().map(|(kind, asset, _)| format!("{kind} {asset}")).collect();
+    assert_eq!(changes, expected, "{lines:#?}");
+    assert_eq!(snapshots[1]["changes_total"], 4, "{:#}", snapshots[1]);
+    // Each line's summary is the log's, as the page shows it.
+    for (_, asset, summary) in &lines {
+        let log = stdout(&env.run(&["--json", "log", asset.as_str()]).await);
         assert!(
-            html.contains(&html_escape(summary)) || html.contains(summary),
-            "{summary} is on the page"
+            log.contains(&serde_json::to_string(&html_unescape(summary)).expect("json")),
+            "{asset}: {summary} is its log's summary: {log}"
         );
     }
+}
+
+/// The `<details>` of snapshot `index` (oldest first) on the page.
+fn snapshot_section(html: &str, index: usize) -> String {
+    let start = html
+        .find(&format!("<details class=\"snapshot\" id=\"snap-{index}\""))
+        .expect("the snapshot's section");
+    let body = &html[start..];
+    body[..body.find("</details>\n").expect("section end")].to_string()
+}
+
+/// A snapshot section's change lines, as (kind, asset key, summary) the page shows them:
+/// `<li class="changed"><a …>name <code>dashboard/id</code></a> summary</li>`.
+fn change_lines(section: &str) -> Vec<(String, String, String)> {
+    let Some(start) = section.find("<ul class=\"changes\">") else {
+        return Vec::new();
+    };
+    let list = &section[start..section[start..].find("</ul>").map_or(section.len(), |e| start + e)];
+    list.split("<li class=\"")
+        .skip(1)
+        .map(|item| {
+            let kind = item.split('"').next().unwrap_or_default().to_string();
+            let asset = item
+                .split("<code>")
+                .nth(1)
+                .and_then(|c| c.split("</code>").next())
+                .unwrap_or_default()
+                .to_string();
+            let summary = item
+                .split("</a> ")
+                .nth(1)
+                .and_then(|c| c.split("</li>").next())
+                .unwrap_or_default()
+                .to_string();
+            (kind, asset, summary)
+        })
+        .collect()
 }
 
 /// The report's data, as the page embeds it for its script.
@@ -292,9 +321,9 @@ fn report_data(html: &str) -> Value {
     serde_json::from_str(&body[open..close].replace("<\\/", "</")).expect("report data is JSON")
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
 }

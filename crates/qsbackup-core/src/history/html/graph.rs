@@ -22,9 +22,12 @@ const MARGIN: f64 = 8.0;
 pub struct LaidOut {
     pub w: i32,
     pub h: i32,
-    /// `[x, y, width, height]` of each node, in the order of [`DependencyGraph::nodes`].
+    /// Every node's height: they are all one size but for their widths.
+    #[serde(rename = "nh")]
+    pub node_height: i32,
+    /// `[x, y, width]` of each node, in the order of [`DependencyGraph::nodes`].
     #[serde(rename = "b")]
-    pub boxes: Vec<[i32; 4]>,
+    pub boxes: Vec<[i32; 3]>,
     /// Each edge as `[x0, y0, cx0, cy0, x1, y1, cx1, cy1, ...]`: a cubic Bézier start then
     /// smooth segments (SVG `M x0 y0 C cx0 cy0, x1 y1, cx1 cy1 S ...`).
     #[serde(rename = "p")]
@@ -138,10 +141,10 @@ impl Recorder {
         Some(LaidOut {
             w: px(max.0 - min.0 + 2.0 * MARGIN),
             h: px(max.1 - min.1 + 2.0 * MARGIN),
-            boxes: boxes
-                .iter()
-                .map(|b| [px(b[0] + dx), px(b[1] + dy), px(b[2]), px(b[3])])
-                .collect(),
+            // Every box is made NODE_HEIGHT tall; the tallest drawn is the one to keep if the
+            // layout ever pads them.
+            node_height: boxes.iter().map(|b| px(b[3])).max().unwrap_or(px(NODE_HEIGHT)),
+            boxes: boxes.iter().map(|b| [px(b[0] + dx), px(b[1] + dy), px(b[2])]).collect(),
             paths: self
                 .paths
                 .iter()
@@ -223,7 +226,7 @@ mod tests {
         assert_eq!(laid.paths.len(), 4);
         for b in &laid.boxes {
             assert!(
-                b[0] >= 0 && b[1] >= 0 && b[0] + b[2] <= laid.w && b[1] + b[3] <= laid.h,
+                b[0] >= 0 && b[1] >= 0 && b[0] + b[2] <= laid.w && b[1] + laid.node_height <= laid.h,
                 "{b:?} in {}x{}",
                 laid.w,
                 laid.h

@@ -81,6 +81,16 @@
     return t;
   }
 
+  // A graph node: a row index (the node is that asset, as its row shows it) or
+  // [key, label, status, type] for an asset with no row.
+  function graphNode(n) {
+    if (typeof n === "number" && rows[n]) {
+      var row = rows[n], a = asset(n), st = row.querySelector("summary .st");
+      return { ref: n, key: a.key, name: a.name, status: st ? st.textContent : "", type: row.parentNode.dataset.type || "" };
+    }
+    return { ref: n[0], key: String(n[0]), name: S(n[1]), status: S(n[2]), type: S(n[3]) };
+  }
+
   function drawGraph(g) {
     var at = g.at;
     var root = svg("svg", { "class": "graph", width: at.w, height: at.h, viewBox: "0 0 " + at.w + " " + at.h, role: "img" });
@@ -89,17 +99,17 @@
       for (var k = 8; k + 3 < p.length; k += 4) d += " S" + p[k] + " " + p[k + 1] + "," + p[k + 2] + " " + p[k + 3];
       root.appendChild(svg("path", { "class": "edge", d: d }));
     });
-    g.n.forEach(function (n, i) {
-      var a = asset(n[0]), b = at.b[i], status = S(n[2]), type = S(n[3]);
-      var name = S(n[1]) || a.name || a.key.slice(a.key.indexOf("/") + 1);
-      var node = svg("g", { "class": "node " + status + (i === 0 ? " root" : ""), "data-key": a.key });
-      node.appendChild(svg("title")).textContent = name + " (" + a.key + "): " + status;
-      node.appendChild(svg("rect", { x: b[0], y: b[1], width: b[2], height: b[3] }));
+    g.n.forEach(function (raw, i) {
+      var n = graphNode(raw), b = at.b[i];
+      var name = n.name || n.key.slice(n.key.indexOf("/") + 1);
+      var node = svg("g", { "class": "node " + n.status + (i === 0 ? " root" : ""), "data-key": n.key });
+      node.appendChild(svg("title")).textContent = name + " (" + n.key + "): " + n.status;
+      node.appendChild(svg("rect", { x: b[0], y: b[1], width: b[2], height: at.nh }));
       var cx = b[0] + b[2] / 2;
-      node.appendChild(svg("text", { "class": "ty", x: cx, y: b[1] + 13 })).textContent = type + (status === "stored" ? "" : " · " + status);
+      node.appendChild(svg("text", { "class": "ty", x: cx, y: b[1] + 13 })).textContent = n.type + (n.status === "stored" ? "" : " · " + n.status);
       var label = name.length > 28 ? name.slice(0, 27) + "…" : name;
       node.appendChild(svg("text", { "class": "lb", x: cx, y: b[1] + 28 })).textContent = label;
-      node.addEventListener("click", function () { openAsset(a.key); });
+      node.addEventListener("click", function () { openAsset(n.key); });
       root.appendChild(node);
     });
     return root;
@@ -107,10 +117,10 @@
 
   function nodeList(g) {
     var ul = el("ul", "graph-nodes");
-    g.n.forEach(function (n) {
-      var li = ul.appendChild(el("li"));
-      li.appendChild(assetLink(n[0]));
-      li.appendChild(el("span", "st " + S(n[2]), S(n[2])));
+    g.n.forEach(function (raw) {
+      var n = graphNode(raw), li = ul.appendChild(el("li"));
+      li.appendChild(assetLink(n.ref));
+      li.appendChild(el("span", "st " + n.status, n.status));
     });
     return ul;
   }
@@ -128,11 +138,31 @@
     row.appendChild(body);
   }
 
+  // A snapshot's failures by root cause: the root, its message, and a list of what depends on
+  // it, filled when opened.
+  function fillFailures(ul, i, s) {
+    (s.failures || []).forEach(function (f, k) {
+      var li = ul.appendChild(el("li", "failure" + (f.acknowledged ? " acknowledged" : "")));
+      li.appendChild(assetLink(f.root));
+      if (f.root_name !== null && f.root_name !== undefined) li.appendChild(document.createTextNode(" “" + S(f.root_name) + "”"));
+      li.appendChild(document.createTextNode(": " + (S(f.message) || "")));
+      if (f.acknowledged) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("span", "tag", "acknowledged")); }
+      if (f.dependents && f.dependents.length) {
+        var d = li.appendChild(el("details", "members"));
+        d.appendChild(el("summary", null, f.dependents.length + " assets depend on it"));
+        var list = d.appendChild(el("ul", "lazy"));
+        list.dataset.i = i;
+        list.dataset.failure = k;
+      }
+    });
+  }
+
   function fillList(ul) {
     if (ul.dataset.filled) return;
     ul.dataset.filled = "1";
     var i = Number(ul.dataset.i);
     var s = D.snapshots[i] || {};
+    if (ul.dataset.failures !== undefined) return fillFailures(ul, i, s);
     var group = ul.dataset.failure !== undefined ? (s.failures || [])[Number(ul.dataset.failure)] : (s.skips || [])[Number(ul.dataset.skip)];
     var list = group ? group.dependents || group.assets : [];
     (list || []).forEach(function (key) { ul.appendChild(el("li")).appendChild(assetLink(key)); });

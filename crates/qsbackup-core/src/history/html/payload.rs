@@ -2,15 +2,17 @@
 //! and the rest are as documented; every asset's log and laid-out dependency graph, most of the
 //! bytes of a large account's report, are compact: strings that repeat (names, summaries,
 //! kinds) are stored once in a table and referred to by index, assets by their row on the page
-//! whose name is not repeated (a `null` name means "the row's"), times as Unix seconds.
+//! whose name is not repeated (a `null` name means "the row's"), times as Unix seconds. What
+//! the page already shows as text (change lines, configuration parts) is not repeated here.
 
 use crate::history::html::graph::{self, LaidOut};
 use crate::history::log::LogEntry;
 use crate::history::report::{AssetHistory, DependencyGraph, DrillPoint, ReportData, SnapshotPoint};
+use crate::repository::manifest::{NamespaceCounts, SnapshotStatus};
 use chrono::{DateTime, Utc};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Field-level changes shown per log line; a definition rewrite can change thousands of fields
 /// and the page must stay small, so the rest are only counted.
@@ -75,8 +77,56 @@ impl Serialize for LogLine {
     }
 }
 
-/// One graph node: asset, label (`null`: the row's name), status, type.
-type Node = (AssetRef, Option<usize>, usize, usize);
+/// One graph node: the row of its asset, whose name, status and type it shows, or, for an asset
+/// with no row, `[key, label, status, type]`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Node {
+    Row(usize),
+    Other(String, usize, usize, usize),
+}
+
+/// A snapshot as the page's script reads it: what [`SnapshotPoint`] holds but the change lines
+/// and configuration parts, which are the page's own text, with assets named by row.
+#[derive(Debug, Serialize)]
+pub struct SnapshotData<'a> {
+    id: &'a str,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    status: SnapshotStatus,
+    account_id: &'a str,
+    region: &'a str,
+    assets_by_type: &'a BTreeMap<String, usize>,
+    stored: usize,
+    failed: usize,
+    skipped: usize,
+    bytes: u64,
+    /// `None` for the first snapshot of an account and region.
+    changes_total: Option<usize>,
+    failures: Vec<FailureData>,
+    skips: Vec<SkipData<'a>>,
+    identities: &'a Option<Vec<NamespaceCounts>>,
+    account_changes: &'a [String],
+    notes: &'a [String],
+}
+
+/// A failure group, drawn by the script when its snapshot is opened: one that lasts is in every
+/// snapshot, so its message is an index into `str` and its name `null` when the row shows it.
+#[derive(Debug, Serialize)]
+pub struct FailureData {
+    root: AssetRef,
+    root_name: Option<usize>,
+    message: usize,
+    acknowledged: bool,
+    dependents: Vec<AssetRef>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkipData<'a> {
+    reason: &'a str,
+    message: &'a str,
+    assets: Vec<AssetRef>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Graph {
@@ -93,7 +143,7 @@ pub struct Payload<'a> {
     generated_at: DateTime<Utc>,
     tool_version: &'a str,
     /// Oldest first, as in [`ReportData::snapshots`].
-    snapshots: &'a [SnapshotPoint],
+    snapshots: Vec<SnapshotData<'a>>,
     drills: &'a [DrillPoint],
     unreadable: &'a [(String, String)],
     /// The string table of `logs` and `graphs`.
@@ -165,17 +215,61 @@ impl Ctx<'_> {
             .map(|node| {
                 let id = node.key.split_once('/').map_or(node.key.as_str(), |(_, id)| id);
                 let label = node.name.as_deref().unwrap_or(id);
-                (
-                    self.asset(&node.key),
-                    self.name(&node.key, Some(label)),
-                    self.strings.variant(&node.status),
-                    self.strings.id(&node.asset_type),
-                )
+                // A node's name and status are its asset's newest, which its row shows.
+                match self.rows.get(node.key.as_str()) {
+                    Some(&row) if self.row_label(&node.key) == Some(label) => Node::Row(row),
+                    _ => Node::Other(
+                        crate::text::printable(&node.key).into_owned(),
+                        self.strings.id(label),
+                        self.strings.variant(&node.status),
+                        self.strings.id(&node.asset_type),
+                    ),
+                }
             })
             .collect();
         Graph {
             n,
             at: graph::lay_out(g),
+        }
+    }
+
+    fn snapshot<'s>(&mut self, s: &'s SnapshotPoint) -> SnapshotData<'s> {
+        SnapshotData {
+            id: &s.id,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            status: s.status,
+            account_id: &s.account_id,
+            region: &s.region,
+            assets_by_type: &s.assets_by_type,
+            stored: s.stored,
+            failed: s.failed,
+            skipped: s.skipped,
+            bytes: s.bytes,
+            changes_total: s.changes.as_ref().map(|lines| s.changes_total.max(lines.len())),
+            failures: s
+                .failures
+                .iter()
+                .map(|f| FailureData {
+                    root: self.asset(&f.root),
+                    root_name: self.name(&f.root, f.root_name.as_deref()),
+                    message: self.strings.id(&f.message),
+                    acknowledged: f.acknowledged,
+                    dependents: f.dependents.iter().map(|k| self.asset(k)).collect(),
+                })
+                .collect(),
+            skips: s
+                .skips
+                .iter()
+                .map(|g| SkipData {
+                    reason: &g.reason,
+                    message: &g.message,
+                    assets: g.assets.iter().map(|k| self.asset(k)).collect(),
+                })
+                .collect(),
+            identities: &s.identities,
+            account_changes: &s.account_changes,
+            notes: &s.notes,
         }
     }
 
@@ -233,7 +327,7 @@ pub fn build(data: &ReportData) -> Payload<'_> {
         repository: &data.repository,
         generated_at: data.generated_at,
         tool_version: &data.tool_version,
-        snapshots: &data.snapshots,
+        snapshots: data.snapshots.iter().map(|s| cx.snapshot(s)).collect(),
         drills: &data.drills,
         unreadable: &data.unreadable,
         str: cx.strings.table,

@@ -91,8 +91,7 @@ const TYPES: [(&str, usize); 7] = [
 
 /// A large account's repository: 10,000 assets (2,200 dashboards and analyses with graphs),
 /// `snapshots` daily snapshots, one asset in 40 changing between two of them (250 changes a
-/// day, a busy account; at one in 30 the page is 10.1 MB, most of the growth change lines,
-/// which are both listed on the page and in its data).
+/// day, a busy account: the page lists at most 200 of them per snapshot).
 fn large(snapshots: usize) -> ReportData {
     let mut assets = Vec::new();
     for (t, n) in TYPES {

@@ -37,9 +37,12 @@ pub struct SnapshotView {
     pub by_type: Vec<(String, usize)>,
     /// `None` for the first snapshot: nothing to compare with.
     pub changes: Option<ChangeCounts>,
-    pub failures: Vec<FailureView>,
+    /// Failure groups (drawn by the page's script from its data: a failure that lasts would
+    /// otherwise be written out again in every snapshot).
+    pub failure_groups: usize,
     pub skips: Vec<SkipView>,
     pub identities: Option<Vec<(String, usize, usize, usize)>>,
+    /// By kind: `folders (500)`.
     pub account_parts: Vec<String>,
     pub account_changes: Vec<String>,
     pub notes: Vec<String>,
@@ -63,15 +66,6 @@ pub struct ChangeView {
     pub asset: String,
     pub name: Option<String>,
     pub summary: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FailureView {
-    pub root: String,
-    pub root_name: Option<String>,
-    pub message: String,
-    pub acknowledged: bool,
-    pub dependents: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,17 +164,7 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
         bytes: human_bytes(s.bytes),
         by_type: s.assets_by_type.iter().map(|(t, n)| (text(t), *n)).collect(),
         changes,
-        failures: s
-            .failures
-            .iter()
-            .map(|f| FailureView {
-                root: text(&f.root),
-                root_name: f.root_name.as_deref().map(text),
-                message: text(&f.message),
-                acknowledged: f.acknowledged,
-                dependents: f.dependents.len(),
-            })
-            .collect(),
+        failure_groups: s.failures.len(),
         skips: s
             .skips
             .iter()
@@ -195,10 +179,31 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
                 .map(|n| (text(&n.namespace), n.users, n.groups, n.memberships))
                 .collect()
         }),
-        account_parts: s.account_parts.iter().map(|p| text(p)).collect(),
+        account_parts: part_kinds(&s.account_parts),
         account_changes: s.account_changes.iter().map(|p| text(p)).collect(),
         notes: s.notes.iter().map(|n| text(n)).collect(),
     }
+}
+
+/// The parts of an account configuration by kind: `account_settings`, `brands/brand-1` when a
+/// kind has one part, `folders (500)` when it has several (an account's folders alone can be
+/// hundreds, in every snapshot).
+fn part_kinds(parts: &[String]) -> Vec<String> {
+    let mut kinds: Vec<(&str, Vec<&str>)> = Vec::new();
+    for p in parts {
+        let kind = p.split_once('/').map_or(p.as_str(), |(k, _)| k);
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, all)) => all.push(p),
+            None => kinds.push((kind, vec![p])),
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, all)| match all.as_slice() {
+            [one] => text(one),
+            _ => format!("{} ({})", text(kind), all.len()),
+        })
+        .collect()
 }
 
 fn row(a: &AssetHistory) -> AssetRow {
