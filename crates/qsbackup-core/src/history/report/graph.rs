@@ -62,23 +62,28 @@ pub(super) async fn references(repo: &Repository, indexes: &[ManifestIndex<'_>])
 
 /// The assets whose ARNs a member document names, found in its bytes: parsing every definition
 /// of a 10,000-asset account into a tree took seconds, and an ARN is always a whole JSON string
-/// (`"arn:aws:quicksight:…:dataset/<id>"`). Principals of permissions are user, group or
+/// value (`"arn:aws:quicksight:…:dataset/<id>"`). Principals of permissions are user, group or
 /// namespace ARNs, never assets, so they fall out.
 fn asset_arns(doc: &[u8]) -> BTreeSet<Key> {
     let mut out = BTreeSet::new();
     for start in memchr::memmem::find_iter(doc, b"\"arn:") {
+        // `\"arn:` is an escaped quote inside a longer string (SQL, embedded JSON), not a value.
+        if start > 0 && doc[start - 1] == b'\\' {
+            continue;
+        }
         let rest = &doc[start + 1..];
         let Some(end) = memchr::memchr(b'"', rest) else { break };
+        let after = rest[end + 1..].iter().find(|b| !b.is_ascii_whitespace());
+        // An object key, not a value.
+        if after == Some(&b':') {
+            continue;
+        }
         let Ok(arn) = std::str::from_utf8(&rest[..end]) else {
             continue;
         };
-        // JSON may escape `/` as `\/`; nothing else belongs in an ARN.
-        let arn = if arn.contains('\\') {
-            arn.replace("\\/", "/")
-        } else {
-            arn.to_string()
-        };
-        if !arn.contains(":quicksight:") {
+        // JSON may escape `/` as `\/`; any other escape is not an ARN a definition names.
+        let arn = arn.replace("\\/", "/");
+        if arn.contains('\\') || !arn.contains(":quicksight:") {
             continue;
         }
         if let (Some(t), Some(id)) = (AssetType::from_arn(&arn), id_from_arn(&arn)) {
@@ -174,6 +179,11 @@ mod tests {
         // A writer that escapes `/` names the same asset; a cut-off document ends the scan.
         let escaped = br#"{"a":"arn:aws:quicksight:us-east-1:1:datasource\/s1","b":"arn:aws:quicksight:x"#;
         assert_eq!(asset_arns(escaped), [k(AssetType::DataSource, "s1")].into());
+        // An ARN quoted inside another string, or used as a key, is not a reference.
+        let doc = json!({"sql": "select '\"arn:aws:quicksight:us-east-1:1:dataset/in-sql\"'",
+            "arn:aws:quicksight:us-east-1:1:dataset/as-key": 1,
+            "DataSetArn": "arn:aws:quicksight:us-east-1:1:dataset/d2"});
+        assert_eq!(collect(&doc), [k(AssetType::DataSet, "d2")].into());
     }
 
     #[test]
