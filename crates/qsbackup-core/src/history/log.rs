@@ -163,14 +163,17 @@ pub(crate) fn matching_keys(indexes: &[ManifestIndex<'_>], query: &AssetQuery) -
     out
 }
 
-/// The logs of `keys` over `manifests` (oldest first).
+/// The logs of `keys` over `manifests` (oldest first); entries carry their field changes when
+/// `keep_fields`.
 pub(crate) async fn logs_of(
     repo: &Repository,
     indexes: &[ManifestIndex<'_>],
     keys: &BTreeSet<Key>,
+    keep_fields: bool,
 ) -> Result<Vec<AssetLog>> {
     let mut docs = MemberDiffs {
         docs: MemberDocs::new(repo),
+        keep_fields,
         seen: HashMap::new(),
     };
     let mut out = Vec::with_capacity(keys.len());
@@ -215,7 +218,7 @@ pub async fn asset_logs(
 ) -> Result<Vec<AssetLog>> {
     let indexes: Vec<ManifestIndex<'_>> = manifests.iter().map(ManifestIndex::new).collect();
     let keys = matching_keys(&indexes, query);
-    logs_of(repo, &indexes, &keys).await
+    logs_of(repo, &indexes, &keys, true).await
 }
 
 fn entry(m: &SnapshotManifest, last_updated_time: Option<DateTime<Utc>>, name: Option<&str>) -> LogEntry {
@@ -230,29 +233,46 @@ fn entry(m: &SnapshotManifest, last_updated_time: Option<DateTime<Utc>>, name: O
     }
 }
 
-/// Field changes between two stored versions of a member. Members are content-addressed, so each
-/// pair of checksums is compared once: the same edit seen again (a definition that flips back
-/// and forth, a second account or region holding the same asset) costs no second read.
+/// What changed between two stored versions of a member: the kinds of change, the summary line
+/// and, when kept, the field changes behind them.
+#[derive(Clone)]
+struct MemberChange {
+    changes: Vec<LogChange>,
+    summary: String,
+    fields: Vec<FieldChange>,
+}
+
+/// Changes between stored versions of members. Members are content-addressed, so each pair of
+/// checksums is read and compared once: a transition seen again (an edit reverted and made
+/// again, manifests that repeat one another) costs no second read.
 struct MemberDiffs<'a> {
     docs: MemberDocs<'a>,
-    seen: HashMap<(String, String), Option<Vec<FieldChange>>>,
+    /// Whether entries carry their field changes (`log`), or only their summaries (the
+    /// report, which would hold every field list of a busy account's history).
+    keep_fields: bool,
+    seen: HashMap<(String, String), Option<MemberChange>>,
 }
 
 impl MemberDiffs<'_> {
-    async fn changes(
+    async fn change(
         &mut self,
         old: (&ObjectRef, &BundleMember),
         new: (&ObjectRef, &BundleMember),
-    ) -> Result<Option<Vec<FieldChange>>> {
+    ) -> Result<Option<MemberChange>> {
         let pair = (old.1.sha256.clone(), new.1.sha256.clone());
         if let Some(known) = self.seen.get(&pair) {
             return Ok(known.clone());
         }
-        let fields = member_changes(&mut self.docs, old, new)
-            .await?
-            .map(|(fields, _)| fields);
-        self.seen.insert(pair, fields.clone());
-        Ok(fields)
+        let change = member_changes(&mut self.docs, old, new).await?.map(|(fields, _)| {
+            let (changes, summary) = summarize(&fields);
+            MemberChange {
+                changes,
+                summary,
+                fields: if self.keep_fields { fields } else { Vec::new() },
+            }
+        });
+        self.seen.insert(pair, change.clone());
+        Ok(change)
     }
 }
 
@@ -296,10 +316,14 @@ async fn entry_for(
             if om.sha256 == member.sha256 {
                 return Ok(None);
             }
-            let Some(fields) = docs.changes((ob, om), (bundle, member)).await? else {
+            let Some(MemberChange {
+                changes,
+                summary,
+                fields,
+            }) = docs.change((ob, om), (bundle, member)).await?
+            else {
                 return Ok(None);
             };
-            let (changes, summary) = summarize(&fields);
             LogEntry {
                 changes,
                 summary,

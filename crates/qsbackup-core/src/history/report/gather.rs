@@ -25,11 +25,8 @@ pub async fn build(repo: &Repository, now: DateTime<Utc>) -> Result<ReportData> 
     let manifests = &loaded.manifests;
     let indexes: Vec<ManifestIndex<'_>> = manifests.iter().map(ManifestIndex::new).collect();
     let keys: BTreeSet<Key> = indexes.iter().flat_map(|ix| ix.keys().cloned()).collect();
-    let mut logs = logs_of(repo, &indexes, &keys).await?;
     // The page shows each entry's summary; the field lists would repeat it at length.
-    for log in &mut logs {
-        log.entries.iter_mut().for_each(|e| e.fields.clear());
-    }
+    let logs = logs_of(repo, &indexes, &keys, false).await?;
     let names: HashMap<Key, Option<String>> = logs
         .iter()
         .map(|l| ((l.asset_type, l.id.clone()), l.name.clone()))
