@@ -267,6 +267,10 @@ async fn log_diff_and_report_show_exactly_a_rename_a_calculated_field_a_permissi
     assert_eq!(snapshots[1]["changes_total"], 4, "{:#}", snapshots[1]);
     // Each line's summary is the log's, as the page shows it.
     for (_, asset, summary) in &lines {
+        assert!(
+            !summary.is_empty(),
+            "{asset}: a change line with no summary: {lines:#?}"
+        );
         let log = stdout(&env.run(&["--json", "log", asset.as_str()]).await);
         assert!(
             log.contains(&serde_json::to_string(&html_unescape(summary)).expect("json")),

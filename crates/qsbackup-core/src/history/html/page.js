@@ -163,6 +163,12 @@
     var i = Number(ul.dataset.i);
     var s = D.snapshots[i] || {};
     if (ul.dataset.failures !== undefined) return fillFailures(ul, i, s);
+    if (ul.dataset.parts !== undefined) {
+      var prefix = ul.dataset.parts + "/";
+      (s.account_parts || []).map(S).filter(function (p) { return p && p.indexOf(prefix) === 0; })
+        .forEach(function (p) { ul.appendChild(el("li")).appendChild(el("code", null, p)); });
+      return;
+    }
     var group = ul.dataset.failure !== undefined ? (s.failures || [])[Number(ul.dataset.failure)] : (s.skips || [])[Number(ul.dataset.skip)];
     var list = group ? group.dependents || group.assets : [];
     (list || []).forEach(function (key) { ul.appendChild(el("li")).appendChild(assetLink(key)); });

@@ -3,7 +3,7 @@
 //! bytes of a large account's report, are compact: strings that repeat (names, summaries,
 //! kinds) are stored once in a table and referred to by index, assets by their row on the page
 //! whose name is not repeated (a `null` name means "the row's"), times as Unix seconds. What
-//! the page already shows as text (change lines, configuration parts) is not repeated here.
+//! the page already shows as text (change lines) is not repeated here.
 
 use crate::history::html::graph::{self, LaidOut};
 use crate::history::log::LogEntry;
@@ -86,8 +86,8 @@ pub enum Node {
     Other(String, usize, usize, usize),
 }
 
-/// A snapshot as the page's script reads it: what [`SnapshotPoint`] holds but the change lines
-/// and configuration parts, which are the page's own text, with assets named by row.
+/// A snapshot as the page's script reads it: what [`SnapshotPoint`] holds but the change lines,
+/// which are the page's own text, with assets named by row and repeated strings by index.
 #[derive(Debug, Serialize)]
 pub struct SnapshotData<'a> {
     id: &'a str,
@@ -106,6 +106,8 @@ pub struct SnapshotData<'a> {
     failures: Vec<FailureData>,
     skips: Vec<SkipData<'a>>,
     identities: &'a Option<Vec<NamespaceCounts>>,
+    /// Indices into `str`: a configuration's folders are hundreds, the same in every snapshot.
+    account_parts: Vec<usize>,
     account_changes: &'a [String],
     notes: &'a [String],
 }
@@ -268,6 +270,7 @@ impl Ctx<'_> {
                 })
                 .collect(),
             identities: &s.identities,
+            account_parts: s.account_parts.iter().map(|p| self.strings.id(p)).collect(),
             account_changes: &s.account_changes,
             notes: &s.notes,
         }

@@ -227,6 +227,52 @@ fn small() -> ReportData {
 }
 
 #[test]
+fn configuration_parts_are_named_or_counted_by_kind_and_all_in_the_data() {
+    let mut data = small();
+    data.snapshots[1].account_parts = [
+        "account_settings",
+        "brands/b1",
+        "folders/f1",
+        "folders/f2",
+        "folders/f3",
+    ]
+    .map(String::from)
+    .to_vec();
+    let page = render(&data).expect("page");
+    let section = page
+        .split("id=\"snap-1\"")
+        .nth(1)
+        .and_then(|s| s.split("</details>\n").next())
+        .expect("snapshot 1");
+    assert!(section.contains("<code>account_settings</code>, <code>brands/b1</code>, "));
+    assert!(
+        section.contains("<code>folders</code> (3)</summary><ul class=\"lazy\" data-i=\"1\" data-parts=\"folders\">")
+    );
+    let json = super::payload::to_script_json(&super::payload::build(&data)).expect("data");
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let parts: Vec<&str> = doc["snapshots"][1]["account_parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|i| {
+            doc["str"][i.as_u64().unwrap_or(u64::MAX) as usize]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "account_settings",
+            "brands/b1",
+            "folders/f1",
+            "folders/f2",
+            "folders/f3"
+        ]
+    );
+}
+
+#[test]
 fn the_page_has_what_the_browser_test_finds() {
     let mut data = small();
     data.drills.push(DrillPoint {

@@ -42,8 +42,9 @@ pub struct SnapshotView {
     pub failure_groups: usize,
     pub skips: Vec<SkipView>,
     pub identities: Option<Vec<(String, usize, usize, usize)>>,
-    /// By kind: `folders (500)`.
-    pub account_parts: Vec<String>,
+    /// By kind: a kind with one part names it, one with several is counted (`folders (500)`)
+    /// and listed by the page's script when opened.
+    pub account_parts: Vec<PartKind>,
     pub account_changes: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -185,10 +186,18 @@ fn snapshot(index: usize, s: &SnapshotPoint) -> SnapshotView {
     }
 }
 
+#[derive(Debug, Serialize)]
+pub struct PartKind {
+    /// `account_settings`, `brands/brand-1`, or the kind (`folders`) when it has several parts.
+    pub label: String,
+    /// How many parts of the kind there are, when several.
+    pub several: Option<usize>,
+}
+
 /// The parts of an account configuration by kind: `account_settings`, `brands/brand-1` when a
-/// kind has one part, `folders (500)` when it has several (an account's folders alone can be
-/// hundreds, in every snapshot).
-fn part_kinds(parts: &[String]) -> Vec<String> {
+/// kind has one part, `folders` with a count when it has several (an account's folders alone
+/// can be hundreds, in every snapshot: the page lists them only when asked).
+fn part_kinds(parts: &[String]) -> Vec<PartKind> {
     let mut kinds: Vec<(&str, Vec<&str>)> = Vec::new();
     for p in parts {
         let kind = p.split_once('/').map_or(p.as_str(), |(k, _)| k);
@@ -200,8 +209,14 @@ fn part_kinds(parts: &[String]) -> Vec<String> {
     kinds
         .into_iter()
         .map(|(kind, all)| match all.as_slice() {
-            [one] => text(one),
-            _ => format!("{} ({})", text(kind), all.len()),
+            [one] => PartKind {
+                label: text(one),
+                several: None,
+            },
+            _ => PartKind {
+                label: text(kind),
+                several: Some(all.len()),
+            },
         })
         .collect()
 }
