@@ -90,11 +90,27 @@ fn kind(s: &str) -> Option<AssetType> {
     AssetType::from_resource(s).filter(|t| *t != AssetType::Topic)
 }
 
-async fn delete_asset(State(svc): Svc, Path((account, k, id)): Path<(String, String, String)>) -> Response {
+/// `?region=`: the asset region an admin call edits or reads; the emulator's own by default.
+#[derive(serde::Deserialize)]
+struct InRegion {
+    region: Option<String>,
+}
+
+impl InRegion {
+    fn or(self, svc: &Service) -> String {
+        self.region.unwrap_or_else(|| svc.region.clone())
+    }
+}
+
+async fn delete_asset(
+    State(svc): Svc,
+    Path((account, k, id)): Path<(String, String, String)>,
+    Query(at): Query<InRegion>,
+) -> Response {
     let Some(t) = kind(&k) else {
         return admin_error(StatusCode::BAD_REQUEST, format!("unknown asset type {k}"));
     };
-    let region = svc.region.clone();
+    let region = at.or(&svc);
     let removed = svc.with_account(&account, &region, |acct, _| Ok(acct.remove(t, &id)));
     match removed {
         Ok(Some(_)) => Json(json!({"deleted": format!("{k}/{id}")})).into_response(),
@@ -103,7 +119,12 @@ async fn delete_asset(State(svc): Svc, Path((account, k, id)): Path<(String, Str
     }
 }
 
-async fn patch_asset(State(svc): Svc, Path((account, k, id)): Path<(String, String, String)>, body: Bytes) -> Response {
+async fn patch_asset(
+    State(svc): Svc,
+    Path((account, k, id)): Path<(String, String, String)>,
+    Query(at): Query<InRegion>,
+    body: Bytes,
+) -> Response {
     let Some(t) = kind(&k) else {
         return admin_error(StatusCode::BAD_REQUEST, format!("unknown asset type {k}"));
     };
@@ -115,7 +136,7 @@ async fn patch_asset(State(svc): Svc, Path((account, k, id)): Path<(String, Stri
         Ok(e) => e,
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let region = svc.region.clone();
+    let region = at.or(&svc);
     let edited = svc.with_account(&account, &region, |acct, _| {
         Ok(acct.asset_mut(t, &id).map(|a| {
             edit.apply(a);
@@ -132,8 +153,8 @@ async fn patch_asset(State(svc): Svc, Path((account, k, id)): Path<(String, Stri
     }
 }
 
-async fn summary(State(svc): Svc, Path(account): Path<String>) -> Response {
-    let region = svc.region.clone();
+async fn summary(State(svc): Svc, Path(account): Path<String>, Query(at): Query<InRegion>) -> Response {
+    let region = at.or(&svc);
     let r = svc.with_account(&account, &region, |acct, _| {
         let users: usize = acct.namespaces.values().map(|n| n.users.len()).sum();
         let groups: usize = acct.namespaces.values().map(|n| n.groups.len()).sum();

@@ -30,6 +30,10 @@ pub struct FaultPlan {
     /// Operations answered with `AccessDeniedException`.
     #[serde(default)]
     pub deny: BTreeSet<String>,
+    /// Accounts whose every QuickSight call is answered with `AccessDeniedException`, as for
+    /// a role without QuickSight permissions there.
+    #[serde(default)]
+    pub deny_accounts: BTreeSet<String>,
     /// Rate of downloads cut off half-way.
     #[serde(default)]
     pub drop_download: f64,
@@ -85,8 +89,8 @@ impl Faults {
         p > 0.0 && self.rng.random::<f64>() < p
     }
 
-    pub fn for_call(&mut self, op: Operation) -> CallFault {
-        if self.plan.deny.contains(op.name()) {
+    pub fn for_call(&mut self, op: Operation, account: &str) -> CallFault {
+        if self.plan.deny.contains(op.name()) || self.plan.deny_accounts.contains(account) {
             return CallFault::Deny;
         }
         let throttle = Self::rate(&self.plan.throttle, op);

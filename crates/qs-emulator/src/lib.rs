@@ -34,14 +34,21 @@ pub use timing::Timing;
 /// Everything that shapes an emulated QuickSight.
 #[derive(Debug, Clone)]
 pub struct EmulatorOptions {
-    /// Size and content of the first account.
+    /// Size and content of the first account, when `profiles` is empty.
     pub profile: Profile,
+    /// Size and content of each account of `accounts`, in order; empty: the first account gets
+    /// `profile` and the others start empty.
+    pub profiles: Vec<Profile>,
     /// Seed of the generated account and of fault decisions.
     pub seed: u64,
     /// Account ids; the first gets the profile, the others start empty.
     pub accounts: Vec<String>,
-    /// The asset region.
+    /// The asset region: where the admin API's edits go unless they name one.
     pub region: String,
+    /// The regions every account is populated in, each (account, region) with its own seed;
+    /// empty: `region` alone. Accounts exist, empty, in every other region, as they do in
+    /// QuickSight.
+    pub regions: Vec<String>,
     /// Where user and group APIs must be called.
     pub identity_region: String,
     /// How long calls and jobs take.
@@ -58,9 +65,11 @@ impl Default for EmulatorOptions {
     fn default() -> Self {
         Self {
             profile: Profile::Small,
+            profiles: Vec::new(),
             seed: 1,
             accounts: vec!["123456789012".to_string()],
             region: "us-east-1".to_string(),
+            regions: Vec::new(),
             identity_region: "us-east-1".to_string(),
             timing: Timing::Instant,
             faults: FaultPlan::default(),

@@ -30,15 +30,24 @@ enum Command {
         /// Size of the first account: empty, small (~60 assets), medium (~1,000), large (~10,000).
         #[arg(long, default_value = "small")]
         profile: Profile,
+        /// Size of each account of --accounts, in the same order (instead of --profile):
+        /// `small,medium,empty`.
+        #[arg(long, value_delimiter = ',', conflicts_with = "profile")]
+        profiles: Vec<Profile>,
         /// Seed of the generated account and of fault decisions.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Account ids; the first gets the profile, the others start empty.
+        /// Account ids; the first gets --profile and the others start empty, unless --profiles
+        /// sizes each.
         #[arg(long, value_delimiter = ',', default_value = "123456789012")]
         accounts: Vec<String>,
         /// Asset region.
-        #[arg(long, default_value = "us-east-1")]
+        #[arg(long, default_value = "us-east-1", conflicts_with = "regions")]
         region: String,
+        /// Asset regions (instead of --region): every account is populated in each, with its
+        /// own seed; the first is where admin edits go unless they name a region.
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
         /// Region where user and group APIs answer.
         #[arg(long, default_value = "us-east-1")]
         identity_region: String,
@@ -180,9 +189,11 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             profile,
+            profiles,
             seed,
             accounts,
             region,
+            regions,
             identity_region,
             timing,
             faults,
@@ -196,6 +207,17 @@ fn main() -> anyhow::Result<()> {
             {
                 bail!("--accounts takes 12-digit account ids separated by commas");
             }
+            if !profiles.is_empty() && profiles.len() != accounts.len() {
+                bail!(
+                    "--profiles names {} profiles for {} accounts: give one per account, in the order of --accounts",
+                    profiles.len(),
+                    accounts.len()
+                );
+            }
+            if regions.iter().any(|r| r.is_empty()) {
+                bail!("--regions takes region names separated by commas");
+            }
+            let region = regions.first().cloned().unwrap_or(region);
             let faults = match faults {
                 Some(p) => {
                     let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
@@ -216,9 +238,11 @@ fn main() -> anyhow::Result<()> {
             };
             let options = EmulatorOptions {
                 profile,
+                profiles,
                 seed,
                 accounts,
                 region,
+                regions,
                 identity_region,
                 timing,
                 faults,

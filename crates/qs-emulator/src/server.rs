@@ -97,7 +97,7 @@ async fn call(
         let mut world = svc.world();
         let st = world.stats.entry(account.clone()).or_default();
         *st.calls.entry(op).or_default() += 1;
-        let fault = svc.faults().for_call(op);
+        let fault = svc.faults().for_call(op, account);
         match fault {
             CallFault::Throttle => *st.throttled.entry(op).or_default() += 1,
             CallFault::ServerError | CallFault::Unavailable => *st.server_errors.entry(op).or_default() += 1,

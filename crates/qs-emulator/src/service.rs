@@ -12,7 +12,7 @@ use crate::account::Account;
 use crate::faults::Faults;
 use crate::stats::Stats;
 use crate::wire::{self, ApiError};
-use crate::{generate, EmulatorOptions, Timing};
+use crate::{generate, EmulatorOptions, Profile, Timing};
 
 /// A download served by the emulator in place of S3.
 #[derive(Debug, Clone)]
@@ -21,6 +21,13 @@ pub struct Download {
     pub region: String,
     pub job_id: String,
     pub expires_at: f64,
+}
+
+/// The seed of account `i` in populated region `j`: the run's own seed for the first account in
+/// the first region (so a one-account emulator is what it always was), a different one for
+/// every other pair.
+pub fn account_seed(seed: u64, i: usize, j: usize) -> u64 {
+    seed.wrapping_add(((i as u64) << 16) | ((j as u64) << 8))
 }
 
 /// Everything mutable about the emulated service.
@@ -54,24 +61,37 @@ impl Service {
     pub fn new(options: EmulatorOptions, addr: SocketAddr, settle: fn(&mut Account)) -> Service {
         let now = wire::now_epoch();
         let mut world = World::default();
+        let regions = if options.regions.is_empty() {
+            vec![options.region.clone()]
+        } else {
+            options.regions.clone()
+        };
         for (i, id) in options.accounts.iter().enumerate() {
-            let account = match (&options.state, i) {
-                (Some(state), 0) => {
-                    let mut a = state.clone();
-                    a.account_id = id.clone();
-                    a
-                }
-                (None, 0) => generate::generate(
-                    options.profile,
-                    options.seed,
-                    id,
-                    &options.region,
-                    &options.identity_region,
-                ),
-                _ => Account::empty(id, &options.region, now),
+            let profile = match options.profiles.get(i) {
+                Some(p) => *p,
+                None if i == 0 && options.profiles.is_empty() => options.profile,
+                None => Profile::Empty,
             };
+            for (j, region) in regions.iter().enumerate() {
+                let account = match (&options.state, i, j) {
+                    (Some(state), 0, 0) => {
+                        let mut a = state.clone();
+                        a.account_id = id.clone();
+                        a
+                    }
+                    // The first account's empty state is generate's, as it always was.
+                    _ if profile == Profile::Empty && (i, j) != (0, 0) => Account::empty(id, region, now),
+                    _ => generate::generate(
+                        profile,
+                        account_seed(options.seed, i, j),
+                        id,
+                        region,
+                        &options.identity_region,
+                    ),
+                };
+                world.accounts.insert((region.clone(), id.clone()), account);
+            }
             world.known_accounts.insert(id.clone());
-            world.accounts.insert((options.region.clone(), id.clone()), account);
         }
         Service {
             region: options.region,
