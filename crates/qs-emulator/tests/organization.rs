@@ -2,10 +2,11 @@
 //! sees them through the official SDK: each (account, region) with its own assets and ARNs,
 //! an account sized empty, and an account whose role has no QuickSight permissions.
 
-use aws_sdk_quicksight::config::{BehaviorVersion, Credentials, Region};
+mod sdk_client;
 use aws_sdk_quicksight::error::ProvideErrorMetadata;
 use aws_sdk_quicksight::Client;
 use qs_emulator::{EmulatorOptions, FaultPlan, Profile};
+use sdk_client::client;
 use std::collections::BTreeSet;
 
 const A: &str = "111111111111";
@@ -13,17 +14,6 @@ const B: &str = "222222222222";
 const EMPTY: &str = "333333333333";
 const DENIED: &str = "444444444444";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
-
-fn client(endpoint: &str, region: &str) -> Client {
-    let conf = aws_sdk_quicksight::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_quicksight::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
-}
 
 /// (id, ARN, last updated) of every dashboard of `account` in `region`.
 async fn dashboards(qs: &Client, account: &str) -> Vec<(String, String, i64)> {

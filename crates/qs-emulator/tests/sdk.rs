@@ -1,9 +1,10 @@
 //! Drives every emulator operation through the official `aws-sdk-quicksight`,
 //! paginators included, and shows each quota and fault as the SDK sees it.
 
+mod sdk_client;
+use sdk_client::client;
 use std::io::Read;
 
-use aws_sdk_quicksight::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_quicksight::error::ProvideErrorMetadata;
 use aws_sdk_quicksight::types::{
     AssetBundleExportFormat, AssetBundleExportJobStatus, AssetBundleImportFailureAction, AssetBundleImportJobStatus,
@@ -14,17 +15,6 @@ use qs_emulator::{EmulatorOptions, Profile};
 
 const SOURCE: &str = "123456789012";
 const TARGET: &str = "210987654321";
-
-fn client(endpoint: &str, region: &str) -> Client {
-    let conf = aws_sdk_quicksight::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_quicksight::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
-}
 
 async fn emulator() -> qs_emulator::EmulatorHandle {
     qs_emulator::start(EmulatorOptions {

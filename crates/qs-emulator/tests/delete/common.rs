@@ -1,7 +1,6 @@
 //! The client, the served emulator, and errors as the SDK reports them.
 
 use aws_sdk_quicksight::config::http::HttpResponse;
-use aws_sdk_quicksight::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_quicksight::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_quicksight::Client;
 use qs_emulator::{EmulatorOptions, Profile};
@@ -9,14 +8,7 @@ use qs_emulator::{EmulatorOptions, Profile};
 pub const ACCOUNT: &str = "123456789012";
 
 pub fn client(endpoint: &str) -> Client {
-    let conf = aws_sdk_quicksight::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_quicksight::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
+    crate::sdk_client::client(endpoint, "us-east-1")
 }
 
 pub async fn emulator() -> (qs_emulator::EmulatorHandle, Client) {

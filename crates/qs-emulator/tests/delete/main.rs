@@ -7,3 +7,5 @@ mod assets;
 mod common;
 mod identities;
 mod kinds;
+#[path = "../sdk_client/mod.rs"]
+mod sdk_client;
