@@ -11,7 +11,8 @@ use crate::repository::Repository;
 /// Writes the repository's history to `reports/<snapshot_id>.html` (a new key per snapshot: the
 /// repository stays create-only) and returns the key and size.
 pub async fn publish_report(repo: &Repository, snapshot_id: &str) -> crate::Result<(String, u64)> {
-    let data = report::build(repo, chrono::Utc::now()).await?;
+    let all = crate::repository::snapshots::SnapshotFilter::default();
+    let data = report::build(repo, chrono::Utc::now(), &all).await?;
     let page = html::render(&data)?;
     let key = report_key(snapshot_id);
     let bytes = page.len() as u64;

@@ -131,6 +131,84 @@ pub async fn load(repo: &Repository, reference: &str) -> Result<SnapshotManifest
     SnapshotManifest::load(repo, &id).await
 }
 
+/// The snapshots of one account and/or region (`--account`, `--region`); empty, every snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+impl SnapshotFilter {
+    pub fn is_empty(&self) -> bool {
+        self.account_id.is_none() && self.region.is_none()
+    }
+
+    pub fn matches(&self, m: &SnapshotManifest) -> bool {
+        self.account_id.as_ref().is_none_or(|a| *a == m.account_id)
+            && self.region.as_ref().is_none_or(|r| *r == m.region)
+    }
+
+    /// `account 111111111111 in eu-west-1`, as errors name it.
+    pub fn describe(&self) -> String {
+        match (&self.account_id, &self.region) {
+            (Some(a), Some(r)) => format!("account {a} in {r}"),
+            (Some(a), None) => format!("account {a}"),
+            (None, Some(r)) => format!("region {r}"),
+            (None, None) => "any account and region".into(),
+        }
+    }
+
+    /// Keeps the manifests it matches; unreadable ones stay listed (their account is unknown).
+    pub fn retain(&self, loaded: &mut LoadedSnapshots) {
+        loaded.manifests.retain(|m| self.matches(m));
+    }
+}
+
+/// Resolves `reference` among the snapshots `filter` selects and loads that manifest: `latest`
+/// is the newest of them; an id or prefix of another account's or region's snapshot is an error
+/// naming what it is, not a silent switch of account.
+pub async fn load_in(repo: &Repository, reference: &str, filter: &SnapshotFilter) -> Result<SnapshotManifest> {
+    if filter.is_empty() {
+        return load(repo, reference).await;
+    }
+    let fail = |message: String| Error::SnapshotRef {
+        reference: reference.to_string(),
+        repository: repo.location().to_string(),
+        message,
+    };
+    if reference.trim() == "latest" {
+        let mut loaded = load_all(repo).await?;
+        filter.retain(&mut loaded);
+        let Some(newest) = loaded.manifests.pop() else {
+            return Err(fail(format!("the repository has no snapshot of {}", filter.describe())));
+        };
+        // An unreadable manifest newer than it may be the newest of this account.
+        if let Some((key, reason)) = loaded
+            .unreadable
+            .iter()
+            .find(|(key, _)| id_from_key(key).is_none_or(|id| id > newest.id.as_str()))
+        {
+            return Err(Error::LatestUnreadable {
+                repository: repo.location().to_string(),
+                key: key.clone(),
+                reason: reason.clone(),
+            });
+        }
+        return Ok(newest);
+    }
+    let m = load(repo, reference).await?;
+    if !filter.matches(&m) {
+        return Err(fail(format!(
+            "snapshot {} is of account {} in {}, not of {}",
+            m.id,
+            m.account_id,
+            m.region,
+            filter.describe()
+        )));
+    }
+    Ok(m)
+}
+
 /// What `qsbackup snapshots` shows for one snapshot.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotSummary {

@@ -16,6 +16,7 @@ use crate::identities::IdentitySnapshot;
 use crate::repository::bundle_file::fetch;
 use crate::repository::lock::SharedLock;
 use crate::repository::manifest::{BundleRecord, SnapshotManifest};
+use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{ObjectRef, Repository};
 use futures::StreamExt;
 use serde::Serialize;
@@ -485,10 +486,19 @@ pub async fn verify(
     report
 }
 
-/// Loads and verifies one snapshot by reference (`latest`, id, prefix), in the repository
-/// `lock` locks (shared: a prune must not delete what is being read).
-pub async fn verify_one(lock: &SharedLock, reference: &str, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Loads and verifies one snapshot by reference (`latest`, id, prefix) among those `filter`
+/// selects, in the repository `lock` locks (shared: a prune must not delete what is being read).
+pub async fn verify_one(
+    lock: &SharedLock,
+    reference: &str,
+    filter: &SnapshotFilter,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, Error> {
     let repo = lock.repository();
+    if !filter.is_empty() {
+        let m = crate::repository::snapshots::load_in(repo, reference, filter).await?;
+        return Ok(verify(repo, std::slice::from_ref(&m), &[], options).await);
+    }
     let id = crate::repository::snapshots::resolve(repo, reference).await?;
     match SnapshotManifest::load(repo, &id).await {
         Ok(m) => Ok(verify(repo, std::slice::from_ref(&m), &[], options).await),
@@ -502,10 +512,16 @@ pub async fn verify_one(lock: &SharedLock, reference: &str, options: &VerifyOpti
     }
 }
 
-/// Verifies every snapshot of the repository `lock` locks.
-pub async fn verify_all(lock: &SharedLock, options: &VerifyOptions) -> Result<VerifyReport, Error> {
+/// Verifies every snapshot `filter` selects of the repository `lock` locks (and names every
+/// manifest that cannot be read: it may be one of them).
+pub async fn verify_all(
+    lock: &SharedLock,
+    filter: &SnapshotFilter,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, Error> {
     let repo = lock.repository();
-    let loaded = crate::repository::snapshots::load_all(repo).await?;
+    let mut loaded = crate::repository::snapshots::load_all(repo).await?;
+    filter.retain(&mut loaded);
     Ok(verify(repo, &loaded.manifests, &loaded.unreadable, options).await)
 }
 

@@ -11,7 +11,7 @@ use qsbackup_core::repository::snapshots;
 use qsbackup_core::text::printable;
 use std::fmt::Write as _;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -30,6 +30,8 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &DiffArgs) -> Outcome {
@@ -46,10 +48,11 @@ async fn run_inner(global: &GlobalArgs, args: &DiffArgs) -> Result<Outcome, Outc
         .transpose()
         .map_err(|e| Outcome::usage(anyhow::anyhow!(e)))?;
     let repository = repo::open(global, &args.repo).await?;
-    let a = snapshots::load(&repository, &args.from)
+    let filter = args.select.filter();
+    let a = snapshots::load_in(&repository, &args.from, &filter)
         .await
         .map_err(Outcome::from_core)?;
-    let b = snapshots::load(&repository, &args.to)
+    let b = snapshots::load_in(&repository, &args.to, &filter)
         .await
         .map_err(Outcome::from_core)?;
     if let Some(key) = &only {

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -63,6 +63,10 @@ pub struct ForgetArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    /// Apply the policy to these snapshots only (their groups); prune still keeps whatever any
+    /// snapshot references.
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 impl ForgetArgs {
@@ -153,12 +157,13 @@ async fn forget_and_prune(
     let plan = if policy.is_empty() {
         None
     } else {
-        let loaded = load_all(repository).await.map_err(Outcome::from_core)?;
+        let mut loaded = load_all(repository).await.map_err(Outcome::from_core)?;
         if let Some((key, why)) = loaded.unreadable.first() {
             return Err(Outcome::failure(anyhow!(
                 "cannot apply a retention policy while manifest {key} is unreadable ({why})"
             )));
         }
+        args.select.filter().retain(&mut loaded);
         let plan = plan_forget(&loaded.manifests, policy, Utc::now());
         if let Some(lock) = lock {
             forget(lock, &plan.removed_ids()).await.map_err(Outcome::from_core)?;

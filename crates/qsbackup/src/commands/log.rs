@@ -10,7 +10,7 @@ use qsbackup_core::text::printable;
 use serde_json::json;
 use std::fmt::Write as _;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -26,6 +26,8 @@ pub struct LogArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &LogArgs) -> Outcome {
@@ -37,7 +39,8 @@ pub async fn run(global: &GlobalArgs, args: &LogArgs) -> Outcome {
 async fn run_inner(global: &GlobalArgs, args: &LogArgs) -> Result<Outcome, Outcome> {
     let query = super::find::asset_query(&args.asset, &args.name)?;
     let repository = repo::open(global, &args.repo).await?;
-    let loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
+    let mut loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
+    args.select.filter().retain(&mut loaded);
     let logs = asset_logs(&repository, &loaded.manifests, &query)
         .await
         .map_err(Outcome::from_core)?;

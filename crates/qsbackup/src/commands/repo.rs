@@ -1,10 +1,12 @@
 //! What the repository commands (snapshots, show, diff, verify, forget, unlock) share: opening
-//! the repository of the global `-r/--repo` (or `QSBACKUP_REPOSITORY`) or of the config, and
-//! formatting sizes and times.
+//! the repository of the global `-r/--repo` (or `QSBACKUP_REPOSITORY`) or of the config,
+//! selecting snapshots by account and region, and formatting sizes and times.
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use clap::Args;
+use qsbackup_core::config::{AccountId, Region};
+use qsbackup_core::repository::snapshots::SnapshotFilter;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 
 use super::common;
@@ -16,6 +18,35 @@ use crate::exit::Outcome;
 /// group so every repository command names it the same way.
 #[derive(Debug, Clone, Args, Default)]
 pub struct RepoArgs {}
+
+/// `--account ID` and `--region REGION`: the snapshots of one account and/or region, in a
+/// repository that holds several.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectArgs {
+    /// Only the snapshots of this AWS account (12 digits); `latest` is its newest.
+    #[arg(long, value_name = "ID", value_parser = account_id)]
+    pub account: Option<String>,
+    /// Only the snapshots of this region; `latest` is its newest.
+    #[arg(long, value_name = "REGION", value_parser = region)]
+    pub region: Option<String>,
+}
+
+impl SelectArgs {
+    pub fn filter(&self) -> SnapshotFilter {
+        SnapshotFilter {
+            account_id: self.account.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+fn account_id(s: &str) -> Result<String, String> {
+    AccountId::try_from(s.to_string()).map(|a| a.to_string())
+}
+
+fn region(s: &str) -> Result<String, String> {
+    Region::try_from(s.to_string()).map(|r| r.as_str().to_string())
+}
 
 /// Opens `-r/--repo`, or the repository of `--config`.
 pub async fn open(global: &GlobalArgs, _args: &RepoArgs) -> Result<Repository, Outcome> {

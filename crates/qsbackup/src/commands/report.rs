@@ -6,7 +6,7 @@ use clap::Args;
 use qsbackup_core::history::{html, report};
 use std::path::PathBuf;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -18,6 +18,8 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> Outcome {
@@ -28,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &ReportArgs) -> Outcome {
 
 async fn run_inner(global: &GlobalArgs, args: &ReportArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
-    let data = report::build(&repository, chrono::Utc::now())
+    let data = report::build(&repository, chrono::Utc::now(), &args.select.filter())
         .await
         .map_err(Outcome::from_core)?;
     let page = html::render(&data).map_err(Outcome::from_core)?;

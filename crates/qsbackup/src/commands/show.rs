@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -24,6 +24,8 @@ pub struct ShowArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 /// One asset of the snapshot (a bundle member), listed once even when several bundles carry it.
@@ -87,7 +89,7 @@ async fn identity_counts(repository: &Repository, m: &SnapshotManifest) -> Resul
 
 async fn run_inner(global: &GlobalArgs, args: &ShowArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
-    let m = snapshots::load(&repository, &args.snapshot)
+    let m = snapshots::load_in(&repository, &args.snapshot, &args.select.filter())
         .await
         .map_err(Outcome::from_core)?;
     let assets = asset_lines(&m);

@@ -6,7 +6,7 @@ use qsbackup_core::repository::snapshots::{load_all, SnapshotSummary};
 use serde_json::json;
 use std::fmt::Write as _;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -14,6 +14,8 @@ use crate::exit::Outcome;
 pub struct SnapshotsArgs {
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &SnapshotsArgs) -> Outcome {
@@ -24,7 +26,8 @@ pub async fn run(global: &GlobalArgs, args: &SnapshotsArgs) -> Outcome {
 
 async fn run_inner(global: &GlobalArgs, args: &SnapshotsArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
-    let loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
+    let mut loaded = load_all(&repository).await.map_err(Outcome::from_core)?;
+    args.select.filter().retain(&mut loaded);
     let summaries: Vec<SnapshotSummary> = loaded.manifests.iter().map(SnapshotSummary::of).collect();
     if global.json {
         let unreadable: Vec<_> = loaded

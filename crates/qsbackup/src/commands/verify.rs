@@ -8,7 +8,7 @@ use qsbackup_core::repository::verify::{verify_all, verify_one, VerifyOptions, V
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::repo::{self, RepoArgs};
+use super::repo::{self, RepoArgs, SelectArgs};
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -28,6 +28,8 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub repo: RepoArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Outcome {
@@ -39,15 +41,16 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Outcome {
 async fn run_inner(global: &GlobalArgs, args: &VerifyArgs) -> Result<Outcome, Outcome> {
     let repository = repo::open(global, &args.repo).await?;
     let options = VerifyOptions::default();
+    let filter = args.select.filter();
     // Shared: beside backups and restores; a prune waits until the objects are read.
     let lock = RepositoryLock::shared(&repository, LockPurpose::Verify, Duration::from_secs(args.lock_wait))
         .await
         .map_err(|e| Outcome::from_core(e.into()))?;
     let result = crate::interrupt::or_interrupt(async {
         if args.all {
-            verify_all(&lock, &options).await
+            verify_all(&lock, &filter, &options).await
         } else {
-            verify_one(&lock, args.snapshot.as_deref().unwrap_or("latest"), &options).await
+            verify_one(&lock, args.snapshot.as_deref().unwrap_or("latest"), &filter, &options).await
         }
     })
     .await;

@@ -14,14 +14,15 @@ use crate::history::log::{logs_of, AssetLog, LogChange, ManifestIndex, State};
 use crate::limits::MAX_ACCOUNT_BYTES;
 use crate::repository::diff::{account_parts, diff_account, load_doc};
 use crate::repository::manifest::SnapshotManifest;
-use crate::repository::snapshots::{load_all, SnapshotSummary};
+use crate::repository::snapshots::{load_all, SnapshotFilter, SnapshotSummary};
 use crate::repository::Repository;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Gathers the report of `repo`, stamped `now`.
-pub async fn build(repo: &Repository, now: DateTime<Utc>) -> Result<ReportData> {
-    let loaded = load_all(repo).await?;
+/// Gathers the report of the snapshots of `repo` that `filter` selects, stamped `now`.
+pub async fn build(repo: &Repository, now: DateTime<Utc>, filter: &SnapshotFilter) -> Result<ReportData> {
+    let mut loaded = load_all(repo).await?;
+    filter.retain(&mut loaded);
     let manifests = &loaded.manifests;
     let indexes: Vec<ManifestIndex<'_>> = manifests.iter().map(ManifestIndex::new).collect();
     let keys: BTreeSet<Key> = indexes.iter().flat_map(|ix| ix.keys().cloned()).collect();
@@ -56,7 +57,9 @@ pub async fn build(repo: &Repository, now: DateTime<Utc>) -> Result<ReportData> 
         .collect();
     assets.sort_by(|a, b| (&a.asset_type, &a.name, &a.id).cmp(&(&b.asset_type, &b.name, &b.id)));
 
-    let (drills, _) = crate::drill::list(repo).await?;
+    let (mut drills, _) = crate::drill::list(repo).await?;
+    // Drills of the snapshots shown.
+    drills.retain(|d| filter.is_empty() || manifests.iter().any(|m| m.id == d.snapshot_id));
     Ok(ReportData {
         repository: repo.location().to_string(),
         generated_at: now,
