@@ -105,13 +105,20 @@ pub async fn resolve(repo: &Repository, reference: &str) -> Result<String> {
 /// disaster-recovery restore stale data.
 pub async fn latest(repo: &Repository) -> Result<Option<String>> {
     let loaded = load_all(repo).await?;
+    Ok(newest(repo, &loaded)?.map(|i| loaded.manifests[i].id.clone()))
+}
+
+/// The index of the newest of `loaded`'s manifests, under [`latest`]'s rule: an unreadable
+/// manifest that may be newer is an error, never skipped.
+fn newest(repo: &Repository, loaded: &LoadedSnapshots) -> Result<Option<usize>> {
     // Ids begin with the start time, so they order snapshots; a key that is not an id cannot be
     // placed in time and counts as possibly the newest.
-    let newest = loaded.manifests.iter().map(|m| m.id.as_str()).max();
+    let newest = (0..loaded.manifests.len()).max_by_key(|&i| loaded.manifests[i].id.as_str());
+    let newest_id = newest.map(|i| loaded.manifests[i].id.as_str());
     let blocking = loaded
         .unreadable
         .iter()
-        .find(|(key, _)| match (id_from_key(key), newest) {
+        .find(|(key, _)| match (id_from_key(key), newest_id) {
             (Some(id), Some(newest)) => id > newest,
             _ => true,
         });
@@ -122,7 +129,7 @@ pub async fn latest(repo: &Repository) -> Result<Option<String>> {
             reason: reason.clone(),
         });
     }
-    Ok(newest.map(str::to_string))
+    Ok(newest)
 }
 
 /// Resolves `reference` and loads that manifest.
@@ -179,22 +186,11 @@ pub async fn load_in(repo: &Repository, reference: &str, filter: &SnapshotFilter
     if reference.trim() == "latest" {
         let mut loaded = load_all(repo).await?;
         filter.retain(&mut loaded);
-        let Some(newest) = loaded.manifests.pop() else {
-            return Err(fail(format!("the repository has no snapshot of {}", filter.describe())));
+        // Unreadable manifests stay in: one may be the newest of this account.
+        return match newest(repo, &loaded)? {
+            Some(i) => Ok(loaded.manifests.swap_remove(i)),
+            None => Err(fail(format!("the repository has no snapshot of {}", filter.describe()))),
         };
-        // An unreadable manifest newer than it may be the newest of this account.
-        if let Some((key, reason)) = loaded
-            .unreadable
-            .iter()
-            .find(|(key, _)| id_from_key(key).is_none_or(|id| id > newest.id.as_str()))
-        {
-            return Err(Error::LatestUnreadable {
-                repository: repo.location().to_string(),
-                key: key.clone(),
-                reason: reason.clone(),
-            });
-        }
-        return Ok(newest);
     }
     let m = load(repo, reference).await?;
     if !filter.matches(&m) {
