@@ -79,9 +79,12 @@ pub struct AwsOptions {
 /// Clients and settings for one account.
 #[derive(Debug, Clone)]
 pub struct AwsContext {
-    /// The shared SDK configuration (credentials, asset region); also feeds the S3 repository
-    /// and DynamoDB.
+    /// The SDK configuration QuickSight is called with (credentials, asset region): the
+    /// role's session when [`AwsOptions::role_arn`] is set.
     pub sdk: SdkConfig,
+    /// The run's own credentials, before any role: the repository, the DynamoDB tables and
+    /// locks live with the backup, not in the account it reads.
+    pub home: SdkConfig,
     /// QuickSight in the asset region.
     pub quicksight: aws_sdk_quicksight::Client,
     /// QuickSight in the identity region (users, groups).
@@ -91,6 +94,29 @@ pub struct AwsContext {
     pub identity_region: String,
     /// The QuickSight endpoint of the asset region, as messages name it.
     pub quicksight_endpoint: String,
+}
+
+/// The run's own AWS configuration in `region`: the standard environment (or
+/// [`AwsOptions::credentials`]) with qsbackup's retries and time limits, before any role.
+pub async fn home_config(region: &str, options: &AwsOptions) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(options.retry.sdk())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(options.timeouts.connect)
+                .operation_attempt_timeout(options.timeouts.attempt)
+                .operation_timeout(options.timeouts.total)
+                .build(),
+        );
+    if let Some(credentials) = &options.credentials {
+        loader = loader.credentials_provider(credentials.clone());
+    }
+    let sdk = loader.load().await;
+    if sdk.credentials_provider().is_none() {
+        return Err(Error::AwsConfig("no credentials provider could be configured".into()));
+    }
+    Ok(sdk)
 }
 
 impl AwsContext {
@@ -112,29 +138,25 @@ impl AwsContext {
 
     /// Loads the AWS configuration for the `aws:` section of the config.
     pub async fn connect(aws: &AwsSection, options: &AwsOptions) -> Result<AwsContext> {
+        let account_id = aws
+            .account_id
+            .as_ref()
+            .ok_or_else(|| {
+                Error::AwsConfig(
+                    "the config lists several accounts (`accounts` or `organization`) and this works on one: \
+                     choose it (on the command line, with --account ID)"
+                        .into(),
+                )
+            })?
+            .to_string();
         let region = aws.region.to_string();
         let identity_region = aws.identity_region().to_string();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.clone()))
-            .retry_config(options.retry.sdk())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(options.timeouts.connect)
-                    .operation_attempt_timeout(options.timeouts.attempt)
-                    .operation_timeout(options.timeouts.total)
-                    .build(),
-            );
-        if let Some(credentials) = &options.credentials {
-            loader = loader.credentials_provider(credentials.clone());
-        }
-        let mut sdk = loader.load().await;
-        if sdk.credentials_provider().is_none() {
-            return Err(Error::AwsConfig("no credentials provider could be configured".into()));
-        }
+        let mut sdk = home_config(&region, options).await?;
+        let home = sdk.clone();
         if let Some(role) = options.role_arn.as_deref().filter(|r| !r.is_empty()) {
             // STS is reached as the loaded config says (AWS_ENDPOINT_URL_STS included).
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name(format!("qsbackup-{}", aws.account_id))
+                .session_name(format!("qsbackup-{account_id}"))
                 .configure(&sdk)
                 .build()
                 .await;
@@ -148,13 +170,29 @@ impl AwsContext {
         let quicksight_endpoint = quicksight_endpoint(&region, options);
         Ok(AwsContext {
             sdk,
+            home,
             quicksight,
             identity_quicksight,
-            account_id: aws.account_id.to_string(),
+            account_id,
             region,
             identity_region,
             quicksight_endpoint,
         })
+    }
+
+    /// Whether the credentials QuickSight is called with can be had: with a role, whether STS
+    /// let it be assumed (`Err` with its answer), checked once within the call's time limit.
+    pub async fn assumed_role(&self) -> std::result::Result<(), String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| "no credentials provider".to_string())?;
+        match tokio::time::timeout(CHECK_BUDGET, provider.provide_credentials()).await {
+            Err(_) => Err(format!("STS did not answer within {}s", CHECK_BUDGET.as_secs())),
+            Ok(Err(e)) => Err(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()),
+            Ok(Ok(_)) => Ok(()),
+        }
     }
 
     /// One QuickSight call with few attempts and a short budget: `Err` when the endpoint

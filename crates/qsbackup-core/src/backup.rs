@@ -22,6 +22,7 @@ pub mod preflight;
 pub mod sections;
 pub mod state;
 pub mod steps;
+pub mod targets;
 
 pub use commit::{assemble_manifest, check_something_stored, commit, write_report, HeldLock, RunParts};
 
@@ -226,7 +227,7 @@ async fn export_assets(
     };
     let layout = KeyLayout {
         date_prefix: config.prefix_format().format(started_at.date_naive()),
-        hhmmss: started_at.format("%H%M%S").to_string(),
+        tag: crate::repository::layout::bundle_tag(&aws.account_id, &aws.region, started_at),
     };
     let dependencies = DependencyIndex::new(
         inventory
@@ -327,7 +328,7 @@ pub async fn run_backup(
     let account_lock = match config.lock.as_ref().and_then(|l| l.dynamodb_table.as_deref()) {
         None => None,
         Some(table) => {
-            let client = aws_sdk_dynamodb::Client::new(&aws.sdk);
+            let client = aws_sdk_dynamodb::Client::new(&aws.home);
             let lock_id = format!("qsbackup/quicksight-account/{}", aws.account_id);
             let taken = until_cancelled(&options.cancel, async {
                 Ok(crate::repository::lock::dynamodb::acquire(

@@ -6,6 +6,7 @@
 
 mod load;
 mod regions;
+mod targets;
 mod values;
 
 use std::path::{Component, Path, PathBuf};
@@ -14,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{load, load_str, ConfigFormat};
 pub use regions::{partition, KNOWN_REGIONS};
+pub use targets::{AccountEntry, OrganizationSection, Target};
 pub use values::{
-    AccountId, Acknowledgement, AssetType, BundleSize, ConcurrentJobs, ExportFormat, LogLevel, PrefixFormat, Region,
-    MAX_JOB_TIMEOUT_SECONDS,
+    AccountId, Acknowledgement, AssetType, BundleSize, ConcurrentAccounts, ConcurrentJobs, ExportFormat, LogLevel,
+    PrefixFormat, Region, MAX_JOB_TIMEOUT_SECONDS,
 };
 
 /// Repository used when the config names neither `repository` nor `s3`.
@@ -49,6 +51,14 @@ pub struct Config {
     /// Written by `qsbackup demo` only: this config belongs to the demo's emulated account.
     #[serde(default)]
     pub demo: Option<DemoSection>,
+    /// Several accounts (each in one or more regions) backed up by one run, instead of
+    /// `aws.account_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountEntry>,
+    /// Every ACTIVE account of the AWS Organization the run's credentials can list, instead of
+    /// `aws.account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationSection>,
 }
 
 /// `aws:` — the account and its regions. Credentials come from the standard AWS chain.
@@ -59,7 +69,10 @@ pub struct AwsSection {
     /// Region of QuickSight users and groups; defaults to `region`.
     #[serde(default)]
     pub identity_region: Option<Region>,
-    pub account_id: AccountId,
+    /// The one account backed up; absent only when `accounts` or `organization` lists them
+    /// (checked while loading). [`Config::for_target`] always sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<AccountId>,
     #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
     pub(crate) access_key_id: Option<()>,
     #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
@@ -78,7 +91,7 @@ impl AwsSection {
         AwsSection {
             region,
             identity_region: None,
-            account_id,
+            account_id: Some(account_id),
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
@@ -143,6 +156,10 @@ pub struct BackupSection {
     pub max_assets_per_bundle: BundleSize,
     #[serde(default)]
     pub max_concurrent_jobs: ConcurrentJobs,
+    /// With several accounts: how many are backed up at once (each with its own
+    /// `max_concurrent_jobs`, since QuickSight's export quota is per account).
+    #[serde(default)]
+    pub max_concurrent_accounts: ConcurrentAccounts,
     #[serde(default = "AssetType::all")]
     pub asset_types: Vec<AssetType>,
     /// Export each asset's folder memberships with it.
@@ -177,6 +194,7 @@ impl Default for BackupSection {
             export_format: ExportFormat::default(),
             max_assets_per_bundle: BundleSize::default(),
             max_concurrent_jobs: ConcurrentJobs::default(),
+            max_concurrent_accounts: ConcurrentAccounts::default(),
             asset_types: AssetType::all(),
             include_folder_memberships: true,
             job_timeout_seconds: default_job_timeout(),
@@ -234,6 +252,8 @@ impl Config {
             lock: None,
             report: ReportSection::default(),
             demo: None,
+            accounts: Vec::new(),
+            organization: None,
         }
     }
 

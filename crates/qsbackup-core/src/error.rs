@@ -37,6 +37,10 @@ pub enum Error {
     #[error("AWS configuration: {0}")]
     AwsConfig(String),
 
+    /// The accounts of `organization:` could not be listed.
+    #[error("listing the accounts of the organization (organizations:ListAccounts): {0}")]
+    Organization(String),
+
     /// An AWS endpoint refused the connection, could not be reached, or did not answer in time.
     #[error("could not connect to {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },

@@ -158,7 +158,11 @@ pub fn s3_location(url: &str) -> Option<(String, String)> {
 
 /// A table name pattern for `base` under `format` (`{base}`, `{date}`): the date becomes `*`.
 fn table_pattern(format: &str, base: &str) -> String {
-    format.replace("{base}", base).replace("{date}", "*")
+    format
+        .replace("{base}", base)
+        .replace("{date}", "*")
+        .replace("{account}", "*")
+        .replace("{region}", "*")
 }
 
 fn actions(names: &[&str]) -> Vec<String> {
@@ -198,8 +202,10 @@ pub fn account_level_actions() -> Vec<String> {
 /// The policy document for `config`.
 pub fn policy(config: &Config, options: &PolicyOptions) -> Value {
     let quicksight_account = options.target.as_ref().unwrap_or(&config.aws);
-    let account = config.aws.account_id.as_str();
-    let qs_account = quicksight_account.account_id.as_str();
+    // A config listing several accounts has none here: its policies come from
+    // `iam-policy --organization`, so `*` only keeps this total.
+    let account = config.aws.account_id.as_ref().map_or("*", |a| a.as_str());
+    let qs_account = quicksight_account.account_id.as_ref().map_or("*", |a| a.as_str());
     let regions = regions(quicksight_account);
     let partition = crate::config::partition(config.aws.region.as_str());
     let quicksight_resources: Vec<String> = regions

@@ -19,6 +19,7 @@ pub mod iam_policy;
 pub mod identities;
 pub mod job_status;
 pub mod limits;
+pub mod organization;
 pub mod poll;
 pub mod repository;
 pub mod restore;

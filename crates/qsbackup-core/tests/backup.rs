@@ -155,7 +155,7 @@ async fn medium_account_into_a_moto_bucket_accounts_for_every_asset() {
         &format!("s3://{bucket}/quicksight-backups"),
         &RepositoryOptions {
             s3_endpoint: Some(moto.clone()),
-            aws: Some(aws.sdk.clone()),
+            aws: Some(aws.home.clone()),
         },
     )
     .await

@@ -66,7 +66,7 @@ async fn large_bundles_are_staged_in_s3_and_imported_by_uri() {
         &format!("s3://{bucket}/qs"),
         &RepositoryOptions {
             s3_endpoint: Some(moto.clone()),
-            aws: Some(source.sdk.clone()),
+            aws: Some(source.home.clone()),
         },
     )
     .await

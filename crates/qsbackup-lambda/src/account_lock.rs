@@ -25,7 +25,7 @@ fn lock_id(account_id: &str) -> String {
 }
 
 fn client(env: &Env) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&env.aws.sdk)
+    aws_sdk_dynamodb::Client::new(&env.aws.home)
 }
 
 fn handler_error(e: LockError) -> HandlerError {

@@ -78,7 +78,7 @@ pub async fn drill(env: &Env, input: DrillInput) -> Result<DrillSummary, Handler
     };
     let manifest = qsbackup_core::repository::snapshots::load(&env.repository, &request.snapshot).await?;
     let target_endpoint = Endpoint {
-        account_id: section.account_id.to_string(),
+        account_id: request.target_account.clone(),
         region: section.region.to_string(),
         identity_region: section.identity_region().to_string(),
     };

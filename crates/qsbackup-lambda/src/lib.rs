@@ -110,6 +110,15 @@ fn env_number(name: &str, default: u64) -> Result<u64, HandlerError> {
 impl Env {
     /// Builds the environment from a config and connects to AWS and the repository.
     pub async fn new(config: Config, aws_options: &AwsOptions) -> Result<Env, HandlerError> {
+        if config.lists_accounts() {
+            // Said at the first invocation rather than found out by a failed run.
+            return Err(HandlerError::new(
+                "ConfigError",
+                "this workflow backs up the one account of `aws.account_id`, and the config lists several \
+                 (`accounts` or `organization`): deploy one stack per account, or run `qsbackup backup` with this \
+                 config, which backs up every account in one run",
+            ));
+        }
         let aws = AwsContext::connect(&config.aws, aws_options)
             .await
             .map_err(HandlerError::core)?;
@@ -117,7 +126,7 @@ impl Env {
             &config.repository_url(),
             &RepositoryOptions {
                 s3_endpoint: None,
-                aws: Some(aws.sdk.clone()),
+                aws: Some(aws.home.clone()),
             },
         )
         .await
@@ -202,3 +211,23 @@ pub const HANDLERS: &[&str] = &[
     "abort-run",
     "drill",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_config_listing_several_accounts_is_refused_with_what_to_do() {
+        let config = config::load_str(
+            "aws:\n  region: us-east-1\naccounts:\n  - account_id: \"111111111111\"\n  - account_id: \"222222222222\"\n",
+            ConfigFormat::Yaml,
+            Path::new("QSBACKUP_CONFIG"),
+        )
+        .expect("config");
+        let Err(e) = Env::new(config, &AwsOptions::default()).await else {
+            panic!("a workflow of one account cannot run a config of two");
+        };
+        assert_eq!(e.kind, "ConfigError");
+        assert!(e.message.contains("one stack per account"), "{}", e.message);
+    }
+}

@@ -284,12 +284,12 @@ async fn env_for(endpoint: &str, text: &str) -> Env {
     let mut aws = AwsContext::connect(&config.aws, &options).await.expect("AWS context");
     let drill_options = options.clone();
     // DynamoDB (identity tables) on moto; QuickSight keeps its own endpoint.
-    aws.sdk = aws.sdk.to_builder().endpoint_url(&moto).build();
+    aws.home = aws.home.to_builder().endpoint_url(&moto).build();
     let repository = Repository::open(
         &config.repository_url(),
         &RepositoryOptions {
             s3_endpoint: Some(moto),
-            aws: Some(aws.sdk.clone()),
+            aws: Some(aws.home.clone()),
         },
     )
     .await
@@ -586,7 +586,7 @@ async fn a_run_holds_the_accounts_dynamodb_lease_until_it_ends() {
         .await
         .expect_err("the account is locked by the first run");
     assert_eq!(refused.kind, "RepositoryLocked", "{refused}");
-    let client = aws_sdk_dynamodb::Client::new(&first.aws.sdk);
+    let client = aws_sdk_dynamodb::Client::new(&first.aws.home);
     let lock_id = format!("qsbackup/quicksight-account/{ACCOUNT}");
     let cli = dynamodb::acquire(
         &client,

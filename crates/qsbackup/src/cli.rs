@@ -113,6 +113,15 @@ pub struct BackupArgs {
     /// Wait this many seconds for another run's repository lock before giving up (exit 4).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lock_wait: u64,
+
+    /// With a config listing several accounts (`accounts:` or `organization:`): back up only
+    /// this account (12 digits), e.g. to run again the one that failed.
+    #[arg(long, value_name = "ID", value_parser = crate::commands::repo::account_id)]
+    pub account: Option<String>,
+
+    /// Back up only this region of the config's targets.
+    #[arg(long, value_name = "REGION", value_parser = crate::commands::repo::region)]
+    pub region: Option<String>,
 }
 
 impl BackupArgs {
@@ -130,6 +139,8 @@ impl BackupArgs {
             generate_manifest: self.generate_manifest || before.generate_manifest,
             generate_report: self.generate_report || before.generate_report,
             lock_wait: self.lock_wait.max(before.lock_wait),
+            account: self.account.clone().or_else(|| before.account.clone()),
+            region: self.region.clone().or_else(|| before.region.clone()),
         }
     }
 }

@@ -18,6 +18,8 @@ use qsbackup_core::units::human_bytes;
 
 use crate::cli::GlobalArgs;
 
+pub mod targets;
+
 /// The bars being drawn, if any: the one owner of stderr while they are.
 static DISPLAY: Mutex<Option<MultiProgress>> = Mutex::new(None);
 

@@ -131,11 +131,12 @@ pub struct ExportSettings {
     pub tuning: Tuning,
 }
 
-/// Where bundles go: `<date_prefix>/<type>/<type>[_bundle_<n>]-<hhmmss>.zip`.
+/// Where bundles go: `<date_prefix>/<type>/<type>[_bundle_<n>]-<tag>.zip`.
 #[derive(Debug, Clone)]
 pub struct KeyLayout {
     pub date_prefix: String,
-    pub hhmmss: String,
+    /// [`crate::repository::layout::bundle_tag`] of the run.
+    pub tag: String,
 }
 
 /// The result of the export stage.
@@ -378,7 +379,7 @@ impl<'a> Exporter<'a> {
             ExportFormat::QuickSightJson => "zip",
             ExportFormat::CloudFormationJson => "json",
         };
-        crate::repository::layout::bundle_key(&self.layout.date_prefix, w.asset_type, number, &self.layout.hhmmss, ext)
+        crate::repository::layout::bundle_key(&self.layout.date_prefix, w.asset_type, number, &self.layout.tag, ext)
     }
 
     /// Exports every bundle of `plan`; never fails as a whole, failures are per asset.
@@ -716,6 +717,7 @@ mod tests {
             .build();
         let quicksight = aws_sdk_quicksight::Client::new(&sdk);
         AwsContext {
+            home: sdk.clone(),
             sdk,
             identity_quicksight: quicksight.clone(),
             quicksight,
@@ -755,7 +757,7 @@ mod tests {
         let repo = memory_repo("split-offset");
         let layout = KeyLayout {
             date_prefix: "2026/11/28".into(),
-            hhmmss: "072100".into(),
+            tag: "072100".into(),
         };
         let new = |offset: usize| {
             Exporter::new(

@@ -156,7 +156,7 @@ impl Steps<'_> {
         let b = self.planned(&run.run_id, plan, bundle)?;
         let layout = KeyLayout {
             date_prefix: self.config.prefix_format().format(run.started_at.date_naive()),
-            hhmmss: run.started_at.format("%H%M%S").to_string(),
+            tag: crate::repository::layout::bundle_tag(&self.aws.account_id, &self.aws.region, run.started_at),
         };
         let dependencies = DependencyIndex::new(plan.dependencies.iter().cloned());
         let journal = AdoptOnce(Mutex::new(adopt));

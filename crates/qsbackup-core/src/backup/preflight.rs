@@ -76,7 +76,7 @@ pub async fn preflight(
     }
     checks.push(PreflightCheck::of("Repository", writable(repository).await));
     if config.dynamodb.is_some() && mode.includes_identities() {
-        let reachable = aws_sdk_dynamodb::Client::new(&aws.sdk)
+        let reachable = aws_sdk_dynamodb::Client::new(&aws.home)
             .list_tables()
             .limit(1)
             .send()

@@ -92,7 +92,7 @@ impl IdentitiesSection {
     pub fn new(config: &Config, aws: &AwsContext) -> IdentitiesSection {
         let dynamodb = config.dynamodb.as_ref().map(|d| {
             (
-                aws_sdk_dynamodb::Client::new(&aws.sdk),
+                aws_sdk_dynamodb::Client::new(&aws.home),
                 TableNames {
                     users_table_name: d.users_table_name.clone(),
                     groups_table_name: d.groups_table_name.clone(),

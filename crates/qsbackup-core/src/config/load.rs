@@ -83,6 +83,15 @@ pub fn load_str(text: &str, format: ConfigFormat, file: &Path) -> Result<Config>
         let line = find_line(text, format, &key);
         err(key, line, message)
     })?;
+    let mut config = config;
+    // A single-account config means its own account and region by `{account}` and `{region}`;
+    // a config listing accounts fills them in per target (`Config::for_target`).
+    if let (Some(account), Some(d)) = (config.aws.account_id.clone(), config.dynamodb.as_mut()) {
+        d.table_name_format = d
+            .table_name_format
+            .replace("{account}", account.as_str())
+            .replace("{region}", config.aws.region.as_str());
+    }
     Ok(config)
 }
 
@@ -127,6 +136,7 @@ fn check_across_keys(config: &Config) -> Result<(), (String, String)> {
             ),
         ));
     }
+    super::targets::check(config)?;
     if let Some(d) = &config.dynamodb {
         check_table_names(d)?;
     }
@@ -159,7 +169,13 @@ fn check_table_names(d: &super::DynamoDbSection) -> Result<(), (String, String)>
         }
     }
     let date = "2026-01-01";
-    let name = |base: &str| format.replace("{base}", base).replace("{date}", date);
+    let name = |base: &str| {
+        format
+            .replace("{base}", base)
+            .replace("{date}", date)
+            .replace("{account}", "123456789012")
+            .replace("{region}", "us-east-1")
+    };
     let sample = name("abc");
     if !crate::dynamodb::is_valid_table_name(&sample) {
         return Err((
@@ -248,20 +264,53 @@ fn line_of_error(text: &str, format: ConfigFormat, key: &str, message: &str) -> 
     find_line(text, format, &path)
 }
 
-/// Best-effort line of a dotted key, for rules checked after parsing.
+/// Best-effort line of a dotted key, for rules checked after parsing. A list index
+/// (`accounts[1].role_arn`) is followed by counting the list's items (`- ` in YAML, `{` in JSON).
 fn find_line(text: &str, format: ConfigFormat, key: &str) -> Option<usize> {
-    let parts: Vec<&str> = key.split('.').collect();
+    let parts: Vec<(&str, Option<usize>)> = key
+        .split('.')
+        .map(|segment| match segment.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().ok()),
+            None => (segment, None),
+        })
+        .collect();
     let mut want = 0;
+    // Items of the list just found still to skip before its indexed item.
+    let mut items_left: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
+        let mut trimmed = line.trim_start();
+        if let Some(left) = items_left {
+            let item = match format {
+                ConfigFormat::Yaml => trimmed.starts_with("- ") || trimmed == "-",
+                ConfigFormat::Json => trimmed.starts_with('{'),
+            };
+            if !item {
+                continue;
+            }
+            if left > 0 {
+                items_left = Some(left - 1);
+                continue;
+            }
+            items_left = None;
+            if want == parts.len() {
+                return Some(i + 1);
+            }
+            // The item's first key may share its line (`- account_id: "1"`).
+            trimmed = trimmed.trim_start_matches(['-', '{']).trim_start();
+        }
+        let (name, index) = parts[want];
         let found = match format {
             ConfigFormat::Yaml => trimmed
-                .strip_prefix(parts[want])
+                .strip_prefix(name)
                 .is_some_and(|r| r.trim_start().starts_with(':')),
-            ConfigFormat::Json => trimmed.starts_with(&format!("\"{}\"", parts[want])),
+            ConfigFormat::Json => trimmed.starts_with(&format!("\"{name}\"")),
         };
         if found {
             want += 1;
+            if let Some(index) = index {
+                items_left = Some(index);
+                continue;
+            }
             if want == parts.len() {
                 return Some(i + 1);
             }

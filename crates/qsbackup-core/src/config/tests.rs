@@ -34,7 +34,7 @@ fn refused(text: &str) -> (String, Option<usize>, String) {
 fn the_sample_tool_configs_load_unchanged() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-tool-configs");
     let basic = load(&dir.join("config-basic.yaml")).unwrap();
-    assert_eq!(basic.aws.account_id.as_str(), "123456789012");
+    assert_eq!(basic.aws.account_id.as_ref().map(|a| a.as_str()), Some("123456789012"));
     assert_eq!(basic.repository_url(), "s3://my-quicksight-backups/quicksight-backups");
     assert_eq!(basic.backup.max_assets_per_bundle.get(), 50);
     let enterprise = load(&dir.join("config-enterprise.yaml")).unwrap();
@@ -171,7 +171,7 @@ fn rules_across_keys() {
     let (key, _, _) = refused("");
     assert_eq!(key, "(file)");
     let (key, _, _) = refused("aws:\n  region: us-east-1\n");
-    assert!(key == "aws" || key == "(top level)", "{key}");
+    assert_eq!(key, "aws.account_id");
 }
 
 #[test]
@@ -378,4 +378,110 @@ fn relative_paths_resolve_against_the_config_files_directory() {
     let c = load(&write("s3.yaml", "s3:\n  bucket_name: my-bucket\n")).unwrap();
     assert_eq!(c.repository_url(), "s3://my-bucket/quicksight-backups");
     let _ = std::fs::remove_dir_all(sub.parent().unwrap());
+}
+
+const ACCOUNTS: &str = r#"
+aws:
+  region: us-east-1
+  identity_region: eu-west-1
+accounts:
+  - account_id: "111111111111"
+    role_arn: arn:aws:iam::111111111111:role/Reader
+    regions: [us-east-1, eu-west-1]
+  - account_id: "222222222222"
+    identity_region: us-west-2
+dynamodb:
+  users_table_name: users
+  groups_table_name: groups
+  table_name_format: "{base}-{account}-{region}-{date}"
+"#;
+
+#[test]
+fn accounts_expand_to_one_target_per_region_with_their_own_role() {
+    let c = yaml(ACCOUNTS).unwrap();
+    assert!(c.lists_accounts());
+    let targets: Vec<String> = c
+        .listed_targets()
+        .iter()
+        .map(|t| format!("{} {} {} {:?}", t.account_id, t.region, t.identity_region, t.role_arn))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "111111111111 us-east-1 eu-west-1 Some(\"arn:aws:iam::111111111111:role/Reader\")",
+            "111111111111 eu-west-1 eu-west-1 Some(\"arn:aws:iam::111111111111:role/Reader\")",
+            "222222222222 us-east-1 us-west-2 None",
+        ]
+    );
+    let one = c.for_target(&c.listed_targets()[1]);
+    assert_eq!(one.aws.account_id.as_ref().map(|a| a.as_str()), Some("111111111111"));
+    assert_eq!(one.aws.region.as_str(), "eu-west-1");
+    assert!(!one.lists_accounts());
+    assert_eq!(
+        one.dynamodb.unwrap().table_name_format,
+        "{base}-111111111111-eu-west-1-{date}",
+        "each target gets tables of its own"
+    );
+    // The single form is one target, and means its own account by `{account}`.
+    let single = yaml(&format!(
+        "{BASE}dynamodb:\n  users_table_name: u\n  groups_table_name: g\n  table_name_format: \"{{base}}-{{account}}-{{date}}\"\n"
+    ))
+    .unwrap();
+    assert_eq!(single.listed_targets().len(), 1);
+    assert_eq!(single.dynamodb.unwrap().table_name_format, "{base}-123456789012-{date}");
+}
+
+#[test]
+fn account_lists_are_refused_naming_the_key_and_line() {
+    let (key, line, message) = refused(&ACCOUNTS.replace("regions: [us-east-1, eu-west-1]", "regions: []"));
+    assert_eq!(key, "accounts[0].regions");
+    assert!(message.contains("at least one"), "{message}");
+    assert_eq!(line, Some(8));
+    let (key, line, message) = refused(&ACCOUNTS.replace(
+        "identity_region: us-west-2",
+        "role_arn: arn:aws:iam::111111111111:role/Reader",
+    ));
+    assert_eq!(key, "accounts[1].role_arn");
+    assert_eq!(line, Some(10));
+    assert!(message.contains("not of 222222222222"), "{message}");
+    let (key, _, message) = refused(&ACCOUNTS.replace("role/Reader", "user/Reader"));
+    assert_eq!(key, "accounts[0].role_arn");
+    assert!(message.contains("not an IAM role ARN"), "{message}");
+    let (key, _, _) = refused(&ACCOUNTS.replace("222222222222", "111111111111"));
+    assert_eq!(key, "accounts[1].account_id");
+    let (key, _, message) = refused(&ACCOUNTS.replace("{account}-", ""));
+    assert_eq!(key, "dynamodb.table_name_format");
+    assert!(message.contains("{account}"), "{message}");
+    let (key, _, message) = refused(&ACCOUNTS.replace(
+        "  region: us-east-1\n",
+        "  region: us-east-1\n  account_id: \"333333333333\"\n",
+    ));
+    assert_eq!(key, "aws.account_id");
+    assert!(message.contains("leave aws.account_id out"), "{message}");
+    let (key, _, message) = refused("aws:\n  region: us-east-1\n");
+    assert_eq!(key, "aws.account_id");
+    assert!(message.contains("accounts"), "{message}");
+    let (key, _, _) = refused(&format!("{ACCOUNTS}organization:\n  role_name: Reader\n"));
+    assert_eq!(key, "organization");
+}
+
+#[test]
+fn an_organization_names_a_role_and_concurrency_is_bounded() {
+    let org = yaml(
+        "aws:\n  region: us-east-1\norganization:\n  role_name: QuickSightBackupReader\n  exclude: [\"333333333333\"]\n  \
+         regions: [us-east-1, eu-west-1]\nbackup:\n  max_concurrent_accounts: 12\n",
+    )
+    .unwrap();
+    assert!(org.lists_accounts());
+    assert!(
+        org.listed_targets().is_empty(),
+        "listed by AWS Organizations at run time"
+    );
+    assert_eq!(org.backup.max_concurrent_accounts.get(), 12);
+    assert_eq!(yaml(BASE).unwrap().backup.max_concurrent_accounts.get(), 4);
+    let (key, _, message) = refused("aws:\n  region: us-east-1\norganization:\n  role_name: arn:aws:iam::1:role/x\n");
+    assert_eq!(key, "organization.role_name");
+    assert!(message.contains("not an ARN"), "{message}");
+    let (key, _, _) = refused(&format!("{BASE}backup:\n  max_concurrent_accounts: 0\n"));
+    assert_eq!(key, "backup.max_concurrent_accounts");
 }

@@ -189,6 +189,7 @@ macro_rules! bounded {
 
 bounded!(BundleSize, 1, 100, 50, "max_assets_per_bundle");
 bounded!(ConcurrentJobs, 1, 5, 5, "max_concurrent_jobs");
+bounded!(ConcurrentAccounts, 1, 64, 4, "max_concurrent_accounts");
 
 /// Longest `backup.job_timeout_seconds`: a day. An export job that runs longer has failed in
 /// all but name, and an unbounded value once overflowed the clock and panicked mid-run.

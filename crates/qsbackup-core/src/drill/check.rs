@@ -251,7 +251,7 @@ async fn read_back(
     let now = chrono::Utc::now();
     let layout = KeyLayout {
         date_prefix: "check".into(),
-        hhmmss: now.format("%H%M%S").to_string(),
+        tag: now.format("%H%M%S").to_string(),
     };
     let check_id = format!("drill-check-{}", now.format("%Y%m%dT%H%M%S"));
     let exporter = Exporter::new(

@@ -97,14 +97,22 @@ impl ObjectKind {
     }
 }
 
-/// `<date_prefix>/<type>/<type>[_bundle_<n>]-<hhmmss>.<ext>`.
-pub fn bundle_key(date_prefix: &str, asset_type: AssetType, number: Option<usize>, hhmmss: &str, ext: &str) -> String {
+/// `<date_prefix>/<type>/<type>[_bundle_<n>]-<tag>.<ext>`, `tag` from [`bundle_tag`].
+pub fn bundle_key(date_prefix: &str, asset_type: AssetType, number: Option<usize>, tag: &str, ext: &str) -> String {
     let t = asset_type.as_str();
     let file = match number {
-        None => format!("{t}-{hhmmss}.{ext}"),
-        Some(n) => format!("{t}_bundle_{n}-{hhmmss}.{ext}"),
+        None => format!("{t}-{tag}.{ext}"),
+        Some(n) => format!("{t}_bundle_{n}-{tag}.{ext}"),
     };
     format!("{}/{t}/{file}", date_prefix.trim_matches('/'))
+}
+
+/// The last part of a run's bundle names: `<account>-<region>-<HHMMSS>` of its start. The
+/// sample tool's names end in `-<HHMMSS>` alone; one repository holding several accounts and
+/// regions, backed up at the same second, needs the account and region too, since objects
+/// are never overwritten.
+pub fn bundle_tag(account_id: &str, region: &str, started_at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{account_id}-{region}-{}", started_at.format("%H%M%S"))
 }
 
 /// The manifest key of snapshot `id`.

@@ -22,6 +22,8 @@ use crate::cli::{BackupArgs, GlobalArgs, Mode};
 use crate::exit::Outcome;
 use crate::progress;
 
+mod targets;
+
 fn mode(args: &BackupArgs) -> BackupMode {
     match args.mode.unwrap_or_default() {
         Mode::Full => BackupMode::Full,
@@ -65,7 +67,7 @@ pub async fn run_with(
             &config.repository_url(),
             &RepositoryOptions {
                 s3_endpoint: None,
-                aws: Some(aws.sdk.clone()),
+                aws: Some(aws.home.clone()),
             },
         )
         .await;
@@ -111,6 +113,10 @@ pub async fn run_with(
 
 async fn run_inner(global: &GlobalArgs, args: &BackupArgs, aws_options: &AwsOptions) -> Result<Outcome, Outcome> {
     let config = common::load_config(global)?;
+    if config.lists_accounts() {
+        return targets::run(global, args, &config, aws_options).await;
+    }
+    targets::check_single(args, &config)?;
     let manifest = run_with(global, args, &config, aws_options).await?;
     Ok(match manifest {
         // Acknowledged failures (`backup.acknowledged`) are reported but do not make it partial.

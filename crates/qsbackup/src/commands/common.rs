@@ -5,9 +5,10 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use qsbackup_core::aws::{AwsContext, AwsOptions};
-use qsbackup_core::config::Config;
+use qsbackup_core::config::{AccountId, Config, Target};
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 
+use super::repo::SelectArgs;
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 
@@ -30,6 +31,63 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config, Outcome> {
 
 pub fn load_config_at(path: &Path) -> Result<Config, Outcome> {
     qsbackup_core::config::load(path).map_err(Outcome::from_core)
+}
+
+/// The source of a restore or drill. A single-account config is its own source. A config
+/// listing several accounts names it with `--account` (and `--region` when the account has
+/// several): the config becomes that target's, and `select` is filled in so `latest` is the
+/// target's newest snapshot.
+pub fn source_of(config: &Config, select: &mut SelectArgs) -> Result<(Config, Option<Target>), Outcome> {
+    if !config.lists_accounts() {
+        return Ok((config.clone(), None));
+    }
+    let mut candidates = config.listed_targets();
+    if let (Some(org), Some(account)) = (&config.organization, &select.account) {
+        let account = AccountId::try_from(account.clone()).map_err(|e| Outcome::usage(anyhow!("--account: {e}")))?;
+        let role = format!(
+            "arn:{}:iam::{account}:role/{}",
+            qsbackup_core::config::partition(config.aws.region.as_str()),
+            org.role_name
+        );
+        candidates = config.account_targets(&account, Some(&role), org.regions.as_deref(), None);
+    }
+    let all: Vec<String> = candidates.iter().map(Target::to_string).collect();
+    let chosen: Vec<Target> = candidates
+        .into_iter()
+        .filter(|t| select.account.as_deref().is_none_or(|a| a == t.account_id.as_str()))
+        .filter(|t| select.region.as_deref().is_none_or(|r| r == t.region.as_str()))
+        .collect();
+    match chosen.as_slice() {
+        [one] => {
+            select.account = Some(one.account_id.to_string());
+            select.region = Some(one.region.to_string());
+            Ok((config.for_target(one), Some(one.clone())))
+        }
+        [] if select.account.is_none() => Err(Outcome::usage(anyhow!(
+            "the config lists the accounts of an organization: name the source account with --account ID"
+        ))),
+        [] => Err(Outcome::usage(anyhow!(
+            "the config lists no such source{}; its targets: {}",
+            select_words(select),
+            all.join(", ")
+        ))),
+        _ => Err(Outcome::usage(anyhow!(
+            "the config lists several accounts or regions: name the source with --account ID [--region R]; \
+             its targets: {}",
+            all.join(", ")
+        ))),
+    }
+}
+
+fn select_words(select: &SelectArgs) -> String {
+    let mut out = String::new();
+    if let Some(a) = &select.account {
+        out.push_str(&format!(" as account {a}"));
+    }
+    if let Some(r) = &select.region {
+        out.push_str(&format!(" in {r}"));
+    }
+    out
 }
 
 /// AWS clients for the config's account and regions, from the standard environment.
@@ -76,7 +134,7 @@ pub fn with_env_timeouts(options: &AwsOptions) -> Result<AwsOptions, Outcome> {
 fn repository_options(aws: Option<&AwsContext>) -> RepositoryOptions {
     RepositoryOptions {
         s3_endpoint: None,
-        aws: aws.map(|a| a.sdk.clone()),
+        aws: aws.map(|a| a.home.clone()),
     }
 }
 

@@ -53,6 +53,7 @@ async fn restore_into_second_account(
 ) -> Result<(String, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
     let args = super::restore::RestoreArgs {
         choice: Default::default(),
+        source: Default::default(),
         snapshot: manifest.id.clone(),
         select: Vec::new(),
         select_name: Vec::new(),
@@ -81,8 +82,10 @@ async fn restore_into_second_account(
     }
     let summary = report.as_ref().map(restore_summary).unwrap_or_default();
     let mut section = config.aws.clone();
-    section.account_id = qsbackup_core::config::AccountId::try_from(DEMO_TARGET_ACCOUNT.to_string())
-        .map_err(|e| Outcome::failure(anyhow!(e)))?;
+    section.account_id = Some(
+        qsbackup_core::config::AccountId::try_from(DEMO_TARGET_ACCOUNT.to_string())
+            .map_err(|e| Outcome::failure(anyhow!(e)))?,
+    );
     let target = qsbackup_core::aws::AwsContext::connect(&section, aws)
         .await
         .map_err(Outcome::from_core)?;

@@ -32,6 +32,11 @@ pub struct DrillArgs {
     #[arg(value_name = "SNAPSHOT", default_value = "latest")]
     pub snapshot: String,
 
+    /// The source: with a config listing several accounts, the one whose snapshot is drilled;
+    /// in a repository of several accounts, `latest` is its newest.
+    #[command(flatten)]
+    pub source: repo::SelectArgs,
+
     /// Account to restore into for the drill: a recovery account, not the one backed up.
     #[arg(long, value_name = "ID", required = true)]
     pub target_account: String,
@@ -92,6 +97,8 @@ fn drill_error(e: DrillError) -> Outcome {
 
 async fn run_inner(global: &GlobalArgs, args: &DrillArgs) -> Result<Outcome, Outcome> {
     let config = common::load_config(global)?;
+    let mut select = args.source.clone();
+    let (config, _) = common::source_of(&config, &mut select)?;
     let prefix = args.prefix.clone().unwrap_or_default();
     check_prefix(&prefix)?;
     let section = target_section_of(
@@ -109,11 +116,11 @@ async fn run_inner(global: &GlobalArgs, args: &DrillArgs) -> Result<Outcome, Out
     let aws_options = AwsOptions::default();
     let source = common::connect(&config, &aws_options).await?;
     let repository = common::open_repository(&config, Some(&source)).await?;
-    let manifest = qsbackup_core::repository::snapshots::load(&repository, &args.snapshot)
+    let manifest = qsbackup_core::repository::snapshots::load_in(&repository, &args.snapshot, &select.filter())
         .await
         .map_err(Outcome::from_core)?;
     let target_endpoint = Endpoint {
-        account_id: section.account_id.to_string(),
+        account_id: args.target_account.clone(),
         region: section.region.to_string(),
         identity_region: section.identity_region().to_string(),
     };

@@ -56,7 +56,7 @@ async fn run_inner(global: &GlobalArgs, args: &ImportLegacyArgs) -> Result<Outco
         identity_region: aws.identity_region.clone(),
         tables,
     };
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws.home);
     let lock = RepositoryLock::exclusive(&repository, LockPurpose::ImportLegacy, Duration::ZERO)
         .await
         .map_err(|e| Outcome::from_core(e.into()))?;

@@ -40,11 +40,11 @@ impl SelectArgs {
     }
 }
 
-fn account_id(s: &str) -> Result<String, String> {
+pub fn account_id(s: &str) -> Result<String, String> {
     AccountId::try_from(s.to_string()).map(|a| a.to_string())
 }
 
-fn region(s: &str) -> Result<String, String> {
+pub fn region(s: &str) -> Result<String, String> {
     Region::try_from(s.to_string()).map(|r| r.as_str().to_string())
 }
 

@@ -23,6 +23,7 @@ use qsbackup_core::restore::{
 use qsbackup_core::text::printable_lines;
 
 use super::common;
+use super::repo::SelectArgs;
 use crate::cli::GlobalArgs;
 use crate::exit::Outcome;
 use crate::progress;
@@ -65,6 +66,11 @@ pub struct SnapshotChoice {
 pub struct RestoreArgs {
     #[command(flatten)]
     pub choice: SnapshotChoice,
+
+    /// The source: with a config listing several accounts, the one to restore from (and
+    /// the default target); in a repository of several accounts, `latest` is its newest.
+    #[command(flatten)]
+    pub source: SelectArgs,
 
     /// The snapshot chosen by [`SnapshotChoice`], filled in by `run` (the demo sets it).
     #[arg(skip)]
@@ -234,7 +240,12 @@ pub fn target_section_of(args: &TargetFlags, config: &Config) -> Result<AwsSecti
     let usage = |flag: &str, e: String| Outcome::usage(anyhow!("--{flag}: {e}"));
     let account = match args.account {
         Some(a) => AccountId::try_from(a.to_string()).map_err(|e| usage("target-account", e))?,
-        None => config.aws.account_id.clone(),
+        None => config.aws.account_id.clone().ok_or_else(|| {
+            Outcome::usage(anyhow!(
+                "the config lists several accounts: name the source with --account (and --region), or the \
+                 target with --target-account"
+            ))
+        })?,
     };
     let region = match args.region {
         Some(r) => Region::try_from(r.to_string()).map_err(|e| usage("target-region", e))?,
@@ -242,7 +253,7 @@ pub fn target_section_of(args: &TargetFlags, config: &Config) -> Result<AwsSecti
     };
     let identity_region = match args.identity_region {
         Some(r) => Region::try_from(r.to_string()).map_err(|e| usage("identity-region", e))?,
-        None if account == config.aws.account_id => config.aws.identity_region().clone(),
+        None if Some(&account) == config.aws.account_id.as_ref() => config.aws.identity_region().clone(),
         None => region.clone(),
     };
     let mut section = AwsSection::new(account, region);
@@ -318,6 +329,11 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
     }
     let config = common::load_config(global)?;
     let mut args = args.clone();
+    let (config, source) = common::source_of(&config, &mut args.source)?;
+    // Into the source's own account, through its role unless another one is named.
+    if args.target_role_arn.is_none() && args.target_account.is_none() {
+        args.target_role_arn = source.and_then(|t| t.role_arn);
+    }
     // clap's group makes sure exactly one of them was given.
     args.snapshot = args
         .choice
@@ -404,7 +420,7 @@ async fn plan_and_run(
     target: &AwsContext,
     show: bool,
 ) -> Result<(Outcome, Option<qsbackup_core::restore::RestoreReport>), Outcome> {
-    let manifest = qsbackup_core::repository::snapshots::load(repository, &args.snapshot)
+    let manifest = qsbackup_core::repository::snapshots::load_in(repository, &args.snapshot, &args.source.filter())
         .await
         .map_err(Outcome::from_core)?;
     let options = options(args, config, mapping);

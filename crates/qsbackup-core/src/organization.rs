@@ -1,0 +1,82 @@
+//! The targets of `organization:`: every ACTIVE account AWS Organizations lists to the run's own
+//! credentials (the management account or a delegated administrator), less
+//! `organization.exclude`, each in `organization.regions`. Member accounts are read through the
+//! role `organization.role_name`; the caller's own account with the run's own credentials,
+//! since a StackSet does not deploy the role there.
+
+use aws_config::SdkConfig;
+use aws_sdk_organizations::types::AccountStatus;
+
+use crate::aws::describe_failure;
+use crate::config::{partition, AccountId, Config, Target};
+use crate::error::{Error, Result};
+
+/// The region whose endpoint serves the global Organizations API in a partition.
+fn organizations_region(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "cn-northwest-1",
+        "aws-us-gov" => "us-gov-west-1",
+        _ => "us-east-1",
+    }
+}
+
+/// The targets of `config`: [`Config::listed_targets`], or for `organization:` the accounts
+/// listed with `home` (the run's own configuration), in account id order.
+pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Vec<Target>> {
+    let Some(org) = &config.organization else {
+        return Ok(config.listed_targets());
+    };
+    let partition = partition(config.aws.region.as_str());
+    let region = organizations_region(partition);
+    let client = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(home)
+            .region(aws_config::Region::new(region))
+            .build(),
+    );
+    let endpoint = format!("organizations.{region}.amazonaws.com");
+    let mut pages = client.list_accounts().into_paginator().send();
+    let mut accounts = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::Organization(describe_failure(&e, &endpoint)))?;
+        for account in page.accounts.unwrap_or_default() {
+            // `Status` is what every SDK and moto fill; `State` only adds suspension detail.
+            #[allow(deprecated)]
+            let active = account.status == Some(AccountStatus::Active);
+            let Some(id) = account.id.filter(|_| active) else {
+                continue;
+            };
+            let id = AccountId::try_from(id).map_err(Error::Organization)?;
+            if !org.exclude.contains(&id) {
+                accounts.push(id);
+            }
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    if accounts.is_empty() {
+        return Err(Error::Organization(
+            "no ACTIVE account is left to back up (all are excluded or none are listed)".into(),
+        ));
+    }
+    let own = caller_account(home).await;
+    Ok(accounts
+        .iter()
+        .flat_map(|id| {
+            let role = (own.as_ref() != Some(id)).then(|| format!("arn:{partition}:iam::{id}:role/{}", org.role_name));
+            config.account_targets(id, role.as_deref(), org.regions.as_deref(), None)
+        })
+        .collect())
+}
+
+/// The account of the run's own credentials; `None` when STS does not say (then every account,
+/// this one too, is read through the role).
+async fn caller_account(home: &SdkConfig) -> Option<AccountId> {
+    let out = aws_sdk_sts::Client::new(home).get_caller_identity().send().await;
+    match out {
+        Ok(out) => out.account.and_then(|a| AccountId::try_from(a).ok()),
+        Err(e) => {
+            tracing::debug!("GetCallerIdentity: {}", describe_failure(&e, "STS"));
+            None
+        }
+    }
+}

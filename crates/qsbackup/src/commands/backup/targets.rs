@@ -1,0 +1,330 @@
+//! `qsbackup backup` with a config that lists several accounts (`accounts:` or
+//! `organization:`): every account × region in one run, a snapshot each, one table of outcomes.
+//! Exit 0 when every target committed a complete snapshot, 2 when some failed or are partial,
+//! 1 when none committed anything.
+
+use std::fmt::Write as _;
+
+use anyhow::anyhow;
+use qsbackup_core::aws::{self, AwsContext, AwsOptions};
+use qsbackup_core::backup::preflight::{preflight, PreflightCheck};
+use qsbackup_core::backup::targets::{run_targets, TargetResult};
+use qsbackup_core::backup::BackupOptions;
+use qsbackup_core::config::{Config, Target};
+use qsbackup_core::repository::{Repository, RepositoryOptions};
+use qsbackup_core::text::printable_lines;
+use serde_json::json;
+
+use super::{mode, summary_json};
+use crate::cli::{BackupArgs, GlobalArgs};
+use crate::commands::{common, json, repo};
+use crate::exit::Outcome;
+use crate::progress::targets::{ending, TargetLines};
+
+/// `--account`/`--region` against a single-account config: they must name its target, so a
+/// flag meant for another config never backs up this one silently.
+pub fn check_single(args: &BackupArgs, config: &Config) -> Result<(), Outcome> {
+    let account = config.aws.account_id.as_ref().map(|a| a.as_str());
+    if let Some(a) = args.account.as_deref().filter(|a| Some(*a) != account) {
+        return Err(Outcome::usage(anyhow!(
+            "--account {a}: this config backs up account {} only",
+            account.unwrap_or("(none)")
+        )));
+    }
+    if let Some(r) = args.region.as_deref().filter(|r| *r != config.aws.region.as_str()) {
+        return Err(Outcome::usage(anyhow!(
+            "--region {r}: this config backs up region {} only",
+            config.aws.region
+        )));
+    }
+    Ok(())
+}
+
+/// The targets `--account`/`--region` keep; none kept is a usage error naming what there is.
+fn select(targets: Vec<Target>, args: &BackupArgs) -> Result<Vec<Target>, Outcome> {
+    let all: Vec<String> = targets.iter().map(Target::to_string).collect();
+    let kept: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| args.account.as_deref().is_none_or(|a| a == t.account_id.as_str()))
+        .filter(|t| args.region.as_deref().is_none_or(|r| r == t.region.as_str()))
+        .collect();
+    if kept.is_empty() {
+        return Err(Outcome::usage(anyhow!(
+            "no target of this config is {}{}; its targets: {}",
+            args.account
+                .as_deref()
+                .map(|a| format!("account {a}"))
+                .unwrap_or_default(),
+            args.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
+            all.join(", ")
+        )));
+    }
+    Ok(kept)
+}
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &BackupArgs,
+    config: &Config,
+    aws_options: &AwsOptions,
+) -> Result<Outcome, Outcome> {
+    if args.generate_manifest || args.generate_report {
+        return Err(Outcome::usage(anyhow!(
+            "--generate-manifest and --generate-report write the sample tool's files of one account: with \
+             several accounts, read each snapshot with `qsbackup show` (or this run's --json)"
+        )));
+    }
+    let options = common::with_env_timeouts(aws_options)?;
+    let home = aws::home_config(config.aws.region.as_str(), &options)
+        .await
+        .map_err(Outcome::from_core)?;
+    let targets = crate::interrupt::or_interrupt(qsbackup_core::organization::targets(config, &home))
+        .await
+        .ok_or_else(|| Outcome::interrupted("stopped while listing the accounts; nothing was backed up"))?
+        .map_err(Outcome::from_core)?;
+    let targets = select(targets, args)?;
+    let repository_options = RepositoryOptions {
+        s3_endpoint: None,
+        aws: Some(home),
+    };
+    if args.dry_run {
+        let repository = Repository::open(&config.repository_url(), &repository_options).await;
+        return crate::interrupt::or_interrupt(dry_run(global, args, config, &targets, &options, repository))
+            .await
+            .ok_or_else(|| Outcome::interrupted("the dry run stopped; it writes nothing"))?;
+    }
+    let (repository, created) = Repository::create_or_open(&config.repository_url(), &repository_options)
+        .await
+        .map_err(Outcome::from_core)?;
+    if created {
+        eprintln!("Created a new repository at {}", repository.location());
+    }
+    let backup_options = BackupOptions {
+        mode: mode(args),
+        lock_wait: std::time::Duration::from_secs(args.lock_wait),
+        cancel: crate::interrupt::token(),
+        ..Default::default()
+    };
+    let progress = TargetLines::new(global);
+    let results = run_targets(config, &targets, &options, &repository, &progress, &backup_options).await;
+    drop(progress);
+    if global.json {
+        json::emit("backup", &results_json(&results, repository.location()))?;
+    } else {
+        repo::out(&render(&results, repository.location()));
+    }
+    Ok(outcome(&results))
+}
+
+/// 0 all complete, 2 some failed or partial, 1 nothing committed; an interruption wins.
+fn outcome(results: &[TargetResult]) -> Outcome {
+    if results
+        .iter()
+        .any(|r| r.outcome.as_ref().is_err_and(|e| e.is_interrupted()))
+    {
+        let committed = results.iter().filter(|r| r.outcome.is_ok()).count();
+        return Outcome::interrupted(format!(
+            "{committed} of {} targets were committed before it; the others commit nothing and resume next time",
+            results.len()
+        ));
+    }
+    let committed = results.iter().filter(|r| r.outcome.is_ok()).count();
+    if committed == 0 {
+        Outcome::failure(anyhow!(
+            "no target was backed up ({} failed); see the table above",
+            results.len()
+        ))
+    } else if results.iter().all(TargetResult::is_complete) {
+        Outcome::success()
+    } else {
+        Outcome::partial()
+    }
+}
+
+fn status(r: &TargetResult) -> String {
+    match &r.outcome {
+        Ok(o) => repo::serde_name(&o.manifest.status),
+        Err(_) => "failed".into(),
+    }
+}
+
+fn render(results: &[TargetResult], location: &str) -> String {
+    let committed = results.iter().filter(|r| r.outcome.is_ok()).count();
+    let mut out = format!(
+        "\n{committed} of {} targets backed up into {location}\n\n",
+        results.len()
+    );
+    let _ = writeln!(
+        out,
+        "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
+        "ACCOUNT", "REGION", "STATUS", "SNAPSHOT", "ASSETS", "FAILED", "SIZE"
+    );
+    for r in results {
+        let t = &r.target;
+        match &r.outcome {
+            Ok(o) => {
+                let m = &o.manifest;
+                let _ = writeln!(
+                    out,
+                    "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
+                    t.account_id.as_str(),
+                    t.region.as_str(),
+                    status(r),
+                    m.id,
+                    m.stored_asset_count(),
+                    m.failed.len(),
+                    repo::bytes(m.total_bytes())
+                );
+            }
+            Err(_) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
+                    t.account_id.as_str(),
+                    t.region.as_str(),
+                    "failed",
+                    "-",
+                    "-",
+                    "-",
+                    "-"
+                );
+            }
+        }
+    }
+    let failures: Vec<&TargetResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFailed targets (nothing committed for them, earlier snapshots untouched):"
+        );
+        for r in failures {
+            let _ = writeln!(out, "  {} {}", r.target, ending(r));
+        }
+        let _ = writeln!(out, "Run them again alone with --account ID [--region REGION].");
+    }
+    out
+}
+
+fn results_json(results: &[TargetResult], location: &str) -> serde_json::Value {
+    let targets: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let t = &r.target;
+            let mut v = json!({
+                "account_id": t.account_id.as_str(),
+                "region": t.region.as_str(),
+                "identity_region": t.identity_region.as_str(),
+                "role_arn": t.role_arn,
+                "status": status(r),
+            });
+            match &r.outcome {
+                Ok(o) => v["snapshot"] = summary_json(&o.manifest, location),
+                Err(e) => v["error"] = json!(e.to_string()),
+            }
+            v
+        })
+        .collect();
+    let count = |s: &str| results.iter().filter(|r| status(r) == s).count();
+    json!({
+        "repository": location,
+        "targets": targets,
+        "complete": count("complete"),
+        "partial": count("partial"),
+        "failed": count("failed"),
+    })
+}
+
+/// The checks of every target (role assumed, QuickSight answering, permissions, the
+/// repository, DynamoDB), all before anything runs; nothing is exported or written.
+async fn dry_run(
+    global: &GlobalArgs,
+    args: &BackupArgs,
+    config: &Config,
+    targets: &[Target],
+    options: &AwsOptions,
+    repository: qsbackup_core::Result<Repository>,
+) -> Result<Outcome, Outcome> {
+    let mut all = Vec::new();
+    for target in targets {
+        let checks = target_checks(config, target, options, &repository, mode(args)).await;
+        all.push((target, checks));
+    }
+    let failed = all.iter().filter(|(_, checks)| checks.iter().any(|c| !c.ok)).count();
+    if global.json {
+        let doc: Vec<serde_json::Value> = all
+            .iter()
+            .map(|(t, checks)| {
+                json!({"account_id": t.account_id.as_str(), "region": t.region.as_str(), "role_arn": t.role_arn, "checks": checks})
+            })
+            .collect();
+        json::emit("backup", &json!({"dry_run": true, "targets": doc}))?;
+    } else {
+        let mut out = String::from("Dry run: nothing is exported and nothing is written.\n");
+        for (t, checks) in &all {
+            let _ = writeln!(
+                out,
+                "\n{t}{}:",
+                t.role_arn
+                    .as_deref()
+                    .map(|r| format!(" (role {r})"))
+                    .unwrap_or_default()
+            );
+            for c in checks {
+                let mark = if c.ok { "ok  " } else { "FAIL" };
+                let _ = writeln!(out, "  {mark}  {}: {}", c.check, c.detail);
+            }
+        }
+        println!("{}", printable_lines(&out));
+    }
+    if failed == 0 {
+        Ok(Outcome::success())
+    } else {
+        Err(Outcome::failure(anyhow!(
+            "dry run checks failed for {failed} of {} targets",
+            targets.len()
+        )))
+    }
+}
+
+/// One target's checks: its role first (nothing else can pass without it).
+async fn target_checks(
+    config: &Config,
+    target: &Target,
+    options: &AwsOptions,
+    repository: &qsbackup_core::Result<Repository>,
+    mode: qsbackup_core::repository::manifest::BackupMode,
+) -> Vec<PreflightCheck> {
+    let config = config.for_target(target);
+    let options = AwsOptions {
+        role_arn: target.role_arn.clone(),
+        ..options.clone()
+    };
+    let fail = |check: &str, detail: String| PreflightCheck {
+        check: check.into(),
+        ok: false,
+        detail,
+    };
+    let aws = match AwsContext::connect(&config.aws, &options).await {
+        Ok(aws) => aws,
+        Err(e) => return vec![fail("AWS configuration", e.to_string())],
+    };
+    let mut checks = Vec::new();
+    if let Some(role) = &target.role_arn {
+        match aws.assumed_role().await {
+            Ok(()) => checks.push(PreflightCheck {
+                check: "role".into(),
+                ok: true,
+                detail: format!("assumed {role}"),
+            }),
+            Err(e) => {
+                checks.push(fail("role", format!("{role} could not be assumed: {e}")));
+                return checks;
+            }
+        }
+    }
+    match preflight(&config, &aws, repository, mode).await {
+        Ok(mut c) => checks.append(&mut c),
+        Err(e) => checks.push(fail("QuickSight", e.to_string())),
+    }
+    checks
+}
