@@ -8,6 +8,9 @@
 use crate::config::{AwsSection, Config};
 use serde_json::{json, Value};
 
+mod organization;
+pub use organization::{organization_template, OrganizationPolicyError};
+
 /// What the policy is for.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyOptions {

@@ -38,6 +38,13 @@ pub struct IamPolicyArgs {
     /// kms:Decrypt on it.
     #[arg(long, value_name = "ARN")]
     pub kms_key_arn: Option<String>,
+
+    /// For a config listing several accounts (`accounts:` with one role name, or
+    /// `organization:`): print a CloudFormation template instead, with the runner's policy and
+    /// a service-managed StackSet that creates the member role (its trust policy included) in
+    /// every account of the organizational units you give it.
+    #[arg(long, conflicts_with_all = ["restore", "drill"])]
+    pub organization: bool,
 }
 
 pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
@@ -45,6 +52,18 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
+    if args.organization {
+        return match qsbackup_core::iam_policy::organization_template(&config, args.kms_key_arn.as_deref()) {
+            Ok(template) => print(global, &template, "template"),
+            Err(e) => Outcome::usage(anyhow::anyhow!("iam-policy --organization: {e}")),
+        };
+    }
+    if config.lists_accounts() {
+        return Outcome::usage(anyhow::anyhow!(
+            "this config lists several accounts: `iam-policy --organization` prints the runner's policy and the \
+             member role as one CloudFormation template"
+        ));
+    }
     let target = if args.target_account.is_some() || args.target_region.is_some() || args.identity_region.is_some() {
         let flags = TargetFlags {
             account: args.target_account.as_deref(),
@@ -64,13 +83,16 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> Outcome {
         target,
         kms_key_arn: args.kms_key_arn.clone(),
     };
-    let policy = policy(&config, &options);
-    // The policy alone is the text output, ready for `aws iam create-policy`; --json wraps it
-    // like every other command's document.
+    print(global, &policy(&config, &options), "policy")
+}
+
+/// The document alone is the text output, ready for `aws iam create-policy` or
+/// `aws cloudformation deploy`; --json wraps it like every other command's document.
+fn print(global: &GlobalArgs, doc: &serde_json::Value, key: &str) -> Outcome {
     let printed = if global.json {
-        super::json::emit("iam-policy", &serde_json::json!({ "policy": policy }))
+        super::json::emit("iam-policy", &serde_json::json!({ key: doc }))
     } else {
-        serde_json::to_string_pretty(&policy)
+        serde_json::to_string_pretty(doc)
             .map(|text| println!("{text}"))
             .map_err(|e| Outcome::failure(e.into()))
     };
