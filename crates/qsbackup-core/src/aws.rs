@@ -143,8 +143,8 @@ impl AwsContext {
             .as_ref()
             .ok_or_else(|| {
                 Error::AwsConfig(
-                    "the config lists several accounts (`accounts` or `organization`) and this works on one: \
-                     choose it (on the command line, with --account ID)"
+                    "the config lists several accounts (`accounts` or `organization`) and this works on one \
+                     (Config::for_target gives each account's config)"
                         .into(),
                 )
             })?

@@ -248,6 +248,11 @@ async fn account_runs_one_account_again_and_dry_run_checks_every_target() {
         );
     }
 
+    // A command of one account says so instead of picking one.
+    let out = org.run(&["import-legacy", "--date", "2026-12-01"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("works on one account"), "{}", stderr(&out));
+
     let out = org.run(&["backup", "--account", "999999999999"]).await;
     assert_eq!(
         out.status.code(),

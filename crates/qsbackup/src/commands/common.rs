@@ -102,6 +102,13 @@ pub async fn connect(config: &Config, options: &AwsOptions) -> Result<AwsContext
             demo.quicksight_endpoint
         )));
     }
+    if config.lists_accounts() {
+        // backup, restore and drill choose a target first; the other commands read one account.
+        return Err(Outcome::usage(anyhow!(
+            "this command works on one account and the config lists several (`accounts` or `organization`): \
+             run it with a config naming one in `aws.account_id`"
+        )));
+    }
     AwsContext::connect(&config.aws, &with_env_timeouts(options)?)
         .await
         .map_err(Outcome::from_core)
