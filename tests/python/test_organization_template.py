@@ -80,6 +80,12 @@ def test_the_organization_template_is_valid_cloudformation_and_scoped(tmp_path):
     assert runner["AssumeTheMemberRole"]["Resource"] == "arn:aws:iam::*:role/QuickSightBackupReader"
     assert runner["ListTheAccountsOfTheOrganizationIamGrantsOnlyOnStar"]["Action"] == "organizations:ListAccounts"
     assert runner["RepositoryObjects"]["Resource"] == "arn:aws:s3:::central-backups/qs/*"
+    # The runner reads its own account in every region a target is in.
+    own = sorted(re.search(r":quicksight:([a-z0-9-]+):", r).group(1) for r in runner["QuickSightReadAndExport"]["Resource"])
+    assert own == ["eu-west-1", "us-east-1"]
+    assert runner["QuickSightAccountLevelActionsIamGrantsOnlyOnStar"]["Condition"]["StringEquals"][
+        "aws:RequestedRegion"
+    ] == ["eu-west-1", "us-east-1"]
 
 
 def test_a_single_account_config_is_told_to_use_the_plain_policy(tmp_path):

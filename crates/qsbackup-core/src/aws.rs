@@ -151,8 +151,12 @@ impl AwsContext {
             .to_string();
         let region = aws.region.to_string();
         let identity_region = aws.identity_region().to_string();
-        let mut sdk = home_config(&region, options).await?;
-        let home = sdk.clone();
+        let home = home_config(aws.home_region().as_str(), options).await?;
+        let mut sdk = if aws.home_region() == &aws.region {
+            home.clone()
+        } else {
+            home.to_builder().region(Region::new(region.clone())).build()
+        };
         if let Some(role) = options.role_arn.as_deref().filter(|r| !r.is_empty()) {
             // STS is reached as the loaded config says (AWS_ENDPOINT_URL_STS included).
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)

@@ -73,6 +73,11 @@ pub struct AwsSection {
     /// (checked while loading). [`Config::for_target`] always sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<AccountId>,
+    /// The config's own `aws.region` when this section is a target's ([`Config::for_target`]):
+    /// where the run's own resources are (the repository bucket, the DynamoDB tables and lock),
+    /// whichever region the target's QuickSight is in.
+    #[serde(skip)]
+    pub home_region: Option<Region>,
     #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
     pub(crate) access_key_id: Option<()>,
     #[serde(default, skip_serializing, deserialize_with = "values::refuse_plain_key")]
@@ -92,10 +97,16 @@ impl AwsSection {
             region,
             identity_region: None,
             account_id: Some(account_id),
+            home_region: None,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
         }
+    }
+
+    /// The region of the run's own resources: [`AwsSection::home_region`], else `region`.
+    pub fn home_region(&self) -> &Region {
+        self.home_region.as_ref().unwrap_or(&self.region)
     }
 
     /// The identity region, falling back to the asset region.

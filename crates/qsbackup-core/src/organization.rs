@@ -5,7 +5,7 @@
 //! since a StackSet does not deploy the role there.
 
 use aws_config::SdkConfig;
-use aws_sdk_organizations::types::AccountStatus;
+use aws_sdk_organizations::types::{AccountState, AccountStatus};
 
 use crate::aws::describe_failure;
 use crate::config::{partition, AccountId, Config, Target};
@@ -20,11 +20,23 @@ fn organizations_region(partition: &str) -> &'static str {
     }
 }
 
+/// What a config backs up, and what the organization listed but is left out.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub targets: Vec<Target>,
+    /// Accounts of the organization that are not ACTIVE (suspended, closing, ...), with their
+    /// state: listed by the run so that none is left out unsaid.
+    pub inactive: Vec<(String, String)>,
+}
+
 /// The targets of `config`: [`Config::listed_targets`], or for `organization:` the accounts
 /// listed with `home` (the run's own configuration), in account id order.
-pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Vec<Target>> {
+pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Targets> {
     let Some(org) = &config.organization else {
-        return Ok(config.listed_targets());
+        return Ok(Targets {
+            targets: config.listed_targets(),
+            inactive: Vec::new(),
+        });
     };
     let partition = partition(config.aws.region.as_str());
     let region = organizations_region(partition);
@@ -36,15 +48,22 @@ pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Vec<Target>> {
     let endpoint = format!("organizations.{region}.amazonaws.com");
     let mut pages = client.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
+    let mut inactive = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| Error::Organization(describe_failure(&e, &endpoint)))?;
         for account in page.accounts.unwrap_or_default() {
-            // `Status` is what every SDK and moto fill; `State` only adds suspension detail.
+            // `State` replaces the deprecated `Status`; either may be the one filled in.
             #[allow(deprecated)]
-            let active = account.status == Some(AccountStatus::Active);
-            let Some(id) = account.id.filter(|_| active) else {
-                continue;
+            let (active, state) = match (&account.state, &account.status) {
+                (Some(state), _) => (*state == AccountState::Active, state.as_str().to_string()),
+                (None, Some(status)) => (*status == AccountStatus::Active, status.as_str().to_string()),
+                (None, None) => (false, "unknown".to_string()),
             };
+            let Some(id) = account.id else { continue };
+            if !active {
+                inactive.push((id, state));
+                continue;
+            }
             let id = AccountId::try_from(id).map_err(Error::Organization)?;
             if !org.exclude.contains(&id) {
                 accounts.push(id);
@@ -59,13 +78,14 @@ pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Vec<Target>> {
         ));
     }
     let own = caller_account(home).await;
-    Ok(accounts
+    let targets = accounts
         .iter()
         .flat_map(|id| {
             let role = (own.as_ref() != Some(id)).then(|| format!("arn:{partition}:iam::{id}:role/{}", org.role_name));
             config.account_targets(id, role.as_deref(), org.regions.as_deref(), None)
         })
-        .collect())
+        .collect();
+    Ok(Targets { targets, inactive })
 }
 
 /// The account of the run's own credentials; `None` when STS does not say (then every account,

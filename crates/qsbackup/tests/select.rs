@@ -206,7 +206,33 @@ async fn account_and_region_select_the_snapshots_of_every_repository_command() {
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
     assert_eq!(
         ids(&org.listed(&[]).await),
-        BTreeSet::from([a_west, b_east, a_east_2]),
+        BTreeSet::from([a_west, b_east.clone(), a_east_2]),
         "only A's older us-east-1 snapshot is forgotten"
     );
+
+    // restore: B's snapshot chosen under A's config is not restored over A by default.
+    let a_config = org.config(A, EAST);
+    let out = org
+        .run(Some(&a_config), &["restore", "latest", "--dry-run", "--account", B])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--target-account"), "{}", stderr(&out));
+    let out = org
+        .run(
+            Some(&a_config),
+            &[
+                "--json",
+                "restore",
+                "latest",
+                "--dry-run",
+                "--account",
+                B,
+                "--target-account",
+                B,
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    assert_eq!(plan["snapshot_id"], serde_json::json!(b_east), "B's latest");
 }

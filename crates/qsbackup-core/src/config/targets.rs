@@ -144,6 +144,7 @@ impl Config {
     /// gone. Everything else (repository, backup settings, report) is shared.
     pub fn for_target(&self, target: &Target) -> Config {
         let mut config = self.clone();
+        config.aws.home_region = Some(self.aws.home_region().clone());
         config.aws.account_id = Some(target.account_id.clone());
         config.aws.region = target.region.clone();
         config.aws.identity_region = Some(target.identity_region.clone());

@@ -22,6 +22,8 @@ pub enum OrganizationPolicyError {
     NoRole,
     #[error("the accounts' roles have different names ({0}): one StackSet deploys one role name")]
     SeveralRoleNames(String),
+    #[error("the role {0} has a path: the StackSet deploys a role without one; name a role at the root (role/NAME)")]
+    RoleWithPath(String),
 }
 
 /// The member role's name: `organization.role_name`, or the one name of every `role_arn`.
@@ -32,13 +34,13 @@ fn role_name(config: &Config) -> Result<String, OrganizationPolicyError> {
     if !config.lists_accounts() {
         return Err(OrganizationPolicyError::SingleAccount);
     }
-    let mut names: Vec<String> = config
-        .accounts
-        .iter()
-        .filter_map(|a| a.role_arn.as_deref())
-        .filter_map(|arn| arn.rsplit('/').next())
-        .map(str::to_string)
-        .collect();
+    let mut names = Vec::new();
+    for arn in config.accounts.iter().filter_map(|a| a.role_arn.as_deref()) {
+        match arn.split_once(":role/") {
+            Some((_, name)) if !name.contains('/') => names.push(name.to_string()),
+            _ => return Err(OrganizationPolicyError::RoleWithPath(arn.to_string())),
+        }
+    }
     names.sort();
     names.dedup();
     match names.len() {
@@ -134,6 +136,22 @@ pub fn organization_template(config: &Config, kms_key_arn: Option<&str>) -> Resu
         },
     );
     let mut statements = runner["Statement"].as_array().cloned().unwrap_or_default();
+    // The runner reads its own account (the management account, or `accounts:` entries
+    // without a role) in every region a target is in, not only the config's two.
+    for statement in &mut statements {
+        match statement["Sid"].as_str() {
+            Some(sid) if sid.starts_with("QuickSightRead") => {
+                statement["Resource"] = json!(regions
+                    .iter()
+                    .map(|r| format!("arn:{}:quicksight:{r}:*:*", crate::config::partition(r)))
+                    .collect::<Vec<_>>());
+            }
+            Some("QuickSightAccountLevelActionsIamGrantsOnlyOnStar") => {
+                statement["Condition"] = json!({"StringEquals": {"aws:RequestedRegion": regions}});
+            }
+            _ => {}
+        }
+    }
     statements.push(json!({
         "Sid": "AssumeTheMemberRole",
         "Effect": "Allow",

@@ -183,6 +183,13 @@ pub async fn run(global: &GlobalArgs, args: &CostArgs) -> Outcome {
 
 async fn run_inner(global: &GlobalArgs, args: &CostArgs) -> Result<Outcome, Outcome> {
     let config = super::common::load_config(global)?;
+    if config.lists_accounts() {
+        // One snapshot priced as the whole run would understate a run of many targets.
+        return Err(Outcome::usage(anyhow::anyhow!(
+            "cost estimates the runs of one account and the config lists several (`accounts` or \
+             `organization`): estimate each with a config naming it in `aws.account_id`, and add them up"
+        )));
+    }
     let measured = match &args.snapshot {
         Some(id) => from_snapshot(global, id).await?,
         None => from_discovery(global, args).await?,

@@ -67,8 +67,10 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub choice: SnapshotChoice,
 
-    /// The source: with a config listing several accounts, the one to restore from (and
-    /// the default target); in a repository of several accounts, `latest` is its newest.
+    /// The source: with a config listing several accounts, the one to restore from (and the
+    /// default target, reached with the run's own credentials unless --target-role-arn names a
+    /// role allowed to import; the backup's reader role is not); in a repository of several
+    /// accounts, `latest` is its newest.
     #[command(flatten)]
     pub source: SelectArgs,
 
@@ -329,10 +331,18 @@ async fn run_inner(global: &GlobalArgs, args: &RestoreArgs) -> Result<Outcome, O
     }
     let config = common::load_config(global)?;
     let mut args = args.clone();
-    let (config, source) = common::source_of(&config, &mut args.source)?;
-    // Into the source's own account, through its role unless another one is named.
-    if args.target_role_arn.is_none() && args.target_account.is_none() {
-        args.target_role_arn = source.and_then(|t| t.role_arn);
+    let (config, _) = common::source_of(&config, &mut args.source)?;
+    // The backup's reader role cannot import: a restore into a member account names its own
+    // role with --target-role-arn. Into another account than the config's, the target is named
+    // too, so a source chosen with --account is never restored over the config's account by
+    // default.
+    if let (Some(source), Some(own), None) = (&args.source.account, &config.aws.account_id, &args.target_account) {
+        if source != own.as_str() {
+            return Err(Outcome::usage(anyhow!(
+                "--account {source} is the source, and the config's account is {own}: name the account to \
+                 restore into with --target-account ID (and its role with --target-role-arn)"
+            )));
+        }
     }
     // clap's group makes sure exactly one of them was given.
     args.snapshot = args

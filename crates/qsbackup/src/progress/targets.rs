@@ -74,6 +74,8 @@ impl TargetProgress for TargetLines {
             tracing::info!("{label}: backup started");
         }
         Box::new(TargetSink {
+            label,
+            multi: self.multi.clone(),
             bar,
             tally: Mutex::new(Tally::default()),
         })
@@ -92,14 +94,39 @@ impl TargetProgress for TargetLines {
     }
 }
 
-/// The events of one target, drawn on its line.
+/// The events of one target, drawn on its line; what failed is said as it happens, named
+/// by its target, as a single-account run says it.
 struct TargetSink {
+    label: String,
+    multi: Option<MultiProgress>,
     bar: Option<ProgressBar>,
     tally: Mutex<Tally>,
 }
 
+impl TargetSink {
+    fn warn(&self, line: String) {
+        let line = format!("{}: {}", self.label, printable(&line));
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(line);
+            }
+            None => tracing::warn!("{line}"),
+        }
+    }
+}
+
 impl ProgressSink for TargetSink {
     fn event(&self, event: &Event) {
+        match event {
+            Event::BundleFailed { job_id, message, .. } => self.warn(format!("bundle {job_id} failed: {message}")),
+            // The root's own line carries QuickSight's message; its dependents name it only.
+            Event::AssetFailed { arn, message, .. } => match qsbackup_core::asset::root_cause(message) {
+                Some(root) => self.warn(format!("asset {arn} failed: it depends on {root}, which failed")),
+                None => self.warn(format!("asset {arn} failed: {message}")),
+            },
+            Event::SectionFailed { name, message } => self.warn(format!("{name} backup failed: {message}")),
+            _ => {}
+        }
         let Some(bar) = &self.bar else { return };
         let Ok(mut tally) = self.tally.lock() else { return };
         tally.apply(event);

@@ -78,11 +78,14 @@ pub async fn run(
     let home = aws::home_config(config.aws.region.as_str(), &options)
         .await
         .map_err(Outcome::from_core)?;
-    let targets = crate::interrupt::or_interrupt(qsbackup_core::organization::targets(config, &home))
+    let listed = crate::interrupt::or_interrupt(qsbackup_core::organization::targets(config, &home))
         .await
         .ok_or_else(|| Outcome::interrupted("stopped while listing the accounts; nothing was backed up"))?
         .map_err(Outcome::from_core)?;
-    let targets = select(targets, args)?;
+    for (id, state) in &listed.inactive {
+        tracing::warn!("account {id} of the organization is {state}, not ACTIVE: it is not backed up");
+    }
+    let targets = select(listed.targets, args)?;
     let repository_options = RepositoryOptions {
         s3_endpoint: None,
         aws: Some(home),
@@ -129,6 +132,18 @@ fn outcome(results: &[TargetResult]) -> Outcome {
         ));
     }
     let committed = results.iter().filter(|r| r.outcome.is_ok()).count();
+    if committed == 0
+        && results
+            .iter()
+            .all(|r| r.outcome.as_ref().is_err_and(|e| e.is_lock_held()))
+    {
+        return Outcome {
+            code: crate::exit::LOCKED,
+            error: Some(anyhow!(
+                "another run holds the lock of every target's account; nothing was backed up (--lock-wait SECONDS waits)"
+            )),
+        };
+    }
     if committed == 0 {
         Outcome::failure(anyhow!(
             "no target was backed up ({} failed); see the table above",
@@ -144,6 +159,7 @@ fn outcome(results: &[TargetResult]) -> Outcome {
 fn status(r: &TargetResult) -> String {
     match &r.outcome {
         Ok(o) => repo::serde_name(&o.manifest.status),
+        Err(e) if e.is_interrupted() => "interrupted".into(),
         Err(_) => "failed".into(),
     }
 }
@@ -182,7 +198,7 @@ fn render(results: &[TargetResult], location: &str) -> String {
                     "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
                     t.account_id.as_str(),
                     t.region.as_str(),
-                    "failed",
+                    status(r),
                     "-",
                     "-",
                     "-",
@@ -231,6 +247,7 @@ fn results_json(results: &[TargetResult], location: &str) -> serde_json::Value {
         "complete": count("complete"),
         "partial": count("partial"),
         "failed": count("failed"),
+        "interrupted": count("interrupted"),
     })
 }
 
