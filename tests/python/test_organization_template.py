@@ -31,6 +31,15 @@ def qsbackup_binary() -> Path:
     return path
 
 
+def iam_policy_organization(config: Path):
+    return subprocess.run(
+        [str(qsbackup_binary()), "--config", str(config), "iam-policy", "--organization"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"},
+    )
+
+
 def cfn_lint(path: Path):
     out = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
@@ -41,12 +50,7 @@ def cfn_lint(path: Path):
 def test_the_organization_template_is_valid_cloudformation_and_scoped(tmp_path):
     config = tmp_path / "org.yaml"
     config.write_text(CONFIG)
-    out = subprocess.run(
-        [str(qsbackup_binary()), "--config", str(config), "iam-policy", "--organization"],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"},
-    )
+    out = iam_policy_organization(config)
     assert out.returncode == 0, out.stderr
     template = json.loads(out.stdout)
     path = tmp_path / "organization.json"
@@ -91,11 +95,6 @@ def test_the_organization_template_is_valid_cloudformation_and_scoped(tmp_path):
 def test_a_single_account_config_is_told_to_use_the_plain_policy(tmp_path):
     config = tmp_path / "one.yaml"
     config.write_text('aws:\n  region: us-east-1\n  account_id: "123456789012"\n')
-    out = subprocess.run(
-        [str(qsbackup_binary()), "--config", str(config), "iam-policy", "--organization"],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ.get("PATH", ""), "AWS_EC2_METADATA_DISABLED": "true"},
-    )
+    out = iam_policy_organization(config)
     assert out.returncode == 3, out.stderr
     assert "without --organization" in out.stderr

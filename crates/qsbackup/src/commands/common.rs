@@ -52,11 +52,7 @@ pub fn source_of(config: &Config, select: &mut SelectArgs) -> Result<(Config, Op
         candidates = config.account_targets(&account, Some(&role), org.regions.as_deref(), None);
     }
     let all: Vec<String> = candidates.iter().map(Target::to_string).collect();
-    let chosen: Vec<Target> = candidates
-        .into_iter()
-        .filter(|t| select.account.as_deref().is_none_or(|a| a == t.account_id.as_str()))
-        .filter(|t| select.region.as_deref().is_none_or(|r| r == t.region.as_str()))
-        .collect();
+    let chosen = targets_in(candidates, select.account.as_deref(), select.region.as_deref());
     match chosen.as_slice() {
         [one] => {
             select.account = Some(one.account_id.to_string());
@@ -77,6 +73,15 @@ pub fn source_of(config: &Config, select: &mut SelectArgs) -> Result<(Config, Op
             all.join(", ")
         ))),
     }
+}
+
+/// The targets of `account` and `region` (each `None`: any).
+pub fn targets_in(targets: Vec<Target>, account: Option<&str>, region: Option<&str>) -> Vec<Target> {
+    targets
+        .into_iter()
+        .filter(|t| account.is_none_or(|a| a == t.account_id.as_str()))
+        .filter(|t| region.is_none_or(|r| r == t.region.as_str()))
+        .collect()
 }
 
 fn select_words(select: &SelectArgs) -> String {

@@ -43,11 +43,7 @@ pub fn check_single(args: &BackupArgs, config: &Config) -> Result<(), Outcome> {
 /// The targets `--account`/`--region` keep; none kept is a usage error naming what there is.
 fn select(targets: Vec<Target>, args: &BackupArgs) -> Result<Vec<Target>, Outcome> {
     let all: Vec<String> = targets.iter().map(Target::to_string).collect();
-    let kept: Vec<Target> = targets
-        .into_iter()
-        .filter(|t| args.account.as_deref().is_none_or(|a| a == t.account_id.as_str()))
-        .filter(|t| args.region.as_deref().is_none_or(|r| r == t.region.as_str()))
-        .collect();
+    let kept = common::targets_in(targets, args.account.as_deref(), args.region.as_deref());
     if kept.is_empty() {
         return Err(Outcome::usage(anyhow!(
             "no target of this config is {}{}; its targets: {}",
@@ -170,42 +166,41 @@ fn render(results: &[TargetResult], location: &str) -> String {
         "\n{committed} of {} targets backed up into {location}\n\n",
         results.len()
     );
-    let _ = writeln!(
-        out,
-        "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
-        "ACCOUNT", "REGION", "STATUS", "SNAPSHOT", "ASSETS", "FAILED", "SIZE"
+    let row = |out: &mut String, cells: [&str; 7]| {
+        let [account, region, status, snapshot, assets, failed, size] = cells;
+        let _ = writeln!(
+            out,
+            "  {account:<12}  {region:<14}  {status:<11}  {snapshot:<22}  {assets:>6}  {failed:>6}  {size:>10}"
+        );
+    };
+    row(
+        &mut out,
+        ["ACCOUNT", "REGION", "STATUS", "SNAPSHOT", "ASSETS", "FAILED", "SIZE"],
     );
     for r in results {
         let t = &r.target;
-        match &r.outcome {
-            Ok(o) => {
-                let m = &o.manifest;
-                let _ = writeln!(
-                    out,
-                    "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
-                    t.account_id.as_str(),
-                    t.region.as_str(),
-                    status(r),
-                    m.id,
-                    m.stored_asset_count(),
-                    m.failed.len(),
-                    repo::bytes(m.total_bytes())
-                );
-            }
-            Err(_) => {
-                let _ = writeln!(
-                    out,
-                    "  {:<12}  {:<14}  {:<8}  {:<22}  {:>6}  {:>6}  {:>10}",
-                    t.account_id.as_str(),
-                    t.region.as_str(),
-                    status(r),
-                    "-",
-                    "-",
-                    "-",
-                    "-"
-                );
-            }
-        }
+        let status = status(r);
+        let (snapshot, assets, failed, size) = match &r.outcome {
+            Ok(o) => (
+                o.manifest.id.clone(),
+                o.manifest.stored_asset_count().to_string(),
+                o.manifest.failed.len().to_string(),
+                repo::bytes(o.manifest.total_bytes()),
+            ),
+            Err(_) => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        row(
+            &mut out,
+            [
+                t.account_id.as_str(),
+                t.region.as_str(),
+                &status,
+                &snapshot,
+                &assets,
+                &failed,
+                &size,
+            ],
+        );
     }
     let failures: Vec<&TargetResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
     if !failures.is_empty() {
