@@ -127,3 +127,52 @@ def test_the_drill_rule_invokes_the_drill_handler_with_input_it_accepts():
     for name, r in resources.items():
         if name.startswith("Drill") or name == "FailedDrillAlarm":
             assert r.get("Condition") == "HasDrill", name
+
+
+def test_the_organization_workflow_runs_the_account_workflow_per_target_and_alarms_once():
+    template = cfn_yaml.load(str(DEPLOY / "template.yaml"))
+    resources = template["Resources"]
+    known = set(re.findall(r'^    "([a-z-]+)",$', HANDLERS_RS.read_text(), re.M))
+    machine = resources["OrganizationStateMachine"]
+    assert machine["Condition"] == "IsOrganization"
+    assert machine["Properties"]["DefinitionUri"] == "organization.asl.json"
+    substitutions = machine["Properties"]["DefinitionSubstitutions"]
+    assert substitutions["BackupStateMachineArn"] == {"Ref": "BackupStateMachine"}
+    role = resources[machine["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = {s["Sid"]: s for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]}
+    invokable = [r["Fn::GetAtt"][0] for r in statements["InvokeTheOrganizationFunctions"]["Resource"]]
+    assert {"Ref": "BackupStateMachine"} in statements["StartTheAccountWorkflowAndItsOwnMapRuns"]["Resource"]
+
+    asl = json.loads((DEPLOY / "organization.asl.json").read_text())
+    found = list(tasks(asl["States"]))
+    assert {name for name, _ in found} == {"ListTargets", "BackupTarget", "SummarizeTargets"}
+    for name, state in found:
+        if state["Resource"] == "arn:aws:states:::states:startExecution.sync:2":
+            assert state["Parameters"]["StateMachineArn"] == "${BackupStateMachineArn}"
+            assert state["Parameters"]["Input"]["target.$"] == "$.target"
+            assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], "one target's failure is its outcome"
+            continue
+        m = re.fullmatch(r"\$\{(\w+)FunctionArn\}", state["Resource"])
+        assert m, f"{name}: {state['Resource']}"
+        logical = substitutions[f"{m.group(1)}FunctionArn"]["Fn::GetAtt"][0]
+        handler = resources[logical]["Properties"]["Environment"]["Variables"]["QSBACKUP_HANDLER"]
+        assert handler == kebab(m.group(1)) and handler in known, handler
+        assert logical in invokable, f"the organization role cannot invoke {logical}"
+    each = asl["States"]["BackupEachAccount"]
+    assert each["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert each["MaxConcurrencyPath"] == "$.max_concurrency"
+    regions = each["ItemProcessor"]["States"]["EachRegion"]
+    assert regions["MaxConcurrency"] == 1, "an account's regions one after the other"
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["QSBACKUP_MAX_CONCURRENT_ACCOUNTS"] == {"Ref": "MaxConcurrentAccounts"}
+
+    # The account workflow takes the target it is started with.
+    account = json.loads((DEPLOY / "statemachine.asl.json").read_text())
+    assert account["StartAt"] == "WhichAccount"
+    assert account["States"]["BeginRunForTarget"]["Parameters"] == {"target.$": "$.target"}
+
+    # One schedule and one alarm, on the organization's workflow when there is one.
+    pick = {"Fn::If": ["IsOrganization", {"Ref": "OrganizationStateMachine"}, {"Ref": "BackupStateMachine"}]}
+    assert resources["BackupSchedule"]["Properties"]["Target"]["Arn"] == pick
+    (dimension,) = resources["FailedRunsAlarm"]["Properties"]["Dimensions"]
+    assert dimension["Value"] == pick

@@ -1,7 +1,8 @@
 //! qsbackup on AWS Lambda: one handler per state of the scheduled-backup workflow in
 //! `deploy/statemachine.asl.json` (begin-run, identities, discover-and-plan, start-export,
-//! check-export, record-bundle-failure, commit-snapshot, abort-run), and `drill`, which the
-//! optional monthly rule invokes directly (see [`drill`]). The handlers are plain async
+//! check-export, record-bundle-failure, commit-snapshot, abort-run), `drill`, which the
+//! optional monthly rule invokes directly (see [`drill`]), and the organization workflow's
+//! `list-targets` and `summarize-targets` (see [`targets`]). The handlers are plain async
 //! functions of an [`Env`] and a small JSON payload, so tests call them without the Lambda
 //! runtime; `main.rs` only dispatches on `QSBACKUP_HANDLER`. The work is the engine's steps
 //! ([`qsbackup_core::backup::steps`]); this crate is the runtime glue. Step Functions passes at
@@ -13,6 +14,7 @@ pub mod drill;
 pub mod handlers;
 pub mod lease;
 pub mod payload;
+pub mod targets;
 
 use qsbackup_core::aws::{AwsContext, AwsOptions};
 use qsbackup_core::backup::export::Tuning;
@@ -111,12 +113,11 @@ impl Env {
     /// Builds the environment from a config and connects to AWS and the repository.
     pub async fn new(config: Config, aws_options: &AwsOptions) -> Result<Env, HandlerError> {
         if config.lists_accounts() {
-            // Said at the first invocation rather than found out by a failed run.
+            // One Env is one account: [`targets::Envs`] gives each target of such a config its own.
             return Err(HandlerError::new(
                 "ConfigError",
-                "this workflow backs up the one account of `aws.account_id`, and the config lists several \
-                 (`accounts` or `organization`): deploy one stack per account, or run `qsbackup backup` with this \
-                 config, which backs up every account in one run",
+                "the config lists several accounts (`accounts` or `organization`): each call works on one \
+                 target, which the organization workflow names (deploy/organization.asl.json)",
             ));
         }
         let aws = AwsContext::connect(&config.aws, aws_options)
@@ -152,28 +153,78 @@ impl Env {
         }
     }
 
-    /// The Lambda environment: the config as YAML text in `QSBACKUP_CONFIG` (or a file named by
-    /// `QSBACKUP_CONFIG_FILE`), `QSBACKUP_LEASE_TTL_SECONDS`, `QSBACKUP_MAX_CONCURRENCY`,
-    /// `QSBACKUP_POLL_SECONDS`, `QSBACKUP_HANDLER_BUDGET_SECONDS`.
-    pub async fn from_env() -> Result<Env, HandlerError> {
-        let bad = |e: qsbackup_core::Error| HandlerError::new("ConfigError", e.to_string());
-        let config = match (std::env::var("QSBACKUP_CONFIG"), std::env::var("QSBACKUP_CONFIG_FILE")) {
-            (Ok(text), _) => config::load_str(&text, ConfigFormat::Yaml, Path::new("QSBACKUP_CONFIG")).map_err(bad)?,
-            (Err(_), Ok(file)) => config::load(Path::new(&file)).map_err(bad)?,
-            _ => {
-                return Err(HandlerError::new(
-                    "ConfigError",
-                    "set QSBACKUP_CONFIG (the config as YAML) or QSBACKUP_CONFIG_FILE",
-                ))
-            }
-        };
-        let mut env = Env::new(config, &AwsOptions::default()).await?;
-        env.lease_ttl = Duration::from_secs(env_number("QSBACKUP_LEASE_TTL_SECONDS", 1800)?);
-        env.max_concurrency = env_number("QSBACKUP_MAX_CONCURRENCY", 5)?.clamp(1, 5) as u32;
-        env.poll_seconds = env_number("QSBACKUP_POLL_SECONDS", 30)?.max(1) as u32;
-        env.handler_budget = Duration::from_secs(env_number("QSBACKUP_HANDLER_BUDGET_SECONDS", 840)?.max(1));
-        Ok(env)
+    /// These run settings instead of the defaults.
+    pub fn with(mut self, s: &Settings) -> Env {
+        self.lease_ttl = s.lease_ttl;
+        self.max_concurrency = s.max_concurrency;
+        self.poll_seconds = s.poll_seconds;
+        self.handler_budget = s.handler_budget;
+        self.tuning = s.tuning.clone();
+        self
     }
+}
+
+/// A deployment's run settings, from its environment variables.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lease_ttl: Duration,
+    pub max_concurrency: u32,
+    pub poll_seconds: u32,
+    pub handler_budget: Duration,
+    /// Targets backed up at once by the organization workflow's Map.
+    pub max_concurrent_accounts: u32,
+    pub tuning: Tuning,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lease_ttl: Duration::from_secs(1800),
+            max_concurrency: 5,
+            poll_seconds: 30,
+            handler_budget: Duration::from_secs(840),
+            max_concurrent_accounts: 4,
+            tuning: Tuning::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// `QSBACKUP_LEASE_TTL_SECONDS`, `QSBACKUP_MAX_CONCURRENCY`, `QSBACKUP_POLL_SECONDS`,
+    /// `QSBACKUP_HANDLER_BUDGET_SECONDS`, `QSBACKUP_MAX_CONCURRENT_ACCOUNTS` (default: the
+    /// config's `backup.max_concurrent_accounts`).
+    pub fn from_env(config: &Config) -> Result<Settings, HandlerError> {
+        let accounts = config.backup.max_concurrent_accounts.get() as u64;
+        Ok(Settings {
+            lease_ttl: Duration::from_secs(env_number("QSBACKUP_LEASE_TTL_SECONDS", 1800)?),
+            max_concurrency: env_number("QSBACKUP_MAX_CONCURRENCY", 5)?.clamp(1, 5) as u32,
+            poll_seconds: env_number("QSBACKUP_POLL_SECONDS", 30)?.max(1) as u32,
+            handler_budget: Duration::from_secs(env_number("QSBACKUP_HANDLER_BUDGET_SECONDS", 840)?.max(1)),
+            max_concurrent_accounts: env_number("QSBACKUP_MAX_CONCURRENT_ACCOUNTS", accounts)?.clamp(1, 1000) as u32,
+            tuning: Tuning::default(),
+        })
+    }
+}
+
+/// The config of the Lambda environment: YAML text in `QSBACKUP_CONFIG`, or a file named by
+/// `QSBACKUP_CONFIG_FILE`.
+pub fn config_from_env() -> Result<Config, HandlerError> {
+    let bad = |e: qsbackup_core::Error| HandlerError::new("ConfigError", e.to_string());
+    match (std::env::var("QSBACKUP_CONFIG"), std::env::var("QSBACKUP_CONFIG_FILE")) {
+        (Ok(text), _) => config::load_str(&text, ConfigFormat::Yaml, Path::new("QSBACKUP_CONFIG")).map_err(bad),
+        (Err(_), Ok(file)) => config::load(Path::new(&file)).map_err(bad),
+        _ => Err(HandlerError::new(
+            "ConfigError",
+            "set QSBACKUP_CONFIG (the config as YAML) or QSBACKUP_CONFIG_FILE",
+        )),
+    }
+}
+
+/// The Lambda environment: [`config_from_env`] and [`Settings::from_env`].
+pub async fn envs_from_env() -> Result<targets::Envs, HandlerError> {
+    let config = config_from_env()?;
+    let settings = Settings::from_env(&config)?;
+    targets::Envs::new(config, &AwsOptions::default(), settings).await
 }
 
 /// Runs handler `name` (kebab-case, as `QSBACKUP_HANDLER` and the workflow's function names
@@ -195,6 +246,10 @@ pub async fn dispatch(env: &Env, name: &str, payload: Value) -> Result<Value, Ha
         "commit-snapshot" => output(handlers::commit_snapshot(env, input(name, payload)?).await?),
         "abort-run" => output(handlers::abort_run(env, input(name, payload)?).await?),
         "drill" => output(drill::drill(env, input(name, payload)?).await?),
+        "list-targets" | "summarize-targets" => Err(HandlerError::new(
+            "ConfigError",
+            format!("{name} runs in the organization workflow, whose config lists several accounts"),
+        )),
         other => Err(HandlerError::new("UnknownHandler", format!("no handler named {other}"))),
     }
 }
@@ -210,6 +265,8 @@ pub const HANDLERS: &[&str] = &[
     "commit-snapshot",
     "abort-run",
     "drill",
+    "list-targets",
+    "summarize-targets",
 ];
 
 #[cfg(test)]
@@ -228,6 +285,6 @@ mod tests {
             panic!("a workflow of one account cannot run a config of two");
         };
         assert_eq!(e.kind, "ConfigError");
-        assert!(e.message.contains("one stack per account"), "{}", e.message);
+        assert!(e.message.contains("organization workflow"), "{}", e.message);
     }
 }

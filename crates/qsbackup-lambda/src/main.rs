@@ -1,8 +1,9 @@
 //! The Lambda entry point (`bootstrap` on provided.al2023): reads `QSBACKUP_HANDLER` to know
-//! which state it serves, builds the [`Env`] once per container, and dispatches each event.
+//! which state it serves, builds the environments once per container ([`qsbackup_lambda::targets::Envs`]), and dispatches each event.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use qsbackup_lambda::{dispatch, Env, HandlerError};
+use qsbackup_lambda::targets::dispatch_all;
+use qsbackup_lambda::HandlerError;
 use serde_json::Value;
 
 fn diagnostic(e: HandlerError) -> Diagnostic {
@@ -15,11 +16,11 @@ fn diagnostic(e: HandlerError) -> Diagnostic {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = std::env::var("QSBACKUP_HANDLER").map_err(|_| "QSBACKUP_HANDLER is not set")?;
-    let env = Env::from_env().await.map_err(|e| e.to_string())?;
-    let env = &env;
+    let envs = qsbackup_lambda::envs_from_env().await.map_err(|e| e.to_string())?;
+    let envs = &envs;
     let handler = handler.as_str();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        dispatch(env, handler, event.payload).await.map_err(diagnostic)
+        dispatch_all(envs, handler, event.payload).await.map_err(diagnostic)
     }))
     .await
 }

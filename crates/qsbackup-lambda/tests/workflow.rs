@@ -16,7 +16,8 @@ use qsbackup_core::backup::export::Tuning;
 use qsbackup_core::config::{load_str, ConfigFormat};
 use qsbackup_core::repository::manifest::SnapshotManifest;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
-use qsbackup_lambda::{dispatch, Env};
+use qsbackup_lambda::targets::{dispatch_all, Envs};
+use qsbackup_lambda::{dispatch, Env, HandlerError, Settings};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -97,8 +98,29 @@ fn put_result(state: &Value, input: Value, result: Value) -> Value {
     }
 }
 
+/// What a Task's Lambda function runs: one account's [`Env`], or a deployment's [`Envs`].
+trait Handlers: Sync {
+    fn call<'a>(&'a self, name: &'a str, payload: Value) -> BoxFuture<'a, Result<Value, HandlerError>>;
+}
+
+impl Handlers for Env {
+    fn call<'a>(&'a self, name: &'a str, payload: Value) -> BoxFuture<'a, Result<Value, HandlerError>> {
+        dispatch(self, name, payload).boxed()
+    }
+}
+
+impl Handlers for Envs {
+    fn call<'a>(&'a self, name: &'a str, payload: Value) -> BoxFuture<'a, Result<Value, HandlerError>> {
+        dispatch_all(self, name, payload).boxed()
+    }
+}
+
+/// `arn:aws:states:::states:startExecution.sync:2` of the organization workflow: the account
+/// workflow, interpreted as a child execution.
+const START_EXECUTION_SYNC: &str = "arn:aws:states:::states:startExecution.sync:2";
+
 struct Run<'a> {
-    env: &'a Env,
+    env: &'a dyn Handlers,
     /// (state, bytes) of every payload that crossed a state boundary.
     payloads: Mutex<Vec<(String, usize)>>,
     /// Stop after the Parallel (the large account's plan only).
@@ -125,6 +147,30 @@ impl Run<'_> {
                 let state = &states[&name];
                 self.record(&name, &input);
                 let outcome: Result<Value, (String, String)> = match state["Type"].as_str().expect("Type") {
+                    "Task" if state["Resource"] == START_EXECUTION_SYNC => {
+                        let params = template(&state["Parameters"], &input, &context);
+                        assert!(params["StateMachineArn"].is_string(), "{params}");
+                        let child_input = template(&params["Input"], &input, &context);
+                        let child = asl();
+                        let id = format!("child-{}", child_input["target"]);
+                        let out = self
+                            .states(
+                                &child["States"],
+                                child["StartAt"].as_str().expect("StartAt"),
+                                child_input.clone(),
+                                json!({"Execution": {"Id": id}}),
+                            )
+                            .await;
+                        // What `.sync:2` returns: the child's input and output, parsed.
+                        out.map(|output| {
+                            let described = json!({"Input": child_input, "Output": output, "Status": "SUCCEEDED"});
+                            match state.get("ResultSelector") {
+                                Some(sel) => template(sel, &described, &context),
+                                None => described,
+                            }
+                        })
+                        .map_err(|(error, cause)| ("States.TaskFailed".to_string(), format!("{error}: {cause}")))
+                    }
                     "Task" => {
                         let payload = match state.get("Parameters") {
                             Some(p) => template(p, &input, &context),
@@ -134,7 +180,7 @@ impl Run<'_> {
                         let mut attempt = 0;
                         loop {
                             attempt += 1;
-                            match dispatch(self.env, &handler, payload.clone()).await {
+                            match self.env.call(&handler, payload.clone()).await {
                                 Ok(v) => break Ok(v),
                                 // The workflow retries a full account's job limit; so does this.
                                 Err(e) if e.kind == "QuickSightLimitExceeded" && attempt < 50 => {
@@ -166,11 +212,10 @@ impl Run<'_> {
                     }
                     "Map" => {
                         let items = get(&input, &context, state["ItemsPath"].as_str().expect("ItemsPath"));
-                        let max = get(
-                            &input,
-                            &context,
-                            state["MaxConcurrencyPath"].as_str().expect("MaxConcurrencyPath"),
-                        )
+                        let max = match state.get("MaxConcurrencyPath") {
+                            Some(path) => get(&input, &context, path.as_str().expect("MaxConcurrencyPath")),
+                            None => state["MaxConcurrency"].clone(),
+                        }
                         .as_u64()
                         .expect("MaxConcurrency number") as usize;
                         let processor = &state["ItemProcessor"];
@@ -179,7 +224,8 @@ impl Run<'_> {
                         let mut results = Vec::new();
                         for chunk in items.chunks(max.max(1)) {
                             let runs = chunk.iter().map(|item| {
-                                let ctx = json!({"Map": {"Item": {"Value": item}}});
+                                let mut ctx = json!({"Map": {"Item": {"Value": item}}});
+                                ctx["Execution"] = context["Execution"].clone();
                                 let item_input = template(&state["ItemSelector"], &input, &ctx);
                                 self.record("Map item", &item_input);
                                 self.states(&processor["States"], start, item_input, ctx)
@@ -202,15 +248,32 @@ impl Run<'_> {
                             .expect("Choices")
                             .iter()
                             .find(|c| {
-                                get(&input, &context, c["Variable"].as_str().expect("Variable")) == c["StringEquals"]
+                                let value = get(&input, &context, c["Variable"].as_str().expect("Variable"));
+                                match c.get("IsPresent") {
+                                    Some(present) => present.as_bool() == Some(!value.is_null()),
+                                    None => value == c["StringEquals"],
+                                }
                             })
                             .map(|c| c["Next"].clone())
                             .unwrap_or_else(|| state["Default"].clone());
                         name = next.as_str().expect("Next").to_string();
                         continue;
                     }
+                    "Pass" => Ok(match state.get("Parameters") {
+                        Some(p) => template(p, &input, &context),
+                        None => input.clone(),
+                    }),
                     "Succeed" => return Ok(input),
-                    "Fail" => return Err((state["Error"].as_str().unwrap_or("Fail").to_string(), String::new())),
+                    "Fail" => {
+                        let cause = match state.get("CausePath") {
+                            Some(path) => get(&input, &context, path.as_str().expect("CausePath")),
+                            None => state["Cause"].clone(),
+                        };
+                        return Err((
+                            state["Error"].as_str().unwrap_or("Fail").to_string(),
+                            cause.as_str().unwrap_or_default().to_string(),
+                        ));
+                    }
                     other => panic!("the interpreter does not know state type {other}"),
                 };
                 match outcome {
@@ -1088,4 +1151,135 @@ async fn a_drill_past_the_functions_budget_fails_and_says_where_to_run_it() {
     let (drills, _) = qsbackup_core::drill::list(&env.repository).await.expect("drills");
     assert_eq!(drills.len(), 1, "the stopped drill is kept");
     assert!(!drills[0].passed);
+}
+
+fn organization_asl() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/organization.asl.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("read the organization workflow")).expect("ASL JSON")
+}
+
+/// The organization workflow (`deploy/organization.asl.json`) over a config listing three
+/// emulated accounts, one of them in two regions and one denying QuickSight: list-targets gives
+/// the Map four targets, each backed up by the account workflow itself as a child execution
+/// (through `BeginRunForTarget`), two at a time; the denied account's failure is its outcome,
+/// not the end of the others; summarize-targets records all four in
+/// `organization-runs/<id>.json` and fails the run, which is what the alarm watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_workflow_backs_up_each_target_as_a_child_run_and_records_every_outcome() {
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
+    const DENIED: &str = "333333333333";
+    let moto = moto();
+    let emu = qs_emulator::start(EmulatorOptions {
+        profiles: vec![Profile::Small; 3],
+        accounts: vec![A.into(), B.into(), DENIED.into()],
+        region: "us-east-1".into(),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        faults: qs_emulator::FaultPlan {
+            deny_accounts: BTreeSet::from([DENIED.to_string()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("emulator");
+    let bucket = format!("qsb-org-{}", std::process::id());
+    create_bucket(&moto, &bucket).await;
+    let text = format!(
+        "aws:\n  region: us-east-1\ns3:\n  bucket_name: {bucket}\n  prefix: org\nbackup:\n  job_timeout_seconds: 120\n  \
+         acknowledged: [export_job_failed, export_refused]\naccounts:\n  - account_id: \"{A}\"\n    regions: [us-east-1, eu-west-1]\n  \
+         - account_id: \"{B}\"\n  - account_id: \"{DENIED}\"\n"
+    );
+    let config = load_str(&text, ConfigFormat::Yaml, Path::new("organization.yaml")).expect("config");
+    let options = AwsOptions {
+        quicksight_endpoint: Some(emu.endpoint()),
+        credentials: Some(Credentials::new("test", "test", None, None, "tests")),
+        retry: RetryPolicy::fast(),
+        ..Default::default()
+    };
+    let home = qsbackup_core::aws::home_config("us-east-1", &options)
+        .await
+        .expect("home config")
+        .to_builder()
+        .endpoint_url(&moto)
+        .build();
+    let repository = Repository::open(
+        &config.repository_url(),
+        &RepositoryOptions {
+            s3_endpoint: Some(moto.clone()),
+            aws: Some(home.clone()),
+        },
+    )
+    .await
+    .expect("repository");
+    let settings = Settings {
+        max_concurrent_accounts: 2,
+        poll_seconds: 1,
+        tuning: Tuning::fast(),
+        ..Default::default()
+    };
+    let envs = Envs::of_targets(config, &options, settings, repository.clone(), home);
+    let run = Run {
+        env: &envs,
+        payloads: Mutex::new(Vec::new()),
+        stop_after_plan: false,
+    };
+    let asl = organization_asl();
+    let result = run
+        .states(
+            &asl["States"],
+            asl["StartAt"].as_str().expect("StartAt"),
+            json!({}),
+            json!({"Execution": {"Id": "organization-test"}}),
+        )
+        .await;
+    let Err((error, cause)) = result else {
+        panic!("a target failed, so the run fails (and the alarm fires): {result:?}");
+    };
+    assert_eq!(error, "TargetsFailed", "{cause}");
+    assert!(
+        cause.contains(&format!("{DENIED} us-east-1")),
+        "names the target: {cause}"
+    );
+    assert!(cause.contains("AccessDenied"), "and why: {cause}");
+    for (state, n) in run.payloads.lock().unwrap().iter() {
+        assert!(*n < LIMIT, "{state} passed {n} bytes");
+    }
+
+    // The record of the run: every target's outcome.
+    let records = repository.list("organization-runs/").await.expect("list");
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record: Value = serde_json::from_slice(&repository.get(&records[0].key).await.expect("record")).expect("json");
+    assert_eq!(
+        (record["complete"].as_u64(), record["failed"].as_u64()),
+        (Some(3), Some(1)),
+        "{record:#}"
+    );
+    let mut committed = BTreeSet::new();
+    for t in record["targets"].as_array().expect("targets") {
+        let (account, region) = (
+            t["target"]["account_id"].as_str().expect("account").to_string(),
+            t["target"]["region"].as_str().expect("region").to_string(),
+        );
+        if account == DENIED {
+            assert!(t["committed"].is_null() && t["error"].is_object(), "{t:#}");
+            continue;
+        }
+        let id = t["committed"]["snapshot_id"].as_str().expect("snapshot id");
+        let manifest = SnapshotManifest::load(&repository, id).await.expect("manifest");
+        assert_eq!(
+            (manifest.account_id.as_str(), manifest.region.as_str()),
+            (account.as_str(), region.as_str())
+        );
+        assert!(manifest.identities.is_some() && !manifest.bundles.is_empty(), "{id}");
+        committed.insert((account, region));
+    }
+    assert_eq!(
+        committed,
+        BTreeSet::from([
+            (A.to_string(), "us-east-1".to_string()),
+            (A.to_string(), "eu-west-1".to_string()),
+            (B.to_string(), "us-east-1".to_string()),
+        ])
+    );
 }

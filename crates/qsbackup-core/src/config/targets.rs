@@ -46,13 +46,13 @@ pub struct OrganizationSection {
 }
 
 /// One account in one region: what one snapshot is of.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Target {
     pub account_id: AccountId,
     pub region: Region,
     pub identity_region: Region,
     /// Assumed for the target's QuickSight calls; `None`: the run's own credentials.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
 }
 

@@ -51,6 +51,9 @@ pub const DRILLS: &str = "drills/";
 /// HTML reports written beside snapshots (`report.html: true`).
 pub const REPORTS: &str = "reports/";
 
+/// Outcomes of the organization workflow's runs, one record each; kept (prune leaves them).
+pub const ORGANIZATION_RUNS: &str = "organization-runs/";
+
 /// The schema version this qsbackup writes into records that outlive a release. A record
 /// without one was written before versions existed and reads as version 1.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -75,6 +78,7 @@ pub enum ObjectKind {
     RestoreStaging,
     Drill,
     Report,
+    OrganizationRun,
 }
 
 impl ObjectKind {
@@ -93,6 +97,7 @@ impl ObjectKind {
             ObjectKind::RestoreStaging => RESTORE_STAGING,
             ObjectKind::Drill => DRILLS,
             ObjectKind::Report => REPORTS,
+            ObjectKind::OrganizationRun => ORGANIZATION_RUNS,
         }
     }
 }
@@ -184,6 +189,17 @@ pub fn journal_run_of(key: &str) -> Option<&str> {
 /// Every state object of scheduled run `run_id`.
 pub fn run_prefix(run_id: &str) -> String {
     format!("{RUNS}{run_id}/")
+}
+
+/// `runs/<run-id>/target.json`: the account and region a run of a config listing several
+/// accounts backs up, so every later step of the run reaches the same one.
+pub fn run_target_key(run_id: &str) -> String {
+    format!("{}target.json", run_prefix(run_id))
+}
+
+/// `organization-runs/<id>.json`: every target's outcome of one organization run.
+pub fn organization_run_key(id: &str) -> String {
+    format!("{ORGANIZATION_RUNS}{id}.json")
 }
 
 /// `runs/<run-id>/run.json`: the run record.
