@@ -150,6 +150,8 @@ def test_the_organization_workflow_runs_the_account_workflow_per_target_and_alar
         if state["Resource"] == "arn:aws:states:::states:startExecution.sync:2":
             assert state["Parameters"]["StateMachineArn"] == "${BackupStateMachineArn}"
             assert state["Parameters"]["Input"]["target.$"] == "$.target"
+            assert state["Parameters"]["Input"]["organization_run.$"] == "$.organization_run"
+            assert state["ResultSelector"] == {"status.$": "$.Status"}, "nothing per target travels back"
             assert state["Catch"][0]["ErrorEquals"] == ["States.ALL"], "one target's failure is its outcome"
             continue
         m = re.fullmatch(r"\$\{(\w+)FunctionArn\}", state["Resource"])
@@ -163,13 +165,15 @@ def test_the_organization_workflow_runs_the_account_workflow_per_target_and_alar
     assert each["MaxConcurrencyPath"] == "$.max_concurrency"
     regions = each["ItemProcessor"]["States"]["EachRegion"]
     assert regions["MaxConcurrency"] == 1, "an account's regions one after the other"
+    assert each["ToleratedFailurePercentage"] == 100 and each["ResultPath"] is None
+    assert each["Catch"][0]["Next"] == "SummarizeTargets", "the summary runs whatever happened"
+    assert asl["States"]["SummarizeTargets"]["Parameters"]["organization_run.$"] == "$$.Execution.Name"
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert globals_env["QSBACKUP_MAX_CONCURRENT_ACCOUNTS"] == {"Ref": "MaxConcurrentAccounts"}
 
-    # The account workflow takes the target it is started with.
+    # The account workflow's first state receives its input whole, the target included.
     account = json.loads((DEPLOY / "statemachine.asl.json").read_text())
-    assert account["StartAt"] == "WhichAccount"
-    assert account["States"]["BeginRunForTarget"]["Parameters"] == {"target.$": "$.target"}
+    assert "Parameters" not in account["States"][account["StartAt"]]
 
     # One schedule and one alarm, on the organization's workflow when there is one.
     pick = {"Fn::If": ["IsOrganization", {"Ref": "OrganizationStateMachine"}, {"Ref": "BackupStateMachine"}]}

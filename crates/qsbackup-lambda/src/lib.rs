@@ -171,7 +171,7 @@ pub struct Settings {
     pub max_concurrency: u32,
     pub poll_seconds: u32,
     pub handler_budget: Duration,
-    /// Targets backed up at once by the organization workflow's Map.
+    /// Accounts backed up at once by the organization workflow's Map.
     pub max_concurrent_accounts: u32,
     pub tuning: Tuning,
 }

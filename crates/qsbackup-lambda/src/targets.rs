@@ -1,9 +1,11 @@
 //! A deployment whose config lists several accounts (`accounts:` or `organization:`), run by
-//! `deploy/organization.asl.json`: `list-targets` gives its Map one item per account × region,
-//! each backed up by the per-account workflow as a child execution that names its target;
-//! `summarize-targets` records every target's outcome in the repository
-//! (`organization-runs/<id>.json`) and fails the execution when one failed, so the one alarm
-//! on the organization's state machine fires.
+//! `deploy/organization.asl.json`: `list-targets` gives its Map one item per account (its
+//! regions backed up one after the other), each target by the per-account workflow as a child
+//! execution whose input names the target and the organization run. Each target's run records
+//! its own outcome when it commits or aborts (`organization-runs/<run>/<account>-<region>.json`),
+//! so nothing per target travels back through the Map; `summarize-targets` gathers them into
+//! `organization-runs/<run>.json` and fails the execution when a target failed or recorded
+//! nothing, so the one alarm on the organization's state machine fires.
 //!
 //! [`Envs`] finds each call's [`Env`]: for a config of one account, the one it always was; for
 //! several, the target's own (its config from [`Config::for_target`], its role for QuickSight,
@@ -15,11 +17,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Utc;
 use qsbackup_core::aws::AwsOptions;
 use qsbackup_core::config::{Config, Target};
 use qsbackup_core::repository::layout::{self, ObjectKind, RepoFile};
-use qsbackup_core::repository::manifest::new_snapshot_id;
 use qsbackup_core::repository::{Repository, RepositoryOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -34,6 +34,9 @@ struct RunTarget {
     #[serde(default = "layout::schema_v1")]
     schema: u32,
     target: Target,
+    /// The organization run (its execution name) this run reports its outcome to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization_run: Option<String>,
 }
 
 impl RepoFile for RunTarget {
@@ -70,12 +73,18 @@ pub struct TargetOutcome {
     pub error: Option<Value>,
 }
 
-/// Input of summarize-targets: the Map's result, one list of outcomes per account.
+impl RepoFile for TargetOutcome {
+    const KIND: ObjectKind = ObjectKind::OrganizationRun;
+    const WHAT: &'static str = "organization target outcome";
+}
+
+/// Input of summarize-targets: list-targets' output and the organization run's name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SummarizeInput {
-    pub results: Vec<Vec<TargetOutcome>>,
+    pub accounts: Vec<AccountTargets>,
     #[serde(default)]
     pub inactive: Vec<(String, String)>,
+    pub organization_run: String,
 }
 
 /// The record summarize-targets writes, and its output.
@@ -108,7 +117,7 @@ pub struct Envs {
     repository: Repository,
     home: aws_config::SdkConfig,
     by_target: Mutex<HashMap<Target, Arc<Env>>>,
-    by_run: Mutex<HashMap<String, Target>>,
+    by_run: Mutex<HashMap<String, RunTarget>>,
 }
 
 impl Envs {
@@ -173,17 +182,83 @@ impl Envs {
         Ok(env)
     }
 
-    /// The target run `run_id` was begun for.
-    async fn target_of_run(&self, run_id: &str) -> Result<Target, HandlerError> {
+    /// The target run `run_id` was begun for; a run without one is `UnknownRun` (not retried).
+    async fn target_of_run(&self, run_id: &str) -> Result<RunTarget, HandlerError> {
         if let Some(t) = self.by_run.lock().await.get(run_id) {
             return Ok(t.clone());
         }
-        let record: RunTarget = self.repository.read_record(&layout::run_target_key(run_id)).await?;
-        self.by_run
-            .lock()
-            .await
-            .insert(run_id.to_string(), record.target.clone());
-        Ok(record.target)
+        let record: RunTarget = self
+            .repository
+            .read_record_if_any(&layout::run_target_key(run_id))
+            .await?
+            .ok_or_else(|| {
+                HandlerError::new(
+                    "UnknownRun",
+                    format!("run {run_id} has no target record: it was not begun by this deployment's begin-run"),
+                )
+            })?;
+        self.by_run.lock().await.insert(run_id.to_string(), record.clone());
+        Ok(record)
+    }
+
+    /// Whether `target` is one of the config's, with the role the config gives it: a child
+    /// execution started by hand cannot point the deployment's credentials elsewhere.
+    fn check_target(&self, target: &Target) -> Result<(), HandlerError> {
+        let refuse = |why: &str| {
+            Err(bad_input(format!(
+                "begin-run: {target} is not a target of this config: {why}"
+            )))
+        };
+        if !self.config.accounts.is_empty() {
+            return match self.config.listed_targets().contains(target) {
+                true => Ok(()),
+                false => refuse("not among `accounts` with this region, identity region and role"),
+            };
+        }
+        let Some(org) = &self.config.organization else {
+            return refuse("the config lists no accounts");
+        };
+        if org.exclude.contains(&target.account_id) {
+            return refuse("excluded");
+        }
+        let regions = org
+            .regions
+            .as_deref()
+            .unwrap_or(std::slice::from_ref(&self.config.aws.region));
+        if !regions.contains(&target.region) || &target.identity_region != self.config.aws.identity_region() {
+            return refuse("not a region of `organization` (or another identity region)");
+        }
+        let role = format!(
+            "arn:{}:iam::{}:role/{}",
+            qsbackup_core::config::partition(self.config.aws.region.as_str()),
+            target.account_id,
+            org.role_name
+        );
+        match target.role_arn.as_deref() {
+            None => Ok(()),
+            Some(r) if r == role => Ok(()),
+            Some(_) => refuse("its role is not `organization.role_name`"),
+        }
+    }
+
+    /// Records how a target's run ended, for summarize-targets.
+    async fn record_outcome(
+        &self,
+        run: &RunTarget,
+        committed: Option<Committed>,
+        error: Option<Value>,
+    ) -> Result<(), HandlerError> {
+        let Some(org_run) = &run.organization_run else {
+            return Ok(());
+        };
+        let key = layout::organization_target_key(org_run, run.target.account_id.as_str(), run.target.region.as_str());
+        let outcome = TargetOutcome {
+            target: run.target.clone(),
+            committed,
+            error,
+        };
+        self.repository.write_record_once(&key, &outcome).await?;
+        Ok(())
     }
 }
 
@@ -228,30 +303,57 @@ pub async fn dispatch_all(envs: &Envs, name: &str, payload: Value) -> Result<Val
     if name == "begin-run" {
         let target: Target = serde_json::from_value(payload.get("target").cloned().unwrap_or(Value::Null))
             .map_err(|e| bad_input(format!("begin-run: {several}: the input names the target ({e})")))?;
+        envs.check_target(&target)?;
+        let record = RunTarget {
+            schema: layout::SCHEMA_VERSION,
+            target: target.clone(),
+            organization_run: payload["organization_run"].as_str().map(str::to_string),
+        };
         let env = envs.for_target(&target).await?;
         let out = dispatch(&env, name, payload).await?;
         let run_id = out["run_id"]
             .as_str()
-            .ok_or_else(|| HandlerError::new("BadOutput", "begin-run returned no run_id"))?;
-        envs.repository
-            .write_record_once(
-                &layout::run_target_key(run_id),
-                &RunTarget {
-                    schema: layout::SCHEMA_VERSION,
-                    target: target.clone(),
-                },
-            )
-            .await?;
-        envs.by_run.lock().await.insert(run_id.to_string(), target);
+            .ok_or_else(|| HandlerError::new("BadOutput", "begin-run returned no run_id"))?
+            .to_string();
+        if let Err(e) = envs
+            .repository
+            .write_record_once(&layout::run_target_key(&run_id), &record)
+            .await
+        {
+            // Without its target the run cannot go on: give its locks back now.
+            let _ = dispatch(&env, "abort-run", serde_json::json!({ "run_id": run_id })).await;
+            return Err(e.into());
+        }
+        envs.by_run.lock().await.insert(run_id, record);
         return Ok(out);
     }
     let run_id = payload["run_id"]
         .as_str()
         .ok_or_else(|| bad_input(format!("{name}: {several}, and this call names no run")))?
         .to_string();
-    let target = envs.target_of_run(&run_id).await?;
-    let env = envs.for_target(&target).await?;
-    dispatch(&env, name, payload).await
+    let run = envs.target_of_run(&run_id).await?;
+    let env = envs.for_target(&run.target).await?;
+    match name {
+        "commit-snapshot" => {
+            let out = dispatch(&env, name, payload).await?;
+            let committed = serde_json::from_value(out.clone()).ok();
+            envs.record_outcome(&run, committed, None).await?;
+            Ok(out)
+        }
+        "abort-run" => {
+            let error = payload.get("error").cloned().filter(|e| !e.is_null());
+            let out = dispatch(&env, name, payload).await;
+            // The outcome is recorded even when the locks could not be released.
+            envs.record_outcome(
+                &run,
+                None,
+                Some(error.unwrap_or_else(|| serde_json::json!({"Error": "Aborted"}))),
+            )
+            .await?;
+            out
+        }
+        _ => dispatch(&env, name, payload).await,
+    }
 }
 
 /// First state of the organization workflow: every target, as the CLI would back them up.
@@ -280,12 +382,30 @@ async fn list_targets(envs: &Envs) -> Result<TargetList, HandlerError> {
     })
 }
 
-/// Last state: the record of every target's outcome; an error when any target failed.
+/// Last state: the record of every target's outcome; an error when any target failed or
+/// recorded nothing (its run ended before it began: a held lock, a role that could not be
+/// assumed, a stopped execution).
 async fn summarize_targets(envs: &Envs, input: SummarizeInput) -> Result<OrganizationRun, HandlerError> {
     use qsbackup_core::repository::manifest::SnapshotStatus;
-    let results: Vec<TargetOutcome> = input.results.into_iter().flatten().collect();
-    let id = new_snapshot_id(Utc::now());
+    let id = input.organization_run.clone();
     let key = layout::organization_run_key(&id);
+    let mut results = Vec::new();
+    for target in input.accounts.into_iter().flat_map(|a| a.targets) {
+        let outcome_key = layout::organization_target_key(&id, target.account_id.as_str(), target.region.as_str());
+        let outcome = envs
+            .repository
+            .read_record_if_any::<TargetOutcome>(&outcome_key)
+            .await?;
+        results.push(outcome.unwrap_or(TargetOutcome {
+            target,
+            committed: None,
+            error: Some(serde_json::json!({
+                "Error": "NoOutcome",
+                "Cause": "the target's run recorded no outcome: it ended before it began (a held lock, a role that \
+                          could not be assumed, a stopped execution); see its child execution",
+            })),
+        }));
+    }
     let count = |status: SnapshotStatus| {
         results
             .iter()
@@ -314,15 +434,29 @@ async fn summarize_targets(envs: &Envs, input: SummarizeInput) -> Result<Organiz
         targets: results,
         inactive: input.inactive,
     };
-    envs.repository.write_record(&key, &record).await?;
+    // A retried call finds the record its first attempt wrote.
+    envs.repository.write_record_once(&key, &record).await?;
     if !failed.is_empty() {
+        // The record has them all; the error (and the alarm's execution) names the first few.
+        const NAMED: usize = 10;
+        let more = failed.len().saturating_sub(NAMED);
         return Err(HandlerError::new(
             "TargetsFailed",
             format!(
-                "{} of {} targets failed (recorded in {key}): {}",
+                "{} of {} targets failed (recorded in {key}): {}{}",
                 failed.len(),
                 record.targets.len(),
-                failed.join("; ")
+                failed
+                    .iter()
+                    .take(NAMED)
+                    .map(|f| qsbackup_core::text::printable(f))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
@@ -359,5 +493,50 @@ mod tests {
             .await
             .expect_err("one account");
         assert_eq!(e.kind, "ConfigError");
+    }
+
+    #[tokio::test]
+    async fn an_organization_deployment_begins_only_its_own_targets_and_knows_its_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "aws:\n  region: us-east-1\norganization:\n  role_name: Reader\n  exclude: [\"333333333333\"]\nrepository: \"{}\"\n",
+            dir.path().join("repo").display()
+        );
+        let config = load_str(&text, ConfigFormat::Yaml, Path::new("QSBACKUP_CONFIG")).expect("config");
+        std::fs::create_dir_all(dir.path().join("repo")).expect("repo dir");
+        let repository = Repository::open(&config.repository_url(), &Default::default())
+            .await
+            .expect("repository");
+        let home = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let envs = Envs::of_targets(config, &AwsOptions::default(), Settings::default(), repository, home);
+        let target = |account: &str, region: &str, role: &str| serde_json::json!({"target": {"account_id": account, "region": region, "identity_region": "us-east-1", "role_arn": role}});
+        for (payload, why) in [
+            (
+                target("222222222222", "us-east-1", "arn:aws:iam::222222222222:role/Admin"),
+                "its role",
+            ),
+            (
+                target("333333333333", "us-east-1", "arn:aws:iam::333333333333:role/Reader"),
+                "excluded",
+            ),
+            (
+                target("222222222222", "eu-west-1", "arn:aws:iam::222222222222:role/Reader"),
+                "not a region",
+            ),
+        ] {
+            let e = dispatch_all(&envs, "begin-run", payload).await.expect_err(why);
+            assert_eq!(e.kind, "BadInput", "{why}: {}", e.message);
+            assert!(e.message.contains(why), "{why}: {}", e.message);
+        }
+        let e = dispatch_all(
+            &envs,
+            "identities",
+            serde_json::json!({"run_id": "20261203T000000Z-abcdef"}),
+        )
+        .await
+        .expect_err("a run it never began");
+        assert_eq!(e.kind, "UnknownRun", "{}", e.message);
     }
 }

@@ -161,7 +161,8 @@ impl Run<'_> {
                                 json!({"Execution": {"Id": id}}),
                             )
                             .await;
-                        // What `.sync:2` returns: the child's input and output, parsed.
+                        // What `.sync:2` returns: the child's input and output, parsed; a failed
+                        // child is `States.TaskFailed` with the execution's description as cause.
                         out.map(|output| {
                             let described = json!({"Input": child_input, "Output": output, "Status": "SUCCEEDED"});
                             match state.get("ResultSelector") {
@@ -169,7 +170,11 @@ impl Run<'_> {
                                 None => described,
                             }
                         })
-                        .map_err(|(error, cause)| ("States.TaskFailed".to_string(), format!("{error}: {cause}")))
+                        .map_err(|(error, cause)| {
+                            let described =
+                                json!({"Input": child_input, "Status": "FAILED", "Error": error, "Cause": cause});
+                            ("States.TaskFailed".to_string(), described.to_string())
+                        })
                     }
                     "Task" => {
                         let payload = match state.get("Parameters") {
@@ -259,9 +264,10 @@ impl Run<'_> {
                         name = next.as_str().expect("Next").to_string();
                         continue;
                     }
-                    "Pass" => Ok(match state.get("Parameters") {
-                        Some(p) => template(p, &input, &context),
-                        None => input.clone(),
+                    "Pass" => Ok(match (state.get("Result"), state.get("Parameters")) {
+                        (Some(result), _) => result.clone(),
+                        (None, Some(p)) => template(p, &input, &context),
+                        (None, None) => input.clone(),
                     }),
                     "Succeed" => return Ok(input),
                     "Fail" => {
@@ -292,11 +298,14 @@ impl Run<'_> {
                             })
                         });
                         let Some(c) = caught else { return Err((error, cause)) };
-                        let key = c["ResultPath"]
-                            .as_str()
-                            .and_then(|p| p.strip_prefix("$."))
-                            .expect("Catch ResultPath");
-                        input[key] = json!({"Error": error, "Cause": cause});
+                        // ResultPath null keeps the input as it was.
+                        if !c["ResultPath"].is_null() {
+                            let key = c["ResultPath"]
+                                .as_str()
+                                .and_then(|p| p.strip_prefix("$."))
+                                .expect("Catch ResultPath");
+                            input[key] = json!({"Error": error, "Cause": cause});
+                        }
                         name = c["Next"].as_str().expect("Catch Next").to_string();
                         continue;
                     }
@@ -1230,7 +1239,7 @@ async fn the_organization_workflow_backs_up_each_target_as_a_child_run_and_recor
             &asl["States"],
             asl["StartAt"].as_str().expect("StartAt"),
             json!({}),
-            json!({"Execution": {"Id": "organization-test"}}),
+            json!({"Execution": {"Id": "arn:aws:states:us-east-1:123456789012:execution:org:organization-test", "Name": "organization-test"}}),
         )
         .await;
     let Err((error, cause)) = result else {
@@ -1247,9 +1256,20 @@ async fn the_organization_workflow_backs_up_each_target_as_a_child_run_and_recor
     }
 
     // The record of the run: every target's outcome.
-    let records = repository.list("organization-runs/").await.expect("list");
-    assert_eq!(records.len(), 1, "{records:?}");
-    let record: Value = serde_json::from_slice(&repository.get(&records[0].key).await.expect("record")).expect("json");
+    let records: Vec<String> = repository
+        .list("organization-runs/")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| !k.trim_start_matches("organization-runs/").contains('/'))
+        .collect();
+    assert_eq!(
+        records,
+        ["organization-runs/organization-test.json"],
+        "named by the execution"
+    );
+    let record: Value = serde_json::from_slice(&repository.get(&records[0]).await.expect("record")).expect("json");
     assert_eq!(
         (record["complete"].as_u64(), record["failed"].as_u64()),
         (Some(3), Some(1)),
@@ -1262,7 +1282,9 @@ async fn the_organization_workflow_backs_up_each_target_as_a_child_run_and_recor
             t["target"]["region"].as_str().expect("region").to_string(),
         );
         if account == DENIED {
-            assert!(t["committed"].is_null() && t["error"].is_object(), "{t:#}");
+            assert!(t["committed"].is_null(), "{t:#}");
+            let cause = t["error"]["Cause"].as_str().unwrap_or_default();
+            assert!(cause.contains("AccessDenied"), "the run recorded why it failed: {t:#}");
             continue;
         }
         let id = t["committed"]["snapshot_id"].as_str().expect("snapshot id");

@@ -202,6 +202,12 @@ pub fn organization_run_key(id: &str) -> String {
     format!("{ORGANIZATION_RUNS}{id}.json")
 }
 
+/// `organization-runs/<id>/<account>-<region>.json`: one target's outcome, written by its own
+/// run when it commits or aborts.
+pub fn organization_target_key(id: &str, account_id: &str, region: &str) -> String {
+    format!("{ORGANIZATION_RUNS}{id}/{account_id}-{region}.json")
+}
+
 /// `runs/<run-id>/run.json`: the run record.
 pub fn run_record_key(run_id: &str) -> String {
     format!("{}run.json", run_prefix(run_id))
