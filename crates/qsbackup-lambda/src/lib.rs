@@ -13,6 +13,7 @@ pub mod account_lock;
 pub mod drill;
 pub mod handlers;
 pub mod lease;
+pub mod organization;
 pub mod payload;
 pub mod targets;
 
