@@ -177,6 +177,11 @@ async fn one_run_backs_up_every_account_and_region_and_reports_the_one_that_deni
     assert_eq!(targets.len(), 12, "{doc:#}");
     assert_eq!(doc["complete"], 10, "{doc:#}");
     assert_eq!(doc["failed"], 2, "{doc:#}");
+    assert_eq!(
+        doc["failed_accounts"],
+        serde_json::json!([DENIED]),
+        "one account failed, in both its regions"
+    );
 
     let mut snapshots = BTreeMap::new();
     let mut periods: BTreeMap<String, Vec<Period>> = BTreeMap::new();

@@ -204,9 +204,17 @@ fn render(results: &[TargetResult], location: &str) -> String {
     }
     let failures: Vec<&TargetResult> = results.iter().filter(|r| r.outcome.is_err()).collect();
     if !failures.is_empty() {
+        let accounts = failed_accounts(results);
         let _ = writeln!(
             out,
-            "\nFailed targets (nothing committed for them, earlier snapshots untouched):"
+            "\nFailed: {} of account{} {} (nothing committed for them, earlier snapshots untouched):",
+            if failures.len() == 1 {
+                "1 target".to_string()
+            } else {
+                format!("{} targets", failures.len())
+            },
+            if accounts.len() == 1 { "" } else { "s" },
+            accounts.join(", ")
         );
         for r in failures {
             let _ = writeln!(out, "  {} {}", r.target, ending(r));
@@ -214,6 +222,18 @@ fn render(results: &[TargetResult], location: &str) -> String {
         let _ = writeln!(out, "Run them again alone with --account ID [--region REGION].");
     }
     out
+}
+
+/// The accounts with a target that failed, in order.
+fn failed_accounts(results: &[TargetResult]) -> Vec<String> {
+    let mut accounts: Vec<String> = Vec::new();
+    for r in results.iter().filter(|r| r.outcome.is_err()) {
+        let id = r.target.account_id.to_string();
+        if !accounts.contains(&id) {
+            accounts.push(id);
+        }
+    }
+    accounts
 }
 
 fn results_json(results: &[TargetResult], location: &str) -> serde_json::Value {
@@ -243,6 +263,7 @@ fn results_json(results: &[TargetResult], location: &str) -> serde_json::Value {
         "partial": count("partial"),
         "failed": count("failed"),
         "interrupted": count("interrupted"),
+        "failed_accounts": failed_accounts(results),
     })
 }
 
