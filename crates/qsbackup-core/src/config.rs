@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{load, load_str, ConfigFormat};
 pub use regions::{partition, KNOWN_REGIONS};
-pub use targets::{AccountEntry, OrganizationSection, Target};
+pub use targets::{group_by_account, AccountEntry, OrganizationSection, Target};
 pub use values::{
     AccountId, Acknowledgement, AssetType, BundleSize, ConcurrentAccounts, ConcurrentJobs, ExportFormat, LogLevel,
     PrefixFormat, Region, MAX_JOB_TIMEOUT_SECONDS,

@@ -80,10 +80,7 @@ pub async fn targets(config: &Config, home: &SdkConfig) -> Result<Targets> {
     let own = caller_account(home).await;
     let targets = accounts
         .iter()
-        .flat_map(|id| {
-            let role = (own.as_ref() != Some(id)).then(|| format!("arn:{partition}:iam::{id}:role/{}", org.role_name));
-            config.account_targets(id, role.as_deref(), org.regions.as_deref(), None)
-        })
+        .flat_map(|id| config.organization_targets(id, own.as_ref() == Some(id)))
         .collect();
     Ok(Targets { targets, inactive })
 }

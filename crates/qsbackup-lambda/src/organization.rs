@@ -85,16 +85,13 @@ pub(crate) async fn list_targets(envs: &Envs) -> Result<TargetList, HandlerError
             "the organization workflow needs a config listing several accounts (`accounts` or `organization`)",
         ));
     }
-    let mut accounts: Vec<AccountTargets> = Vec::new();
-    for t in listed.targets {
-        match accounts.iter_mut().find(|a| a.account_id == t.account_id.as_str()) {
-            Some(a) => a.targets.push(t),
-            None => accounts.push(AccountTargets {
-                account_id: t.account_id.to_string(),
-                targets: vec![t],
-            }),
-        }
-    }
+    let accounts = qsbackup_core::config::group_by_account(listed.targets, |t| &t.account_id)
+        .into_iter()
+        .map(|targets| AccountTargets {
+            account_id: targets[0].account_id.to_string(),
+            targets,
+        })
+        .collect();
     Ok(TargetList {
         accounts,
         max_concurrency: envs.settings.max_concurrent_accounts,

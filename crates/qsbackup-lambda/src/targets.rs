@@ -156,23 +156,19 @@ impl Envs {
         if org.exclude.contains(&target.account_id) {
             return refuse("excluded");
         }
-        let regions = org
-            .regions
-            .as_deref()
-            .unwrap_or(std::slice::from_ref(&self.config.aws.region));
-        if !regions.contains(&target.region) || &target.identity_region != self.config.aws.identity_region() {
-            return refuse("not a region of `organization` (or another identity region)");
-        }
-        let role = format!(
-            "arn:{}:iam::{}:role/{}",
-            qsbackup_core::config::partition(self.config.aws.region.as_str()),
-            target.account_id,
-            org.role_name
-        );
-        match target.role_arn.as_deref() {
-            None => Ok(()),
-            Some(r) if r == role => Ok(()),
-            Some(_) => refuse("its role is not `organization.role_name`"),
+        // Without a role: the account the deployment's own credentials belong to.
+        let candidates = self
+            .config
+            .organization_targets(&target.account_id, target.role_arn.is_none());
+        if candidates.contains(target) {
+            Ok(())
+        } else if candidates
+            .iter()
+            .any(|c| c.region == target.region && c.identity_region == target.identity_region)
+        {
+            refuse("its role is not `organization.role_name`")
+        } else {
+            refuse("not a region of `organization` (or another identity region)")
         }
     }
 

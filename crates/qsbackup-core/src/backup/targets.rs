@@ -11,7 +11,7 @@ use futures::StreamExt;
 use super::sections::{AccountSection, IdentitiesSection};
 use super::{run_backup, BackupOptions, BackupOutcome};
 use crate::aws::{AwsContext, AwsOptions};
-use crate::config::{Config, Target};
+use crate::config::{group_by_account, Config, Target};
 use crate::error::{Error, Result};
 use crate::events::ProgressSink;
 use crate::repository::Repository;
@@ -51,13 +51,7 @@ pub async fn run_targets(
 ) -> Vec<TargetResult> {
     // Accounts in the order they first appear, each with its regions in order.
     // Owned, so the stream's futures borrow nothing from their argument (spawnable).
-    let mut accounts: Vec<Vec<(usize, Target)>> = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        match accounts.iter_mut().find(|a| a[0].1.account_id == t.account_id) {
-            Some(a) => a.push((i, t.clone())),
-            None => accounts.push(vec![(i, t.clone())]),
-        }
-    }
+    let accounts = group_by_account(targets.iter().cloned().enumerate(), |(_, t)| &t.account_id);
     let width = config.backup.max_concurrent_accounts.get();
     let mut results: Vec<(usize, TargetResult)> = futures::stream::iter(accounts)
         .map(|regions| async move {

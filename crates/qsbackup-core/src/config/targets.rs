@@ -139,6 +139,24 @@ impl Config {
             .collect()
     }
 
+    /// The targets of account `account_id` of `organization:`: one per `organization.regions`,
+    /// read through `organization.role_name`, or with the run's own credentials when the account
+    /// is the caller's own (`own`), where a StackSet does not deploy the role. Empty without
+    /// `organization:`.
+    pub fn organization_targets(&self, account_id: &AccountId, own: bool) -> Vec<Target> {
+        let Some(org) = &self.organization else {
+            return Vec::new();
+        };
+        let role = (!own).then(|| {
+            format!(
+                "arn:{}:iam::{account_id}:role/{}",
+                super::partition(self.aws.region.as_str()),
+                org.role_name
+            )
+        });
+        self.account_targets(account_id, role.as_deref(), org.regions.as_deref(), None)
+    }
+
     /// The single-account config `target` is backed up with: its account and regions in `aws:`,
     /// `{account}` and `{region}` of `dynamodb.table_name_format` filled in, the account lists
     /// gone. Everything else (repository, backup settings, report) is shared.
@@ -158,6 +176,19 @@ impl Config {
         }
         config
     }
+}
+
+/// `items` grouped by account, accounts in the order they first appear, each group in order:
+/// what one account's turn of a run over several targets covers.
+pub fn group_by_account<T>(items: impl IntoIterator<Item = T>, account: impl Fn(&T) -> &AccountId) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for item in items {
+        match groups.iter_mut().find(|g| account(&g[0]) == account(&item)) {
+            Some(g) => g.push(item),
+            None => groups.push(vec![item]),
+        }
+    }
+    groups
 }
 
 /// IAM's rule for role names.

@@ -350,6 +350,33 @@ mod tests {
     use object_store::memory::InMemory;
     use std::sync::Arc;
 
+    #[test]
+    fn targets_backed_up_at_the_same_second_write_different_bundle_keys() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-03T11:58:29Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let key = |account: &str, region: &str| {
+            bundle_key(
+                "2026/12/03",
+                AssetType::Dashboard,
+                None,
+                &bundle_tag(account, region, at),
+                "zip",
+            )
+        };
+        assert_eq!(
+            key("111111111111", "us-east-1"),
+            "2026/12/03/dashboard/dashboard-111111111111-us-east-1-115829.zip"
+        );
+        let keys: std::collections::BTreeSet<String> = [
+            key("111111111111", "us-east-1"),
+            key("111111111111", "eu-west-1"),
+            key("222222222222", "us-east-1"),
+        ]
+        .into();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+    }
+
     #[tokio::test]
     async fn records_of_a_newer_schema_are_refused_and_unversioned_ones_read() {
         let repo = Repository::from_store(Arc::new(InMemory::new()), "memory://layout");

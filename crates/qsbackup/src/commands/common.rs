@@ -42,14 +42,10 @@ pub fn source_of(config: &Config, select: &mut SelectArgs) -> Result<(Config, Op
         return Ok((config.clone(), None));
     }
     let mut candidates = config.listed_targets();
-    if let (Some(org), Some(account)) = (&config.organization, &select.account) {
+    if let (Some(_), Some(account)) = (&config.organization, &select.account) {
         let account = AccountId::try_from(account.clone()).map_err(|e| Outcome::usage(anyhow!("--account: {e}")))?;
-        let role = format!(
-            "arn:{}:iam::{account}:role/{}",
-            qsbackup_core::config::partition(config.aws.region.as_str()),
-            org.role_name
-        );
-        candidates = config.account_targets(&account, Some(&role), org.regions.as_deref(), None);
+        // The source only names the snapshots; its role is not used (restore names its own).
+        candidates = config.organization_targets(&account, false);
     }
     let all: Vec<String> = candidates.iter().map(Target::to_string).collect();
     let chosen = targets_in(candidates, select.account.as_deref(), select.region.as_deref());
